@@ -1,0 +1,104 @@
+"""`dispatch.pending` (internal) and `dispatch.assignments`: what dispatch decided."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Annotated, Literal, Union
+
+from pydantic import AwareDatetime, Field
+
+from models.events import Event
+from models.reports import LossType
+from models.zones import Zone
+
+
+class ClaimRegistered(Event):
+    """Intake accepted a report and stored the claim; dispatch takes it from here.
+
+    Keyed by region on the internal `dispatch.pending` topic, so that one
+    region's surveyors are decided on by one partition at a time.
+    """
+
+    type: Literal["claim_registered"] = "claim_registered"
+    report_id: str
+    region_id: str
+    zone: Zone
+    loss_type: LossType
+    reported_at: AwareDatetime
+    lat: float
+    lon: float
+    deadline_at: AwareDatetime = Field(description="Latest arrival at the scene.")
+
+
+class EscalationReason(StrEnum):
+    NO_SURVEYOR_ON_DUTY = "no_surveyor_on_duty"
+    NO_SKILLED_SURVEYOR = "no_skilled_surveyor"
+    ALL_SURVEYORS_BUSY = "all_surveyors_busy"
+    NO_EQUIPPED_VEHICLE = "no_equipped_vehicle"
+    DEADLINE_UNREACHABLE = "deadline_unreachable"
+
+
+class SurveyorAssigned(Event):
+    """A surveyor and a vehicle were sent to a reported loss."""
+
+    type: Literal["surveyor_assigned"] = "surveyor_assigned"
+    task_id: uuid.UUID
+    report_id: str
+    region_id: str
+    zone: Zone
+    surveyor_id: str
+    vehicle_id: str
+    reported_at: AwareDatetime
+    deadline_at: AwareDatetime
+    estimated_arrival_at: AwareDatetime
+    meets_deadline: bool = Field(description="Whether the estimated arrival is within the deadline.")
+
+
+class SurveyorReassigned(Event):
+    """A task moved to another surveyor (declined, not acknowledged, ...)."""
+
+    type: Literal["surveyor_reassigned"] = "surveyor_reassigned"
+    task_id: uuid.UUID
+    previous_task_id: uuid.UUID
+    report_id: str
+    region_id: str
+    zone: Zone
+    surveyor_id: str
+    vehicle_id: str
+    reason: str
+    deadline_at: AwareDatetime
+    estimated_arrival_at: AwareDatetime
+    meets_deadline: bool
+
+
+class DispatchEscalated(Event):
+    """No one can be sent (in time): a dispatcher must act now, not after the breach."""
+
+    type: Literal["dispatch_escalated"] = "dispatch_escalated"
+    report_id: str
+    region_id: str
+    zone: Zone
+    reason: EscalationReason
+    detail: str = Field(description="Human-readable explanation for the dispatcher.")
+    options: tuple[str, ...] = Field(default=(), description="What a dispatcher can do about it.")
+    reported_at: AwareDatetime
+    deadline_at: AwareDatetime
+
+
+class ArrivalDeadlineMissed(Event):
+    """The surveyor had not arrived when the arrival deadline passed."""
+
+    type: Literal["arrival_deadline_missed"] = "arrival_deadline_missed"
+    task_id: uuid.UUID
+    report_id: str
+    region_id: str
+    zone: Zone
+    surveyor_id: str
+    deadline_at: AwareDatetime
+
+
+DispatchDecision = Annotated[
+    Union[SurveyorAssigned, SurveyorReassigned, DispatchEscalated, ArrivalDeadlineMissed],
+    Field(discriminator="type"),
+]

@@ -1,0 +1,32 @@
+"""Dispatch configuration: every number here is a default from DOMAIN.md, overridable."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.reports import LossType
+from models.zones import ArrivalLimits
+
+
+def _default_equipment() -> dict[LossType, frozenset[str]]:
+    return {
+        LossType.VEHICLE: frozenset({"camera"}),
+        LossType.PROPERTY: frozenset({"camera", "measuring_kit"}),
+        LossType.CARGO: frozenset({"camera", "measuring_kit"}),
+        LossType.INJURY: frozenset({"camera", "first_aid"}),
+        LossType.THEFT: frozenset({"camera"}),
+        LossType.NATURAL_DISASTER: frozenset({"camera", "rain_gear"}),
+    }
+
+
+class DispatchRules(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    timezone: str = Field(default="Asia/Shanghai", description="Local time of shifts and night speeds.")
+    arrival: ArrivalLimits = ArrivalLimits()
+    dispatch_within_minutes: int = Field(default=5, gt=0, description="Report to dispatch (LOCAL, CO).")
+    contact_within_minutes: int = Field(default=10, gt=0, description="Dispatch to customer call (LOCAL).")
+    max_future_skew_seconds: int = Field(
+        default=300, ge=0, description="A loss time later than now plus this is refused as in the future."
+    )
+    equipment_for: dict[LossType, frozenset[str]] = Field(default_factory=_default_equipment)

@@ -1,0 +1,119 @@
+"""Intake: turn the bytes hotline telephony published into a claim, or a reason it is not one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+import json
+
+from pydantic import ValidationError
+
+from models.dispatch_events import ClaimRegistered
+from models.dispatch_rules import DispatchRules
+from models.events import SCHEMA_VERSION, derived_event_id
+from models.reports import LossReported
+from models.zones import Region, locate
+
+#: Larger payloads are refused before parsing; a loss report is a few KiB.
+MAX_REPORT_BYTES = 256 * 1024
+
+
+class RejectReason(StrEnum):
+    """Why a payload became a dead letter; a bounded set, used as a metric label."""
+
+    TOO_LARGE = "too_large"
+    NOT_JSON = "not_json"
+    INVALID_SCHEMA = "invalid_schema"
+    UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
+    UNKNOWN_LOSS_TYPE = "unknown_loss_type"
+    LOSS_TIME_IN_FUTURE = "loss_time_in_future"
+    OUTSIDE_SERVICE_AREA = "outside_service_area"
+    HANDLER_ERROR = "handler_error"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: RejectReason
+    detail: str
+
+
+@dataclass(frozen=True)
+class Accepted:
+    report: LossReported
+    claim: ClaimRegistered
+
+
+def _describe(error: ValidationError) -> tuple[RejectReason, str]:
+    # include_input=False: the offending values may be phone numbers or names.
+    items = error.errors(include_input=False, include_url=False)
+    reason = RejectReason.INVALID_SCHEMA
+    parts = []
+    for item in items[:10]:
+        loc = ".".join(str(p) for p in item["loc"]) or "(payload)"
+        if item["loc"][:1] == ("loss_type",):
+            reason = RejectReason.UNKNOWN_LOSS_TYPE
+        if item["loc"][:1] == ("schema_version",):
+            reason = RejectReason.UNSUPPORTED_SCHEMA_VERSION
+        msg = item["msg"]
+        if item["type"] == "missing":
+            msg = "field required"
+        parts.append(f"{loc}: {msg}")
+    more = f" (and {len(items) - 10} more)" if len(items) > 10 else ""
+    return reason, "; ".join(parts) + more
+
+
+def register_report(raw: bytes, regions: tuple[Region, ...], rules: DispatchRules, now: datetime) -> Accepted | Rejected:
+    """Validate a raw loss report and place it: region, zone and arrival deadline.
+
+    Syntax, schema and meaning are all checked here; every refusal carries a
+    reason a person can act on and that contains no personal data.
+    """
+    if len(raw) > MAX_REPORT_BYTES:
+        return Rejected(RejectReason.TOO_LARGE, f"payload of {len(raw)} bytes exceeds {MAX_REPORT_BYTES}")
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError as exc:
+        return Rejected(RejectReason.NOT_JSON, f"not UTF-8 text: invalid byte at position {exc.start}")
+    except json.JSONDecodeError as exc:  # its message names the fault, never the content
+        return Rejected(RejectReason.NOT_JSON, f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
+    except ValueError as exc:
+        return Rejected(RejectReason.NOT_JSON, f"not valid JSON: {type(exc).__name__}")
+    if not isinstance(data, dict):
+        return Rejected(RejectReason.INVALID_SCHEMA, f"expected a JSON object, got {type(data).__name__}")
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        return Rejected(
+            RejectReason.UNSUPPORTED_SCHEMA_VERSION,
+            f"schema_version {version} is newer than the {SCHEMA_VERSION} this intake understands",
+        )
+    try:
+        report = LossReported.model_validate(data)
+    except ValidationError as exc:
+        return Rejected(*_describe(exc))
+
+    if report.loss_time > now + timedelta(seconds=rules.max_future_skew_seconds):
+        return Rejected(RejectReason.LOSS_TIME_IN_FUTURE, f"loss_time {report.loss_time.isoformat()} is after now ({now.isoformat()})")
+    if report.occurred_at > now + timedelta(seconds=rules.max_future_skew_seconds):
+        return Rejected(RejectReason.LOSS_TIME_IN_FUTURE, f"report time {report.occurred_at.isoformat()} is after now ({now.isoformat()})")
+    placed = locate(regions, report.location.lat, report.location.lon)
+    if placed is None:
+        return Rejected(
+            RejectReason.OUTSIDE_SERVICE_AREA,
+            f"location ({report.location.lat:.4f}, {report.location.lon:.4f}) is outside every region's service area",
+        )
+    region, zone = placed
+    deadline = rules.arrival.deadline(zone, report.occurred_at, report.agreed_arrival_at)
+    claim = ClaimRegistered(
+        event_id=derived_event_id("registered", report.event_id),
+        occurred_at=now,
+        report_id=report.report_id,
+        region_id=region.region_id,
+        zone=zone,
+        loss_type=report.loss_type,
+        reported_at=report.occurred_at,
+        lat=report.location.lat,
+        lon=report.location.lon,
+        deadline_at=deadline,
+    )
+    return Accepted(report, claim)

@@ -1,0 +1,17 @@
+"""`reports.monthly`: a monthly callback analysis report and brief were published."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from models.events import Event
+
+
+class MonthlyReportPublished(Event):
+    type: Literal["monthly_report_published"] = "monthly_report_published"
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="The topic key, YYYY-MM.")
+    due_date: date = Field(description="5th working day of the following month.")
+    locations: dict[str, str] = Field(description="Format (html, markdown, json) to where it can be fetched.")

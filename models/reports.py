@@ -1,0 +1,107 @@
+"""`hotline.reports`: a loss report (報案) as hotline telephony publishes it.
+
+Field groups follow DOMAIN.md and, for naming, ACORD's loss notice
+(ClaimsOccurrence, AutoLossInfo, ClaimsParty, ClaimsInjuredInfo).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from models.events import Event
+
+
+class LossType(StrEnum):
+    VEHICLE = "vehicle"
+    PROPERTY = "property"
+    CARGO = "cargo"
+    INJURY = "injury"
+    THEFT = "theft"
+    NATURAL_DISASTER = "natural_disaster"
+
+
+class ReportChannel(StrEnum):
+    PHONE = "phone"
+    APP = "app"
+    WEB = "web"
+    AGENT = "agent"
+
+
+class InjurySeverity(StrEnum):
+    NONE = "none"
+    MINOR = "minor"
+    SERIOUS = "serious"
+    FATAL = "fatal"
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+
+class Reporter(_Part):
+    """Who called. Personal data: never logged unmasked."""
+
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = Field(min_length=3, max_length=32)
+    relation: str = Field(default="insured", max_length=50, description="Relation to the insured.")
+
+
+class Insured(_Part):
+    name: str = Field(min_length=1, max_length=200)
+    id_number: str | None = Field(default=None, max_length=64, description="Personal data: masked in logs.")
+
+
+class Policy(_Part):
+    number: str = Field(min_length=1, max_length=64)
+    line_of_business: str = Field(min_length=1, max_length=64, description="e.g. motor, property, cargo.")
+
+
+class Location(_Part):
+    address: str = Field(min_length=1, max_length=500)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Injuries(_Part):
+    count: int = Field(default=0, ge=0, le=1000)
+    severity: InjurySeverity = InjurySeverity.NONE
+
+
+class Police(_Part):
+    involved: bool = False
+    report_no: str | None = Field(default=None, max_length=64)
+
+
+class Vehicle(_Part):
+    plate: str | None = Field(default=None, max_length=20)
+    vin: str | None = Field(default=None, max_length=32)
+
+
+class LossReported(Event):
+    """A customer reported a loss to the hotline."""
+
+    type: Literal["loss_reported"] = "loss_reported"
+    report_id: str = Field(min_length=1, max_length=64, description="Hotline's report id; the topic key.")
+    channel: ReportChannel = ReportChannel.PHONE
+    reporter: Reporter
+    insured: Insured
+    policy: Policy
+    loss_time: AwareDatetime
+    location: Location
+    cause: str = Field(default="", max_length=500)
+    description: str = Field(default="", max_length=4000)
+    loss_type: LossType
+    injuries: Injuries = Injuries()
+    police: Police = Police()
+    original_scene: bool = True
+    vehicle_drivable: bool | None = None
+    insured_vehicle: Vehicle | None = None
+    third_party_vehicles: tuple[Vehicle, ...] = Field(default=(), max_length=50)
+    estimated_loss: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2, description="CNY.")
+    agreed_arrival_at: AwareDatetime | None = Field(
+        default=None, description="For remote scenes: the arrival time agreed with the customer."
+    )

@@ -1,0 +1,1 @@
+"""Faust agents: thin shells of decode, decide (models/), persist, publish, count."""

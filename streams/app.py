@@ -1,0 +1,67 @@
+"""The one wiring place: settings → Faust app, topics, runtime (database, travel model), agents, /metrics."""
+
+from __future__ import annotations
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from models.contract import TOPICS
+from streams.agents import dispatch, intake, surveyor_status
+from streams.runtime import Runtime
+from streams.settings import Settings
+
+
+class ClaimsApp(faust.App):
+    """A Faust app that carries the consumer fetch wait for ``streams.kafka_transport``."""
+
+    fetch_max_wait_ms: int | None = None
+    runtime: Runtime | None = None
+
+    async def on_stop(self) -> None:
+        await super().on_stop()  # stops consuming and flushes the producer first
+        if self.runtime is not None:
+            await self.runtime.close()
+
+
+def create_app(settings: Settings, database_url: str, kafka_bootstrap: str) -> tuple[ClaimsApp, Runtime]:
+    """Build the worker's app. Nothing connects until the worker starts."""
+    brokers = ";".join(f"claimskafka://{h.strip()}" for h in kafka_bootstrap.split(",") if h.strip())
+    app = ClaimsApp(
+        settings.app_id,
+        broker=brokers,
+        store="memory://",
+        autodiscover=False,
+        datadir=str(settings.state_dir / "faust"),
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_in_thread=False,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_s,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        # Topics are created by the stack (or `claims-dispatch topics create`) with
+        # their partitions; the worker never declares them, and needs no leader topic.
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+    )
+    app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    rt = Runtime(settings, database_url)
+    rt.app = app
+    app.runtime = rt
+
+    topics = {
+        t.name: app.topic(t.name, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw",
+                          partitions=t.partitions)
+        for t in TOPICS
+    }
+    intake.register(app, rt, topics)
+    dispatch.register(app, rt, topics)
+    surveyor_status.register(app, rt, topics)
+
+    @app.page("/metrics")
+    async def metrics_page(web, request):
+        # aiohttp refuses a charset inside content_type; the exposition format is UTF-8 anyway.
+        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0] + "; version=0.0.4")
+
+    return app, rt

@@ -1,0 +1,314 @@
+"""`claims-dispatch`: run, worker, demo, simulate, roster load, schemas export, topics create, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import structlog
+
+from streams.log_config import configure_logging
+from streams.settings import Settings
+
+log = structlog.get_logger("claims_dispatch.cli")
+
+
+def _stack_file(settings: Settings) -> Path:
+    return settings.state_dir / "stack.json"
+
+
+def _addresses(settings: Settings) -> tuple[str, str]:
+    """Kafka and database addresses: from the environment, else from a running `claims-dispatch run`."""
+    kafka, db = settings.kafka_bootstrap, settings.database_url
+    if kafka and db:
+        return kafka, db
+    path = _stack_file(settings)
+    if path.exists():
+        data = json.loads(path.read_text())
+        return kafka or data["kafka_bootstrap"], db or data["database_url"]
+    sys.exit("no running stack: start `claims-dispatch run`, or set CLAIMS_KAFKA_BOOTSTRAP and CLAIMS_DATABASE_URL")
+
+
+def _demo_roster_path() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("streams.data") / "demo_roster.json"))
+
+
+def _read_roster(path: Path):
+    import tomllib
+
+    from models.roster import Roster
+
+    try:
+        text = path.read_bytes()
+        data = tomllib.loads(text.decode()) if path.suffix == ".toml" else json.loads(text)
+        return Roster.model_validate(data)
+    except FileNotFoundError:
+        sys.exit(f"roster file not found: {path}")
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        sys.exit(f"roster file {path} is not valid:\n{exc}")
+
+
+async def _load_roster(database_url: str, roster) -> dict:
+    import asyncpg
+
+    from streams.store.roster_store import load_roster
+
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        return await load_roster(pool, roster)
+    finally:
+        await pool.close()
+
+
+async def _has_regions(database_url: str) -> bool:
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        return bool(await conn.fetchval("SELECT count(*) FROM regions"))
+    finally:
+        await conn.close()
+
+
+def cmd_worker(args, settings: Settings) -> int:
+    import faust
+
+    from streams.app import create_app
+
+    kafka, db = _addresses(settings)
+    app, _rt = create_app(settings, db, kafka)
+    log.info("worker_starting", kafka=kafka, web_port=settings.web_port, profile=settings.kafka_profile,
+             fetch_max_wait_ms=settings.fetch_max_wait_ms, session_timeout_s=settings.session_timeout_s)
+    worker = faust.Worker(app, loglevel=args.faust_log_level, quiet=True)
+    worker.execute_from_commandline()
+    return 0
+
+
+def _start_everything(settings: Settings, workers: int, roster_path: Path | None, worker_log: Path | None):
+    from streams.embedded_stack import start_stack, write_stack_file
+    from streams.processes import start_worker
+
+    stack = start_stack(settings)
+    procs = []
+    try:
+        if roster_path is not None or not asyncio.run(_has_regions(stack.database_url)):
+            path = roster_path or _demo_roster_path()
+            counts = asyncio.run(_load_roster(stack.database_url, _read_roster(path)))
+            print(f"roster loaded from {path}: {counts}", flush=True)
+        ports = []
+        for i in range(workers):
+            proc, port = start_worker(stack, settings.web_port + i, worker_log)
+            procs.append(proc)
+            ports.append(port)
+        info = stack.describe() | {
+            "metrics_urls": [f"http://{settings.web_host}:{p}/metrics" for p in ports],
+            "worker_pids": [p.pid for p in procs],
+        }
+        write_stack_file(_stack_file(settings), info)
+    except BaseException:
+        for p in procs:
+            p.kill()
+        stack.stop()
+        raise
+    return stack, procs, info
+
+
+def _stop_everything(settings: Settings, stack, procs) -> None:
+    from streams.processes import stop_process
+
+    for p in procs:
+        stop_process(p)
+    stack.stop()
+    _stack_file(settings).unlink(missing_ok=True)
+
+
+def cmd_run(args, settings: Settings) -> int:
+    from streams.processes import Interrupted, sigterm_unwinds
+
+    with sigterm_unwinds():
+        stack, procs, info = None, [], {}
+        try:
+            stack, procs, info = _start_everything(settings, args.workers, args.roster, None)
+            print(f"kafka bootstrap  {info['kafka_bootstrap']}", flush=True)
+            print(f"database url     {info['database_url']}", flush=True)
+            for url in info["metrics_urls"]:
+                print(f"metrics          {url}", flush=True)
+            print(f"stack file       {_stack_file(settings)}", flush=True)
+            while all(p.poll() is None for p in procs):
+                time.sleep(0.5)
+            failed = [p.returncode for p in procs if p.poll() is not None]
+            print(f"a worker exited with {failed}; stopping", file=sys.stderr)
+            return 1
+        except Interrupted:
+            print("stopping", file=sys.stderr)
+            return 0
+        finally:
+            if stack is not None:
+                _stop_everything(settings, stack, procs)
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    from streams.demo import render_summary, run_demo
+    from streams.processes import Interrupted, sigterm_unwinds
+    from streams.store import roster_store
+
+    # The demo runs on a fresh embedded database of its own, so that tasks left
+    # open by an earlier demo cannot make surveyors look busy.
+    if settings.database_url is None:
+        demo_dir = settings.state_dir / "demo"
+        if demo_dir.exists():
+            shutil.rmtree(demo_dir)
+        settings = settings.model_copy(update={"state_dir": demo_dir})
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    with sigterm_unwinds():
+        stack, procs = None, []
+        try:
+            stack, procs, info = _start_everything(settings, 1, args.roster or _demo_roster_path(),
+                                                   settings.state_dir / "demo-worker.log")
+            print(f"embedded stack up: kafka {info['kafka_bootstrap']}, metrics {info['metrics_urls'][0]}",
+                  flush=True)
+
+            async def go():
+                import asyncpg
+
+                pool = await asyncpg.create_pool(stack.database_url, min_size=1, max_size=2)
+                try:
+                    regions = await roster_store.regions(pool)
+                finally:
+                    await pool.close()
+                return await run_demo(stack.kafka_bootstrap, regions, reports=args.reports, rate=args.rate,
+                                      bad_ratio=args.bad_ratio, decline_ratio=args.decline_ratio, seed=args.seed,
+                                      timeout_s=args.timeout)
+
+            summary = asyncio.run(go())
+            print(render_summary(summary), flush=True)
+            if args.summary_json:
+                Path(args.summary_json).write_text(json.dumps(summary, indent=2, default=str) + "\n")
+            return 0 if summary["unaccounted"] == 0 else 1
+        except Interrupted:
+            print("interrupted; stopping", file=sys.stderr)
+            return 130
+        finally:
+            if stack is not None:
+                _stop_everything(settings, stack, procs)
+
+
+def cmd_simulate(args, settings: Settings) -> int:
+    import asyncpg
+
+    from streams.demo import send_reports
+    from streams.store import roster_store
+
+    kafka, db = _addresses(settings)
+
+    async def go():
+        pool = await asyncpg.create_pool(db, min_size=1, max_size=2)
+        try:
+            regions = await roster_store.regions(pool)
+        finally:
+            await pool.close()
+        if not regions:
+            sys.exit("no regions in the database: load a roster first (`claims-dispatch roster load FILE`)")
+        return await send_reports(kafka, regions, args.reports, args.rate, args.bad_ratio, args.seed)
+
+    print(f"sent {asyncio.run(go())} reports to hotline.reports")
+    return 0
+
+
+def cmd_roster_load(args, settings: Settings) -> int:
+    _kafka, db = (settings.kafka_bootstrap, settings.database_url) if settings.database_url else _addresses(settings)
+    roster = _read_roster(Path(args.file))
+    print(f"loaded {asyncio.run(_load_roster(db, roster))}")
+    return 0
+
+
+def cmd_schemas_export(args, settings: Settings) -> int:
+    from streams.schema_export import export
+
+    for path in export(Path(args.dir)):
+        print(path)
+    return 0
+
+
+def cmd_topics_create(args, settings: Settings) -> int:
+    from models.contract import all_topic_names
+    from streams.embedded_stack import create_topics
+
+    kafka, _db = _addresses(settings)
+    asyncio.run(create_topics(kafka, all_topic_names()))
+    print(f"topics present on {kafka}: {', '.join(n for n, _ in all_topic_names())}")
+    return 0
+
+
+def cmd_migrate(args, settings: Settings) -> int:
+    from streams.store.migrations import apply_migrations
+
+    _kafka, db = _addresses(settings)
+    print(f"applied: {asyncio.run(apply_migrations(db)) or 'nothing (up to date)'}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="claims-dispatch", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start the system in the foreground (embedded broker and database by default)")
+    run.add_argument("--workers", type=int, default=1, help="worker processes sharing the partitions")
+    run.add_argument("--roster", type=Path, help="roster file to load (default: the demo roster if none is loaded)")
+    run.set_defaults(func=cmd_run)
+
+    worker = sub.add_parser("worker", help="one Faust worker (what `run` starts); needs Kafka and database addresses")
+    worker.add_argument("--faust-log-level", default="WARNING")
+    worker.set_defaults(func=cmd_worker)
+
+    demo = sub.add_parser("demo", help="the main job on the embedded stack, with a summary")
+    demo.add_argument("--reports", type=int, default=300)
+    demo.add_argument("--rate", type=float, default=10.0, help="reports per second")
+    demo.add_argument("--bad-ratio", type=float, default=0.03, help="share of broken reports (dead letters)")
+    demo.add_argument("--decline-ratio", type=float, default=0.05, help="share of assignments surveyors decline")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for every report")
+    demo.add_argument("--roster", type=Path)
+    demo.add_argument("--summary-json", help="also write the summary as JSON to this path")
+    demo.set_defaults(func=cmd_demo)
+
+    sim = sub.add_parser("simulate", help="publish simulated loss reports to a running system")
+    sim.add_argument("--reports", type=int, default=100)
+    sim.add_argument("--rate", type=float, default=10.0)
+    sim.add_argument("--bad-ratio", type=float, default=0.0)
+    sim.add_argument("--seed", type=int, default=7)
+    sim.set_defaults(func=cmd_simulate)
+
+    roster = sub.add_parser("roster", help="the surveyor roster").add_subparsers(dest="roster_cmd", required=True)
+    load = roster.add_parser("load", help="load a roster file (JSON or TOML) into PostgreSQL")
+    load.add_argument("file")
+    load.set_defaults(func=cmd_roster_load)
+
+    schemas = sub.add_parser("schemas", help="event schemas").add_subparsers(dest="schemas_cmd", required=True)
+    exp = schemas.add_parser("export", help="write JSON Schemas and the AsyncAPI document")
+    exp.add_argument("--dir", default="schemas")
+    exp.set_defaults(func=cmd_schemas_export)
+
+    topics = sub.add_parser("topics", help="Kafka topics").add_subparsers(dest="topics_cmd", required=True)
+    topics.add_parser("create", help="create every topic (for an external Kafka)").set_defaults(func=cmd_topics_create)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return args.func(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

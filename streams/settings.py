@@ -1,0 +1,55 @@
+"""The one settings class: environment variables with the CLAIMS_ prefix, working local defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.dispatch_rules import DispatchRules
+
+
+class Settings(BaseSettings):
+    """Configuration of every claims-dispatch process.
+
+    Nested values use ``__``: ``CLAIMS_DISPATCH__ARRIVAL__URBAN_MINUTES=25``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CLAIMS_", env_nested_delimiter="__", extra="ignore")
+
+    kafka_bootstrap: str | None = Field(default=None, description="host:port[,host:port]; unset = embedded Tansu broker.")
+    database_url: str | None = Field(default=None, description="postgresql://...; unset = embedded pgserver.")
+    state_dir: Path = Field(default=Path(".claims-dispatch"), description="Embedded data, stack.json, faust data.")
+
+    #: "embedded" tunes the Kafka client for the Tansu broker (DESIGN.md): it holds a
+    #: JoinGroup for half the session timeout, and an empty fetch is not woken by new data.
+    kafka_profile: Literal["kafka", "embedded"] = "kafka"
+    kafka_session_timeout_s: float | None = Field(default=None, description="Default: 8 embedded, 30 kafka.")
+    kafka_heartbeat_s: float | None = Field(default=None, description="Default: 1 embedded, 3 kafka.")
+    kafka_fetch_max_wait_ms: int | None = Field(default=None, description="Default: 10 embedded, 500 kafka.")
+
+    app_id: str = Field(default="claims-dispatch", description="Kafka consumer group and Faust app id.")
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, description="Worker web port: /metrics.")
+    log_format: Literal["json", "console"] = "json"
+    log_level: str = "INFO"
+    db_pool_max: int = Field(default=10, ge=1)
+    roster_refresh_s: float = Field(default=15.0, gt=0, description="How often workers reread regions and roster.")
+
+    dispatch: DispatchRules = DispatchRules()
+
+    @property
+    def session_timeout_s(self) -> float:
+        return self.kafka_session_timeout_s or (8.0 if self.kafka_profile == "embedded" else 30.0)
+
+    @property
+    def heartbeat_s(self) -> float:
+        return self.kafka_heartbeat_s or (1.0 if self.kafka_profile == "embedded" else 3.0)
+
+    @property
+    def fetch_max_wait_ms(self) -> int:
+        if self.kafka_fetch_max_wait_ms is not None:
+            return self.kafka_fetch_max_wait_ms
+        return 10 if self.kafka_profile == "embedded" else 500

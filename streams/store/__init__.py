@@ -1,0 +1,1 @@
+"""PostgreSQL, the system of record: asyncpg, SQL migrations and the repositories."""

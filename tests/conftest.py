@@ -1,0 +1,219 @@
+"""Fixtures for tests on real parts: the embedded Tansu broker, pgserver's PostgreSQL, a real worker.
+
+Nothing here runs for unit tests: fixtures start only when a test asks for them.
+Set CLAIMS_KAFKA_BOOTSTRAP / CLAIMS_DATABASE_URL to run the same tests against
+an external Kafka and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from tests.report_factory import report_dict
+
+
+def test_roster(regions: list[str]) -> dict:
+    """One region per test area, far apart, each with 24-hour surveyors (time-of-day independent)."""
+    roster = {"regions": [], "surveyors": [], "vehicles": []}
+    for i, rid in enumerate(regions):
+        lat, lon = 20.0 + 3.0 * i, 100.0
+        roster["regions"].append({"region_id": rid, "name": rid, "centre_lat": lat, "centre_lon": lon,
+                                  "service_radius_km": 150})
+        for j in range(3):
+            roster["surveyors"].append({
+                "surveyor_id": f"{rid}-s{j}", "name": f"測試{j}", "region_id": rid, "skills": ["vehicle", "theft"],
+                "base_lat": lat + 0.01 * (j + 1), "base_lon": lon, "shift": "on_call",
+                "shift_start": "00:00:00", "shift_end": "00:00:00"})
+            roster["vehicles"].append({"vehicle_id": f"{rid}-v{j}", "region_id": rid, "equipment": ["camera"],
+                                       "base_lat": lat + 0.01 * (j + 1), "base_lon": lon})
+    return roster
+
+
+AREAS = ["probe", "kcat", "bad", "twice", "escalate", "decline", "store", "metrics", "resend"]
+
+
+def area_centre(area: str) -> tuple[float, float]:
+    return 20.0 + 3.0 * AREAS.index(area) + 0.02, 100.0
+
+
+def valid_report(area: str, report_id: str | None = None) -> dict:
+    return report_dict(at=area_centre(area), report_id=report_id or f"{area}-{uuid.uuid4().hex[:8]}",
+                       now=datetime.now(timezone.utc))
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    from streams.embedded_stack import start_stack
+    from streams.settings import Settings
+
+    settings = Settings(state_dir=tmp_path_factory.mktemp("stack"))
+    running = start_stack(settings)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(stack) -> str:
+    from models.roster import Roster
+    from streams.cli import _load_roster
+
+    asyncio.run(_load_roster(stack.database_url, Roster.model_validate(test_roster(AREAS))))
+    return stack.database_url
+
+
+@pytest.fixture(scope="session")
+def worker(stack, database_url, tmp_path_factory):
+    """A real `claims-dispatch worker` process, ready once a probe report has been assigned."""
+    from streams.embedded_stack import free_port
+    from streams.processes import start_worker, stop_process
+
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    proc, port = start_worker(stack, free_port(), log_path)
+    started = time.monotonic()
+    decision = asyncio.run(_probe(stack.kafka_bootstrap, proc, log_path))
+    info = {"proc": proc, "web_port": port, "log": log_path, "ready_after_s": time.monotonic() - started,
+            "probe": decision}
+    yield info
+    stop_process(proc)
+
+
+async def _probe(bootstrap: str, proc, log_path: Path, timeout: float = 60) -> dict:
+    from streams.kafka_clients import producer, reader
+
+    r = reader(bootstrap, "dispatch.assignments")
+    await r.start()
+    p = producer(bootstrap)
+    await p.start()
+    report = valid_report("probe")
+    await p.send_and_wait("hotline.reports", json.dumps(report).encode(), key=report["report_id"].encode())
+    await p.stop()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            for msgs in (await r.getmany(timeout_ms=200)).values():
+                for m in msgs:
+                    d = json.loads(m.value)
+                    if d["report_id"] == report["report_id"]:
+                        return d
+        raise RuntimeError(f"worker did not assign a probe report within {timeout} s:\n{log_path.read_text()[-3000:]}")
+    finally:
+        await r.stop()
+
+
+class Bus:
+    """Reads output topics in the background, so tests can wait for what they expect."""
+
+    def __init__(self, bootstrap: str) -> None:
+        from streams.kafka_clients import producer, reader
+
+        self.bootstrap = bootstrap
+        self.records: dict[str, list[dict]] = {"dispatch.assignments": [], "hotline.reports.dlq": [],
+                                               "dispatch.pending": [], "surveyor.status.dlq": []}
+        self._reader = reader(bootstrap, *self.records)
+        self._producer = producer(bootstrap)
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> "Bus":
+        await self._producer.start()
+        await self._reader.start()
+        self._task = asyncio.ensure_future(self._run())
+        return self
+
+    async def _run(self) -> None:
+        async for m in self._reader:
+            self.records[m.topic].append(json.loads(m.value))
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        await self._reader.stop()
+        await self._producer.stop()
+
+    async def send(self, topic: str, value: bytes | dict, key: str) -> None:
+        raw = value if isinstance(value, bytes) else json.dumps(value, ensure_ascii=False).encode()
+        await self._producer.send_and_wait(topic, raw, key=key.encode())
+
+    def about(self, topic: str, report_id: str) -> list[dict]:
+        return [r for r in self.records[topic] if r.get("report_id") == report_id]
+
+    async def wait_for(self, predicate, timeout: float = 30.0, what: str = "condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = predicate()
+            if result:
+                return result
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def bus(stack, worker):
+    b = await Bus(stack.kafka_bootstrap).start()
+    yield b
+    await b.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def db(database_url):
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+def kcat(tmp_path_factory):
+    """Debian's kcat, run with the librdkafka that the confluent-kafka wheel ships.
+
+    Debian bookworm's librdkafka 2.0.2 cannot parse Tansu's ApiVersion v3 response
+    ("Read underflow"); librdkafka >= 2.1 can. The C API is stable, so the same
+    kcat binary works against the newer library.
+    """
+    exe = shutil.which("kcat")
+    if exe is None:
+        pytest.fail("kcat is not installed: `apt-get install kcat` (.ci/run does this)")
+    import confluent_kafka
+
+    libs = sorted(glob.glob(str(Path(confluent_kafka.__file__).parent.parent / "confluent_kafka.libs" / "librdkafka-*.so*")))
+    env = dict(os.environ)
+    if libs:
+        libdir = tmp_path_factory.mktemp("rdkafka")
+        (libdir / "librdkafka.so.1").symlink_to(libs[0])
+        env["LD_LIBRARY_PATH"] = f"{libdir}:{env.get('LD_LIBRARY_PATH', '')}"
+
+    def run(*args: str, input: bytes | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
+        return subprocess.run([exe, *args], input=input, env=env, capture_output=True, timeout=timeout)
+
+    return run
+
+
+def processes_using(path: Path) -> list[str]:
+    """Command lines of running processes that mention ``path`` (orphan detection)."""
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if str(path) in line and "ps -eo" not in line]
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMS_")}
+    env["CLAIMS_STATE_DIR"] = str(tmp_path / "state")
+    env["CLAIMS_LOG_FORMAT"] = "json"
+    return env
+
+
+CLI = [sys.executable, "-m", "streams.cli"]

@@ -1,0 +1,21 @@
+"""The main job, as `make demo` runs it: every simulated report ends dispatched, escalated or dead-lettered."""
+
+import json
+import subprocess
+
+from tests.conftest import CLI, processes_using
+
+
+def test_demo_accounts_for_every_report_and_leaves_nothing_running(tmp_path, cli_env):
+    summary_path = tmp_path / "summary.json"
+    out = subprocess.run([*CLI, "demo", "--reports", "120", "--rate", "15", "--summary-json", str(summary_path)],
+                         env=cli_env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "claims-dispatch demo summary" in out.stdout
+    s = json.loads(summary_path.read_text())
+    assert s["received"] == 120 and s["unaccounted"] == 0
+    assert s["dispatched"] + s["escalated"] == s["valid"]
+    assert s["dead_lettered"] == s["received"] - s["valid"] > 0  # the demo feeds some broken reports
+    assert s["dispatched"] > 0 and s["surveys_completed"] > 0
+    assert 0 <= s["predicted_on_time_share"] <= 1 and s["time_to_assign_p50_s"] is not None
+    assert processes_using(tmp_path / "state") == []

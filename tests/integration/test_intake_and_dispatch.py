@@ -1,0 +1,144 @@
+"""A loss report from an outside client, through intake and dispatch, on the real broker and database."""
+
+import json
+import uuid
+
+import pytest
+
+from tests.conftest import area_centre, valid_report
+
+pytestmark = pytest.mark.integration
+
+
+def _line(d: dict) -> bytes:
+    return json.dumps(d, ensure_ascii=False).encode() + b"\n"
+
+
+async def test_a_report_produced_with_kcat_is_assigned_and_stored(stack, bus, db, kcat):
+    report = valid_report("kcat")
+    out = kcat("-P", "-b", stack.kafka_bootstrap, "-t", "hotline.reports", "-k", report["report_id"],
+               input=_line(report))
+    assert out.returncode == 0, out.stderr.decode()
+
+    [decision] = await bus.wait_for(lambda: bus.about("dispatch.assignments", report["report_id"]),
+                                    what="an assignment")
+    assert decision["type"] == "surveyor_assigned"
+    assert decision["surveyor_id"].startswith("kcat-") and decision["vehicle_id"].startswith("kcat-")
+    assert decision["zone"] == "urban" and decision["meets_deadline"] is True
+    claim = await db.fetchrow("SELECT region_id, zone, policy_no FROM claims WHERE report_id = $1", report["report_id"])
+    assert dict(claim) == {"region_id": "kcat", "zone": "urban", "policy_no": "P00012345678"}
+    task = await db.fetchrow("SELECT surveyor_id, status FROM survey_tasks WHERE report_id = $1", report["report_id"])
+    assert task["surveyor_id"] == decision["surveyor_id"] and task["status"] == "assigned"
+
+    # and an outside consumer reads the assignment too
+    read = kcat("-C", "-b", stack.kafka_bootstrap, "-t", "dispatch.assignments", "-e", "-q", "-o", "beginning")
+    assert report["report_id"].encode() in read.stdout
+
+
+async def test_bad_input_is_dead_lettered_with_a_reason_while_valid_reports_around_it_flow(stack, bus, db, kcat):
+    before, after = valid_report("bad"), valid_report("bad")
+    missing_policy = valid_report("bad")
+    del missing_policy["policy"]["number"]
+    future = valid_report("bad")
+    future["loss_time"] = "2099-01-01T00:00:00+08:00"
+    lines = [_line(before), b"this is {not JSON\n", _line(missing_policy), _line(future), _line(after)]
+    out = kcat("-P", "-b", stack.kafka_bootstrap, "-t", "hotline.reports", input=b"".join(lines))
+    assert out.returncode == 0, out.stderr.decode()
+
+    for ok in (before, after):
+        await bus.wait_for(lambda: bus.about("dispatch.assignments", ok["report_id"]), what="valid report assigned")
+    letters = await bus.wait_for(lambda: _three(bus, missing_policy, future), what="three dead letters")
+    by_reason = {d["reason"]: d for d in letters}
+    assert set(by_reason) == {"not_json", "invalid_schema", "loss_time_in_future"}
+    assert "policy.number: field required" in by_reason["invalid_schema"]["detail"]
+    assert "not valid JSON" in by_reason["not_json"]["detail"]
+    assert _original(by_reason["not_json"]) == b"this is {not JSON"
+    for d in letters:
+        assert d["source_topic"] == "hotline.reports" and d["occurred_at"]
+        assert "13812345678" not in d["detail"]
+    stored = await db.fetchval("SELECT count(*) FROM dead_letters WHERE event_id = ANY($1::uuid[])",
+                               [d["event_id"] for d in letters])
+    assert stored == 3
+    assert await db.fetchval("SELECT count(*) FROM claims WHERE report_id = ANY($1::text[])",
+                             [missing_policy["report_id"], future["report_id"]]) == 0
+
+
+def _original(letter: dict) -> bytes:
+    import base64
+
+    return base64.b64decode(letter["original_value_b64"])
+
+
+def _three(bus, missing_policy, future):
+    mine = [d for d in bus.records["hotline.reports.dlq"]
+            if _original(d) == b"this is {not JSON"
+            or missing_policy["report_id"].encode() in _original(d) or future["report_id"].encode() in _original(d)]
+    return mine if len(mine) >= 3 else None
+
+
+async def test_the_same_report_sent_twice_gives_one_claim_and_one_assignment(stack, bus, db, kcat):
+    report = valid_report("twice")
+    for _ in range(2):
+        kcat("-P", "-b", stack.kafka_bootstrap, "-t", "hotline.reports", "-k", report["report_id"], input=_line(report))
+    resent = dict(report, event_id=str(uuid.uuid4()))  # the hotline re-sends it as a new event
+    await bus.send("hotline.reports", resent, key=report["report_id"])
+    follow = valid_report("twice")  # processed after the duplicates, so they have been handled
+    await bus.send("hotline.reports", follow, key=report["report_id"])  # same key: same partition, after them
+    await bus.wait_for(lambda: bus.about("dispatch.assignments", follow["report_id"]), what="the follow-up report")
+
+    # Redelivery republishes only what was never acknowledged: nothing new on the topic here.
+    assert len(bus.about("dispatch.assignments", report["report_id"])) == 1
+    assert await db.fetchval("SELECT count(*) FROM claims WHERE report_id = $1", report["report_id"]) == 1
+    assert await db.fetchval("SELECT count(*) FROM survey_tasks WHERE report_id = $1", report["report_id"]) == 1
+    assert len(bus.about("dispatch.pending", report["report_id"])) == 1
+
+
+async def test_a_report_no_one_can_take_is_escalated_with_the_reason(bus, db):
+    report = valid_report("escalate")
+    report["loss_type"] = "cargo"  # nobody in the test roster surveys cargo
+    await bus.send("hotline.reports", report, key=report["report_id"])
+    [d] = await bus.wait_for(lambda: bus.about("dispatch.assignments", report["report_id"]), what="an escalation")
+    assert d["type"] == "dispatch_escalated" and d["reason"] == "no_skilled_surveyor"
+    assert "cargo" in d["detail"] and d["options"]
+    assert await db.fetchval("SELECT reason FROM escalations WHERE report_id = $1", report["report_id"]) == \
+        "no_skilled_surveyor"
+    assert await db.fetchval("SELECT count(*) FROM survey_tasks WHERE report_id = $1", report["report_id"]) == 0
+
+
+async def test_a_declined_task_is_reassigned_to_another_surveyor(bus, db):
+    report = valid_report("decline")
+    await bus.send("hotline.reports", report, key=report["report_id"])
+    [first] = await bus.wait_for(lambda: bus.about("dispatch.assignments", report["report_id"]), what="assignment")
+    decline = {"event_id": str(uuid.uuid4()), "occurred_at": first["occurred_at"], "type": "task_declined",
+               "surveyor_id": first["surveyor_id"], "task_id": first["task_id"], "report_id": report["report_id"],
+               "reason": "stuck in traffic"}
+    await bus.send("surveyor.status", decline, key=first["surveyor_id"])
+    await bus.send("surveyor.status", decline, key=first["surveyor_id"])  # redelivered: must change nothing
+    decisions = await bus.wait_for(
+        lambda: (lambda ds: ds if len(ds) >= 2 else None)(bus.about("dispatch.assignments", report["report_id"])),
+        what="a second assignment")
+    second = decisions[1]
+    assert second["type"] == "surveyor_assigned" and second["surveyor_id"] != first["surveyor_id"]
+    rows = await db.fetch("SELECT surveyor_id, status FROM survey_tasks WHERE report_id = $1 ORDER BY assigned_at",
+                          report["report_id"])
+    assert [(r["surveyor_id"], r["status"]) for r in rows] == [(first["surveyor_id"], "declined"),
+                                                               (second["surveyor_id"], "assigned")]
+
+
+async def test_a_status_for_a_task_the_surveyor_does_not_hold_is_dead_lettered(bus):
+    bogus = {"event_id": str(uuid.uuid4()), "occurred_at": "2026-11-26T10:00:00+08:00", "type": "task_accepted",
+             "surveyor_id": "decline-s0", "task_id": str(uuid.uuid4()), "report_id": "nope"}
+    await bus.send("surveyor.status", bogus, key="decline-s0")
+    [d] = await bus.wait_for(lambda: [x for x in bus.records["surveyor.status.dlq"]
+                                      if bogus["task_id"].encode() in _original(x)], what="a dead letter")
+    assert d["reason"] == "unknown_task"
+
+
+async def test_worker_metrics_count_received_and_dead_lettered_reports(worker):
+    import urllib.request
+
+    body = urllib.request.urlopen(f"http://127.0.0.1:{worker['web_port']}/metrics", timeout=5).read().decode()
+    assert "claims_reports_received_total" in body
+    assert "claims_dispatch_latency_seconds_bucket" in body
+    assert "claims_reports_dead_lettered_total" in body
+    assert "13812345678" not in body

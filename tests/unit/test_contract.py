@@ -1,0 +1,51 @@
+"""The public contract: schemas on disk are the models, and every topic has one."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from models.contract import TOPICS, all_topic_names
+from models.roster import Roster
+from streams.schema_export import documents, render
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+
+
+@pytest.mark.parametrize("name", sorted(documents()))
+def test_committed_schema_files_match_the_models(name):
+    path = SCHEMAS / name
+    assert path.exists(), f"{path} missing: run `claims-dispatch schemas export`"
+    assert path.read_text() == render(documents()[name]), f"{name} is stale: run `claims-dispatch schemas export`"
+
+
+def test_no_schema_file_is_left_over_from_a_removed_topic():
+    assert {p.name for p in SCHEMAS.glob("*.json")} == set(documents())
+
+
+def test_every_event_has_id_time_and_version():
+    for t in TOPICS:
+        schema = documents()[f"{t.name}.schema.json"]
+        variants = [schema] if "properties" in schema else [schema["$defs"][r["$ref"].split("/")[-1]]
+                                                            for r in schema["oneOf"]]
+        for v in variants:
+            assert {"event_id", "occurred_at", "schema_version"} <= set(v["properties"]), t.name
+            assert {"event_id", "occurred_at"} <= set(v["required"]), t.name
+
+
+def test_every_consumed_topic_has_a_dead_letter_topic():
+    names = {n for n, _ in all_topic_names()}
+    assert "hotline.reports.dlq" in names and "surveyor.status.dlq" in names
+
+
+def test_asyncapi_document_describes_every_topic():
+    doc = documents()["asyncapi.json"]
+    assert doc["asyncapi"].startswith("3.")
+    assert {c["address"] for c in doc["channels"].values()} == {n for n, _ in all_topic_names()}
+
+
+def test_roster_refuses_unknown_region_references():
+    data = json.loads((Path(__file__).resolve().parents[2] / "streams/data/demo_roster.json").read_text())
+    data["surveyors"][0]["region_id"] = "nowhere"
+    with pytest.raises(ValueError, match="unknown region 'nowhere'"):
+        Roster.model_validate(data)

@@ -1,0 +1,81 @@
+import json
+from datetime import timedelta
+
+from models.dispatch_rules import DispatchRules
+from models.intake import MAX_REPORT_BYTES, Accepted, Rejected, RejectReason, register_report
+from models.zones import Zone
+from tests.unit.builders import NOW, REGION, offset
+from tests.report_factory import report_dict
+
+RULES = DispatchRules()
+
+
+def register(data) -> Accepted | Rejected:
+    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return register_report(raw, (REGION,), RULES, NOW)
+
+
+def test_a_valid_report_is_placed_in_its_region_and_zone_with_a_deadline():
+    result = register(report_dict(at=offset(5)))
+    assert isinstance(result, Accepted)
+    assert result.claim.region_id == "hz" and result.claim.zone is Zone.URBAN
+    assert result.claim.deadline_at == result.report.occurred_at + timedelta(minutes=30)
+
+
+def test_zone_decides_the_deadline():
+    assert register(report_dict(at=offset(30))).claim.deadline_at - NOW == timedelta(minutes=60)
+    assert register(report_dict(at=offset(70))).claim.deadline_at - NOW == timedelta(minutes=90)
+
+
+def test_a_remote_scene_is_held_to_the_time_agreed_with_the_customer():
+    agreed = NOW + timedelta(hours=4)
+    result = register(report_dict(at=offset(150), agreed_arrival_at=agreed.isoformat()))
+    assert result.claim.zone is Zone.REMOTE and result.claim.deadline_at == agreed
+
+
+def test_not_json_is_refused_with_a_readable_reason():
+    result = register(b"{report: not json")
+    assert isinstance(result, Rejected) and result.reason is RejectReason.NOT_JSON
+    assert "not valid JSON" in result.detail
+
+
+def test_a_missing_policy_number_names_the_field():
+    data = report_dict()
+    del data["policy"]["number"]
+    result = register(data)
+    assert result.reason is RejectReason.INVALID_SCHEMA and "policy.number: field required" in result.detail
+
+
+def test_a_loss_time_in_the_future_is_refused():
+    result = register(report_dict(loss_time=(NOW + timedelta(days=1)).isoformat()))
+    assert result.reason is RejectReason.LOSS_TIME_IN_FUTURE
+
+
+def test_a_scene_outside_every_service_area_is_refused():
+    assert register(report_dict(at=(39.9, 116.4))).reason is RejectReason.OUTSIDE_SERVICE_AREA
+
+
+def test_an_unknown_loss_type_has_its_own_reason():
+    assert register(report_dict(loss_type="meteor")).reason is RejectReason.UNKNOWN_LOSS_TYPE
+
+
+def test_a_naive_time_is_refused():
+    result = register(report_dict(loss_time="2026-11-26T09:00:00"))
+    assert result.reason is RejectReason.INVALID_SCHEMA and "loss_time" in result.detail
+
+
+def test_a_newer_schema_version_is_refused_not_guessed():
+    assert register(report_dict(schema_version=2)).reason is RejectReason.UNSUPPORTED_SCHEMA_VERSION
+
+
+def test_oversized_payloads_are_refused_before_parsing():
+    assert register(b" " * (MAX_REPORT_BYTES + 1)).reason is RejectReason.TOO_LARGE
+
+
+def test_reasons_never_carry_the_reporters_phone_or_name():
+    data = report_dict()
+    data["reporter"]["phone"] = 12345  # wrong type: pydantic would echo the input if allowed
+    data["reporter"]["name"] = ""
+    result = register(data)
+    assert isinstance(result, Rejected)
+    assert "12345" not in result.detail and "reporter.phone" in result.detail
