@@ -83,6 +83,7 @@ def cmd_worker(args, settings: Settings) -> int:
     from streams.app import create_app
 
     kafka, db = _addresses(settings)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)  # Faust keeps its data dir in it
     app, _rt = create_app(settings, db, kafka)
     log.info("worker_starting", kafka=kafka, web_port=settings.web_port, profile=settings.kafka_profile,
              fetch_max_wait_ms=settings.fetch_max_wait_ms, session_timeout_s=settings.session_timeout_s)

@@ -81,8 +81,9 @@ def worker(stack, database_url, tmp_path_factory):
     from streams.embedded_stack import free_port
     from streams.processes import start_worker, stop_process
 
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    proc, port = start_worker(stack, free_port(), log_path)
+    workdir = tmp_path_factory.mktemp("worker")
+    log_path = workdir / "worker.log"
+    proc, port = start_worker(stack, free_port(), log_path, {"CLAIMS_STATE_DIR": str(workdir / "state")})
     started = time.monotonic()
     decision = asyncio.run(_probe(stack.kafka_bootstrap, proc, log_path))
     info = {"proc": proc, "web_port": port, "log": log_path, "ready_after_s": time.monotonic() - started,
