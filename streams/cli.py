@@ -215,6 +215,12 @@ def cmd_simulate(args, settings: Settings) -> int:
             regions = await roster_store.regions(pool)
         finally:
             await pool.close()
+        if args.regions:
+            wanted = set(args.regions.split(","))
+            unknown = wanted - {r.region_id for r in regions}
+            if unknown:
+                sys.exit(f"unknown region(s): {', '.join(sorted(unknown))}")
+            regions = tuple(r for r in regions if r.region_id in wanted)
         if not regions:
             sys.exit("no regions in the database: load a roster first (`claims-dispatch roster load FILE`)")
         return await send_reports(kafka, regions, args.reports, args.rate, args.bad_ratio, args.seed)
@@ -285,6 +291,7 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--rate", type=float, default=10.0)
     sim.add_argument("--bad-ratio", type=float, default=0.0)
     sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument("--regions", help="comma-separated region ids to put scenes in (default: all)")
     sim.set_defaults(func=cmd_simulate)
 
     roster = sub.add_parser("roster", help="the surveyor roster").add_subparsers(dest="roster_cmd", required=True)

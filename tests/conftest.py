@@ -43,7 +43,7 @@ def test_roster(regions: list[str]) -> dict:
     return roster
 
 
-AREAS = ["probe", "kcat", "bad", "twice", "escalate", "decline", "store", "metrics", "resend"]
+AREAS = ["probe", "kcat", "bad", "twice", "escalate", "decline", "store", "simulate"]
 
 
 def area_centre(area: str) -> tuple[float, float]:

@@ -49,3 +49,30 @@ def test_run_prints_addresses_consumes_within_seconds_and_stops_cleanly(tmp_path
     assert not (state / "stack.json").exists()
     time.sleep(0.5)
     assert processes_using(state) == [], "left running after run stopped"
+
+
+def test_simulate_feeds_a_running_system(stack, worker, database_url, cli_env, kcat):
+    env = dict(cli_env, CLAIMS_KAFKA_BOOTSTRAP=stack.kafka_bootstrap, CLAIMS_DATABASE_URL=database_url)
+    before = kcat("-C", "-b", stack.kafka_bootstrap, "-t", "dispatch.assignments", "-e", "-q").stdout.count(b"\n")
+    out = subprocess.run([*CLI, "simulate", "--reports", "12", "--rate", "50", "--seed", "3", "--regions", "simulate"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "sent 12 reports" in out.stdout
+    deadline = time.monotonic() + 30
+    after = before
+    while after < before + 12 and time.monotonic() < deadline:
+        after = kcat("-C", "-b", stack.kafka_bootstrap, "-t", "dispatch.assignments", "-e", "-q").stdout.count(b"\n")
+    assert after >= before + 12  # each simulated report got a decision (assigned or escalated)
+
+
+def test_external_kafka_and_database_are_used_instead_of_embedded_ones(stack, tmp_path):
+    from streams.embedded_stack import start_stack
+    from streams.settings import Settings
+
+    external = start_stack(Settings(kafka_bootstrap=stack.kafka_bootstrap, database_url=stack.database_url,
+                                    state_dir=tmp_path / "ext"))
+    assert (external.embedded_kafka, external.embedded_postgres) == (False, False)
+    assert external.broker is None and external.pg_server is None
+    assert external.kafka_bootstrap == stack.kafka_bootstrap
+    external.stop()  # stops nothing it did not start
+    assert stack.broker.poll() is None
