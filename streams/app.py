@@ -64,4 +64,10 @@ def create_app(settings: Settings, database_url: str, kafka_bootstrap: str) -> t
         # aiohttp refuses a charset inside content_type; the exposition format is UTF-8 anyway.
         return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0] + "; version=0.0.4")
 
+    @app.page("/ready")
+    async def ready_page(web, request):
+        # Ready = this worker holds partitions of the consumer group (it is consuming).
+        assigned = len(app.consumer.assignment()) if app.started else 0
+        return web.json({"ready": assigned > 0, "assigned_partitions": assigned}, status=200 if assigned else 503)
+
     return app, rt

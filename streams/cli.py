@@ -88,13 +88,14 @@ def cmd_worker(args, settings: Settings) -> int:
     log.info("worker_starting", kafka=kafka, web_port=settings.web_port, profile=settings.kafka_profile,
              fetch_max_wait_ms=settings.fetch_max_wait_ms, session_timeout_s=settings.session_timeout_s)
     worker = faust.Worker(app, loglevel=args.faust_log_level, quiet=True)
+    worker.spinner = None  # workers write JSON log lines; a terminal spinner would mangle them
     worker.execute_from_commandline()
     return 0
 
 
 def _start_everything(settings: Settings, workers: int, roster_path: Path | None, worker_log: Path | None):
     from streams.embedded_stack import start_stack, write_stack_file
-    from streams.processes import start_worker
+    from streams.processes import start_worker, wait_until_ready
 
     stack = start_stack(settings)
     procs = []
@@ -108,6 +109,8 @@ def _start_everything(settings: Settings, workers: int, roster_path: Path | None
             proc, port = start_worker(stack, settings.web_port + i, worker_log)
             procs.append(proc)
             ports.append(port)
+        waited = max(wait_until_ready(port, proc) for proc, port in zip(procs, ports))
+        print(f"workers consuming after {waited:.1f} s", flush=True)
         info = stack.describe() | {
             "metrics_urls": [f"http://{settings.web_host}:{p}/metrics" for p in ports],
             "worker_pids": [p.pid for p in procs],

@@ -49,6 +49,26 @@ def start_worker(stack: Stack, preferred_port: int, log_path: Path | None = None
     return proc, port
 
 
+def wait_until_ready(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> float:
+    """Wait until the worker on ``port`` holds partitions; returns the seconds waited."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited with {proc.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as resp:
+                if resp.status == 200:
+                    return time.monotonic() - started
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"worker on port {port} was not consuming after {timeout} s")
+
+
 def stop_process(proc: subprocess.Popen, timeout: float = 20) -> None:
     if proc.poll() is None:
         proc.terminate()

@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     #: "embedded" tunes the Kafka client for the Tansu broker (DESIGN.md): it holds a
     #: JoinGroup for half the session timeout, and an empty fetch is not woken by new data.
     kafka_profile: Literal["kafka", "embedded"] = "kafka"
-    kafka_session_timeout_s: float | None = Field(default=None, description="Default: 8 embedded, 30 kafka.")
+    kafka_session_timeout_s: float | None = Field(default=None, description="Default: 6 embedded, 30 kafka.")
     kafka_heartbeat_s: float | None = Field(default=None, description="Default: 1 embedded, 3 kafka.")
     kafka_fetch_max_wait_ms: int | None = Field(default=None, description="Default: 10 embedded, 500 kafka.")
 
@@ -42,7 +42,7 @@ class Settings(BaseSettings):
 
     @property
     def session_timeout_s(self) -> float:
-        return self.kafka_session_timeout_s or (8.0 if self.kafka_profile == "embedded" else 30.0)
+        return self.kafka_session_timeout_s or (6.0 if self.kafka_profile == "embedded" else 30.0)
 
     @property
     def heartbeat_s(self) -> float:

@@ -20,11 +20,15 @@ def test_run_prints_addresses_consumes_within_seconds_and_stops_cleanly(tmp_path
     started = time.monotonic()
     proc = subprocess.Popen([*CLI, "run"], env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        lines = []
+        lines: list[str] = []
         while not any(line.startswith("stack file") for line in lines):
             line = proc.stdout.readline().decode()
             assert line, "run exited early:\n" + "".join(lines)
             lines.append(line)
+        consuming = [line[line.index("workers"):] for line in lines if "workers consuming after" in line]
+        assert consuming, "run did not report when its workers were consuming:\n" + "".join(lines)
+        print(f"{consuming[0].strip()}; {time.monotonic() - started:.1f} s after `claims-dispatch run` started")
+        assert time.monotonic() - started < 10  # the issue's bound; without the embedded tuning a join alone takes 30 s
         info = json.loads((state / "stack.json").read_text())
         assert any(info["kafka_bootstrap"] in line for line in lines)
         assert any(line.startswith("metrics") and "/metrics" in line for line in lines)
@@ -41,7 +45,6 @@ def test_run_prints_addresses_consumes_within_seconds_and_stops_cleanly(tmp_path
         assigned_after = time.monotonic() - started
         assert b"RUN-1" in seen, "no assignment within 30 s of start"
         print(f"first assignment {assigned_after:.1f} s after `claims-dispatch run` started")
-        assert assigned_after < 15  # the issue asks for consuming within 10 s; this includes start-up of the stack
     finally:
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(60)
