@@ -5,24 +5,22 @@ from __future__ import annotations
 from functools import partial
 
 import structlog
-from pydantic import ValidationError
+from pydantic import TypeAdapter
 
 from models.assignment import decide_dispatch
 from models.dispatch_events import ClaimRegistered, SurveyorAssigned
 from streams import metrics
-from streams.agents.record_loop import Record, Refused, run_records
+from streams.agents.record_loop import Record, parse, run_records
 from streams.runtime import Runtime
 from streams.store.dispatch_store import dispatch_claim
 
 log = structlog.get_logger("claims_dispatch.dispatch")
+_CLAIM = TypeAdapter(ClaimRegistered)
 
 
 def make_handler(rt: Runtime):
     async def handle(record: Record) -> None:
-        try:
-            claim = ClaimRegistered.model_validate_json(record.value)
-        except ValidationError as exc:
-            raise Refused("invalid_schema", f"{exc.error_count()} validation error(s)") from None
+        claim = parse(_CLAIM, record)
         now = rt.now()
         decide = partial(_decide, claim, rt, now)
         outputs, decision = await dispatch_claim(await rt.pool(), claim, rt.local_day_start(now), decide)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import asyncpg
 import structlog
+from pydantic import TypeAdapter, ValidationError
 
 from models.dead_letter import dead_letter_for
 from streams import metrics
@@ -48,6 +49,16 @@ class Refused(Exception):
 
 
 Handler = Callable[[Record], Awaitable[None]]
+
+
+def parse(adapter: TypeAdapter, record: Record):
+    """Decode a record with a model's type adapter, or refuse it with a readable reason."""
+    try:
+        return adapter.validate_json(record.value)
+    except ValidationError as exc:
+        errors = exc.errors(include_input=False, include_url=False)[:5]  # inputs may be personal data
+        detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(payload)'}: {e['msg']}" for e in errors)
+        raise Refused("invalid_schema", detail) from None
 
 
 async def run_records(agent: str, rt: Runtime, stream, handle: Handler, dead_letter_counter=None) -> None:

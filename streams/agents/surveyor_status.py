@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import structlog
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from models.surveyor_events import SurveyorStatus
-from streams.agents.record_loop import Record, Refused, run_records
+from streams.agents.record_loop import Record, Refused, parse, run_records
 from streams.runtime import Runtime
 from streams.store.dispatch_store import UnknownTask, apply_surveyor_status
 
@@ -16,10 +16,7 @@ _STATUS = TypeAdapter(SurveyorStatus)
 
 def make_handler(rt: Runtime):
     async def handle(record: Record) -> None:
-        try:
-            event = _STATUS.validate_json(record.value)
-        except ValidationError as exc:
-            raise Refused("invalid_schema", f"{exc.error_count()} validation error(s)") from None
+        event = parse(_STATUS, record)
         try:
             outputs = await apply_surveyor_status(await rt.pool(), event, rt.now())
         except UnknownTask as exc:
