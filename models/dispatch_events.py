@@ -37,6 +37,7 @@ class EscalationReason(StrEnum):
     ALL_SURVEYORS_BUSY = "all_surveyors_busy"
     NO_EQUIPPED_VEHICLE = "no_equipped_vehicle"
     DEADLINE_UNREACHABLE = "deadline_unreachable"
+    DISPATCH_OVERDUE = "dispatch_overdue"
 
 
 class SurveyorAssigned(Event):
@@ -98,7 +99,30 @@ class ArrivalDeadlineMissed(Event):
     deadline_at: AwareDatetime
 
 
+class CustomerContactOverdue(Event):
+    """The surveyor has not called the customer within the contact limit after dispatch: a reminder."""
+
+    type: Literal["customer_contact_overdue"] = "customer_contact_overdue"
+    task_id: uuid.UUID
+    report_id: str
+    region_id: str
+    surveyor_id: str
+    contact_due_at: AwareDatetime
+
+
+class LateArrivalNoticeIssued(Event):
+    """The customer is to be told the surveyor will be late (a late arrival is an event, not a silent miss)."""
+
+    type: Literal["late_arrival_notice_issued"] = "late_arrival_notice_issued"
+    task_id: uuid.UUID
+    report_id: str
+    region_id: str
+    deadline_at: AwareDatetime
+    estimated_arrival_at: AwareDatetime | None = None
+
+
 DispatchDecision = Annotated[
-    Union[SurveyorAssigned, SurveyorReassigned, DispatchEscalated, ArrivalDeadlineMissed],
+    Union[SurveyorAssigned, SurveyorReassigned, DispatchEscalated, ArrivalDeadlineMissed, CustomerContactOverdue,
+          LateArrivalNoticeIssued],
     Field(discriminator="type"),
 ]

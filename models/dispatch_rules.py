@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.reports import LossType
-from models.zones import ArrivalLimits
+from models.zones import ArrivalLimits, Region
 
 
 def _default_equipment() -> dict[LossType, frozenset[str]]:
@@ -24,9 +24,25 @@ class DispatchRules(BaseModel):
 
     timezone: str = Field(default="Asia/Shanghai", description="Local time of shifts and night speeds.")
     arrival: ArrivalLimits = ArrivalLimits()
-    dispatch_within_minutes: int = Field(default=5, gt=0, description="Report to dispatch (LOCAL, CO).")
-    contact_within_minutes: int = Field(default=10, gt=0, description="Dispatch to customer call (LOCAL).")
+    dispatch_within_minutes: float = Field(default=5, gt=0, description="Report to dispatch (LOCAL, CO).")
+    contact_within_minutes: float = Field(default=10, gt=0, description="Dispatch to customer call (LOCAL).")
+    ack_within_minutes: float = Field(
+        default=2, gt=0, description="Dispatch to the surveyor accepting; silence means reassignment."
+    )
+    survey_minutes: float = Field(default=45, gt=0, description="Expected time on scene, for when a surveyor frees up.")
     max_future_skew_seconds: int = Field(
         default=300, ge=0, description="A loss time later than now plus this is refused as in the future."
     )
     equipment_for: dict[LossType, frozenset[str]] = Field(default_factory=_default_equipment)
+
+
+def rules_for(rules: DispatchRules, region: Region | None) -> DispatchRules:
+    """The rules in force in ``region``: the region's own limits where it sets them, the defaults elsewhere."""
+    if region is None:
+        return rules
+    overrides = {name: getattr(region, name) for name in
+                 ("ack_within_minutes", "contact_within_minutes", "dispatch_within_minutes")
+                 if getattr(region, name) is not None}
+    if region.arrival is not None:
+        overrides["arrival"] = region.arrival
+    return rules.model_copy(update=overrides) if overrides else rules

@@ -103,7 +103,8 @@ def register_report(raw: bytes, regions: tuple[Region, ...], rules: DispatchRule
             f"location ({report.location.lat:.4f}, {report.location.lon:.4f}) is outside every region's service area",
         )
     region, zone = placed
-    deadline = rules.arrival.deadline(zone, report.occurred_at, report.agreed_arrival_at)
+    limits = region.arrival or rules.arrival
+    deadline = limits.deadline(zone, report.occurred_at, report.agreed_arrival_at)
     claim = ClaimRegistered(
         event_id=derived_event_id("registered", report.event_id),
         occurred_at=now,

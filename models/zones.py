@@ -17,6 +17,33 @@ class Zone(StrEnum):
     REMOTE = "remote"
 
 
+class ArrivalLimits(BaseModel):
+    """Minutes from the report to arrival at the scene, by zone (LOCAL, CO in DOMAIN.md).
+
+    A remote scene is held to the time agreed with the customer; without a
+    recorded agreement ``remote_default_minutes`` applies.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    urban_minutes: float = Field(default=30, gt=0)
+    suburban_minutes: float = Field(default=60, gt=0)
+    far_minutes: float = Field(default=90, gt=0)
+    remote_default_minutes: float = Field(default=180, gt=0)
+
+    def deadline(self, zone: Zone, reported_at: datetime, agreed_arrival_at: datetime | None = None) -> datetime:
+        """Latest arrival time for a scene in ``zone`` reported at ``reported_at``."""
+        if zone is Zone.REMOTE and agreed_arrival_at is not None:
+            return agreed_arrival_at
+        minutes = {
+            Zone.URBAN: self.urban_minutes,
+            Zone.SUBURBAN: self.suburban_minutes,
+            Zone.FAR: self.far_minutes,
+            Zone.REMOTE: self.remote_default_minutes,
+        }[zone]
+        return reported_at + timedelta(minutes=minutes)
+
+
 class Region(BaseModel):
     """A dispatch region and its geometry (rings around a centre).
 
@@ -36,6 +63,10 @@ class Region(BaseModel):
     far_beyond_km: float = Field(default=50.0, gt=0)
     remote_beyond_km: float = Field(default=120.0, gt=0)
     service_radius_km: float = Field(default=200.0, gt=0)
+    arrival: ArrivalLimits | None = Field(default=None, description="Region-level override of the arrival limits.")
+    ack_within_minutes: float | None = Field(default=None, gt=0, description="Override of the acknowledgement limit.")
+    contact_within_minutes: float | None = Field(default=None, gt=0, description="Override of the contact limit.")
+    dispatch_within_minutes: float | None = Field(default=None, gt=0, description="Override of the dispatch limit.")
 
     def distance_km(self, lat: float, lon: float) -> float:
         return distance_km(self.centre_lat, self.centre_lon, lat, lon)
@@ -52,33 +83,6 @@ class Region(BaseModel):
         if d <= self.service_radius_km:
             return Zone.REMOTE
         return None
-
-
-class ArrivalLimits(BaseModel):
-    """Minutes from the report to arrival at the scene, by zone (LOCAL, CO in DOMAIN.md).
-
-    A remote scene is held to the time agreed with the customer; without a
-    recorded agreement ``remote_default_minutes`` applies.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    urban_minutes: int = Field(default=30, gt=0)
-    suburban_minutes: int = Field(default=60, gt=0)
-    far_minutes: int = Field(default=90, gt=0)
-    remote_default_minutes: int = Field(default=180, gt=0)
-
-    def deadline(self, zone: Zone, reported_at: datetime, agreed_arrival_at: datetime | None = None) -> datetime:
-        """Latest arrival time for a scene in ``zone`` reported at ``reported_at``."""
-        if zone is Zone.REMOTE and agreed_arrival_at is not None:
-            return agreed_arrival_at
-        minutes = {
-            Zone.URBAN: self.urban_minutes,
-            Zone.SUBURBAN: self.suburban_minutes,
-            Zone.FAR: self.far_minutes,
-            Zone.REMOTE: self.remote_default_minutes,
-        }[zone]
-        return reported_at + timedelta(minutes=minutes)
 
 
 def locate(regions: list[Region] | tuple[Region, ...], lat: float, lon: float) -> tuple[Region, Zone] | None:

@@ -14,7 +14,8 @@ from datetime import datetime, timezone
 from pydantic import TypeAdapter
 
 from models.dead_letter import DeadLetter
-from models.dispatch_events import DispatchDecision, DispatchEscalated, SurveyorAssigned
+from models.dispatch_events import (ArrivalDeadlineMissed, DispatchDecision, DispatchEscalated, SurveyorAssigned,
+                                    SurveyorReassigned)
 from models.zones import Region
 from streams.kafka_clients import producer as make_producer
 from streams.kafka_clients import reader
@@ -28,8 +29,10 @@ _DECISION = TypeAdapter(DispatchDecision)
 class Tally:
     sent_valid: dict[str, tuple[float, float]] = field(default_factory=dict)  # report id → scene (lat, lon)
     sent_invalid: dict[bytes, str] = field(default_factory=dict)  # payload → report id
-    first: dict[str, SurveyorAssigned | DispatchEscalated] = field(default_factory=dict)
-    last: dict[str, SurveyorAssigned | DispatchEscalated] = field(default_factory=dict)
+    first: dict[str, SurveyorAssigned | SurveyorReassigned | DispatchEscalated] = field(default_factory=dict)
+    assigned: dict[str, SurveyorAssigned | SurveyorReassigned] = field(default_factory=dict)  # latest assignment
+    escalations: dict[str, list[DispatchEscalated]] = field(default_factory=dict)
+    missed: set[str] = field(default_factory=set)
     dead: dict[str, str] = field(default_factory=dict)  # report id → reason
     unexpected_dead: int = 0
 
@@ -89,10 +92,17 @@ async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int,
                 for m in msgs:
                     if tp.topic == "dispatch.assignments":
                         d = _DECISION.validate_json(m.value)
-                        if isinstance(d, (SurveyorAssigned, DispatchEscalated)) and d.report_id in tally.sent_valid:
+                        if d.report_id not in tally.sent_valid:
+                            continue
+                        if isinstance(d, (SurveyorAssigned, SurveyorReassigned)):
                             tally.first.setdefault(d.report_id, d)
-                            tally.last[d.report_id] = d
+                            tally.assigned[d.report_id] = d
                             app.on_decision(m.value)
+                        elif isinstance(d, DispatchEscalated):
+                            tally.first.setdefault(d.report_id, d)
+                            tally.escalations.setdefault(d.report_id, []).append(d)
+                        elif isinstance(d, ArrivalDeadlineMissed):
+                            tally.missed.add(d.report_id)
                     else:
                         letter = DeadLetter.model_validate_json(m.value)
                         rid = tally.sent_invalid.get(letter.original_value())
@@ -117,9 +127,9 @@ async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int,
 
 
 def _progress_line(t: Tally, n: int) -> str:
-    assigned = sum(isinstance(d, SurveyorAssigned) for d in t.last.values())
-    escalated = sum(isinstance(d, DispatchEscalated) for d in t.last.values())
-    return f"sent {t.total()}/{n} · dispatched {assigned} · escalated {escalated} · dead-lettered {len(t.dead)}"
+    waiting = len(set(t.escalations) - set(t.assigned))
+    return (f"sent {t.total()}/{n} · dispatched {len(t.assigned)} · escalated, not yet dispatched {waiting}"
+            f" · dead-lettered {len(t.dead)}")
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -131,25 +141,31 @@ def _pct(values: list[float], q: float) -> float | None:
 
 
 def summarise(t: Tally, n: int, elapsed: float, app: SurveyorApp) -> dict:
-    final = list(t.last.values())
-    assigned = [d for d in final if isinstance(d, SurveyorAssigned)]
-    escalated = [d for d in final if isinstance(d, DispatchEscalated)]
-    first_assign = [(d.occurred_at - d.reported_at).total_seconds() for d in t.first.values()]
-    unaccounted = sorted(set(t.sent_valid) - set(t.last)) + sorted(set(t.sent_invalid.values()) - set(t.dead))
+    assigned = list(t.assigned.values())
+    escalated_only = set(t.escalations) - set(t.assigned)
+    first_assign = [(d.occurred_at - d.reported_at).total_seconds() for d in t.first.values()
+                    if isinstance(d, SurveyorAssigned)]
+    decided = set(t.assigned) | set(t.escalations)
+    unaccounted = sorted(set(t.sent_valid) - decided) + sorted(set(t.sent_invalid.values()) - set(t.dead))
     reasons: dict[str, int] = {}
-    for d in escalated:
-        reasons[d.reason.value] = reasons.get(d.reason.value, 0) + 1
+    for events in t.escalations.values():
+        for d in events:
+            reasons[d.reason.value] = reasons.get(d.reason.value, 0) + 1
     return {
         "received": t.total(),
         "valid": len(t.sent_valid),
         "dispatched": len(assigned),
-        "escalated": len(escalated),
+        "escalated": len(escalated_only),
+        "escalations_total": sum(reasons.values()),
         "escalation_reasons": reasons,
+        "arrival_deadlines_missed": len(t.missed),
         "dead_lettered": len(t.dead),
         "unaccounted": len(unaccounted),
         "unaccounted_report_ids": unaccounted[:20],
         "declined_and_redispatched": app.declined,
         "surveys_completed": app.completed,
+        "time_to_first_decision_p50_s": _pct([(d.occurred_at - d.reported_at).total_seconds()
+                                              for d in t.first.values() if hasattr(d, "reported_at")], 50),
         "time_to_assign_p50_s": _pct(first_assign, 50),
         "time_to_assign_p99_s": _pct(first_assign, 99),
         "predicted_on_time_share": (sum(d.meets_deadline for d in assigned) / len(assigned)) if assigned else None,
@@ -165,7 +181,8 @@ def render_summary(s: dict) -> str:
         "claims-dispatch demo summary",
         f"  reports received        {s['received']}  (valid {s['valid']})",
         f"  dispatched              {s['dispatched']}",
-        f"  escalated               {s['escalated']}  {s['escalation_reasons'] or ''}",
+        f"  escalated, not yet sent {s['escalated']}",
+        f"  escalations raised      {s['escalations_total']}  {s['escalation_reasons'] or ''}",
         f"  dead-lettered           {s['dead_lettered']}",
         f"  unaccounted for         {s['unaccounted']}",
         f"  declined, re-dispatched {s['declined_and_redispatched']}",

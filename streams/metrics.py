@@ -33,3 +33,28 @@ STORE_RETRIES = Counter(
 LAST_EVENT_TIME = Gauge(
     "claims_agent_last_event_timestamp_seconds", "Unix time each agent last finished a record.", ["agent"]
 )
+
+# Dispatch engine
+TIME_TO_CONTACT = Histogram(
+    "claims_time_to_contact_seconds", "From dispatch to the surveyor's first call to the customer.", ["zone"],
+    buckets=(60, 120, 180, 300, 450, 600, 900, 1200, 1800),
+)
+TIME_TO_SCENE = Histogram(
+    "claims_time_to_scene_seconds", "From the report to the surveyor's arrival at the scene.", ["zone"],
+    buckets=(300, 600, 900, 1200, 1500, 1800, 2400, 3000, 3600, 4500, 5400, 7200, 10800),
+)
+ARRIVALS = Counter("claims_arrivals_total", "Arrivals at the scene, by zone and whether within the deadline.",
+                   ["zone", "on_time"])
+ARRIVAL_DEADLINES_MISSED = Counter(
+    "claims_arrival_deadlines_missed_total", "Arrival deadlines that passed before the surveyor arrived.", ["zone"]
+)
+DEADLINE_MET_RATIO = Gauge(
+    "claims_deadline_met_ratio", "Share of arrival deadlines due in the last 24 hours that were met.", ["zone"]
+)
+REASSIGNMENTS = Counter("claims_reassignments_total", "Tasks given to another surveyor, by reason.", ["reason"])
+ESCALATIONS = Counter("claims_escalations_total", "Escalations to a dispatcher, by reason.", ["reason"])
+CONTACT_REMINDERS = Counter("claims_contact_reminders_total", "Surveyors reminded to call the customer.")
+OPEN_TASKS = Gauge("claims_open_tasks", "Live survey tasks, by region.", ["region"])
+PENDING_REPORTS = Gauge("claims_pending_reports", "Claims waiting for a surveyor, by region.", ["region"])
+AVAILABLE_SURVEYORS = Gauge("claims_available_surveyors", "On-duty surveyors without a task, by region.", ["region"])
+WATCHDOG_RUNS = Counter("claims_watchdog_runs_total", "Watchdog passes, by outcome.", ["outcome"])

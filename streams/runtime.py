@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import faust
 
+from models.candidates import local_day_start
+from models.region_plan import plan_region
 from models.travel import StraightLineTravel, TravelTimeModel
 from models.zones import Region
 from streams.codec import Outgoing
@@ -35,8 +36,14 @@ class Runtime:
         return datetime.now(timezone.utc)
 
     def local_day_start(self, now: datetime) -> datetime:
-        local = now.astimezone(ZoneInfo(self.rules.timezone))
-        return local.replace(hour=0, minute=0, second=0, microsecond=0)
+        return local_day_start(now, self.rules)
+
+    def planner(self):
+        """The region planner with this runtime's rules and travel model; the clock comes per call."""
+        def plan(pending, surveyors, vehicles, now, rules):
+            return plan_region(pending, surveyors, vehicles, rules, self.travel, now)
+
+        return plan
 
     async def pool(self) -> asyncpg.Pool:
         """The connection pool, created on first use (a worker may start before the database answers)."""

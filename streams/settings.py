@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     db_pool_max: int = Field(default=10, ge=1)
     roster_refresh_s: float = Field(default=15.0, gt=0, description="How often workers reread regions and roster.")
+    watchdog_interval_s: float = Field(default=2.0, gt=0, description="How often deadlines are checked.")
 
     dispatch: DispatchRules = DispatchRules()
 

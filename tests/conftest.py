@@ -26,13 +26,13 @@ import pytest_asyncio
 from tests.report_factory import report_dict
 
 
-def test_roster(regions: list[str]) -> dict:
+def roster_for_tests(regions: list[str], overrides: dict[str, dict] | None = None) -> dict:
     """One region per test area, far apart, each with 24-hour surveyors (time-of-day independent)."""
     roster = {"regions": [], "surveyors": [], "vehicles": []}
     for i, rid in enumerate(regions):
         lat, lon = 20.0 + 3.0 * i, 100.0
         roster["regions"].append({"region_id": rid, "name": rid, "centre_lat": lat, "centre_lon": lon,
-                                  "service_radius_km": 150})
+                                  "service_radius_km": 150, **(overrides or {}).get(rid, {})})
         for j in range(3):
             roster["surveyors"].append({
                 "surveyor_id": f"{rid}-s{j}", "name": f"測試{j}", "region_id": rid, "skills": ["vehicle", "theft"],
@@ -46,12 +46,12 @@ def test_roster(regions: list[str]) -> dict:
 AREAS = ["probe", "kcat", "bad", "twice", "escalate", "decline", "store", "simulate"]
 
 
-def area_centre(area: str) -> tuple[float, float]:
-    return 20.0 + 3.0 * AREAS.index(area) + 0.02, 100.0
+def area_centre(area: str, areas: list[str] = AREAS) -> tuple[float, float]:
+    return 20.0 + 3.0 * areas.index(area) + 0.02, 100.0
 
 
-def valid_report(area: str, report_id: str | None = None) -> dict:
-    return report_dict(at=area_centre(area), report_id=report_id or f"{area}-{uuid.uuid4().hex[:8]}",
+def valid_report(area: str, report_id: str | None = None, areas: list[str] = AREAS) -> dict:
+    return report_dict(at=area_centre(area, areas), report_id=report_id or f"{area}-{uuid.uuid4().hex[:8]}",
                        now=datetime.now(timezone.utc))
 
 
@@ -71,7 +71,7 @@ def database_url(stack) -> str:
     from models.roster import Roster
     from streams.cli import _load_roster
 
-    asyncio.run(_load_roster(stack.database_url, Roster.model_validate(test_roster(AREAS))))
+    asyncio.run(_load_roster(stack.database_url, Roster.model_validate(roster_for_tests(AREAS))))
     return stack.database_url
 
 
@@ -85,21 +85,21 @@ def worker(stack, database_url, tmp_path_factory):
     log_path = workdir / "worker.log"
     proc, port = start_worker(stack, free_port(), log_path, {"CLAIMS_STATE_DIR": str(workdir / "state")})
     started = time.monotonic()
-    decision = asyncio.run(_probe(stack.kafka_bootstrap, proc, log_path))
+    decision = asyncio.run(probe_worker(stack.kafka_bootstrap, proc, log_path))
     info = {"proc": proc, "web_port": port, "log": log_path, "ready_after_s": time.monotonic() - started,
             "probe": decision}
     yield info
     stop_process(proc)
 
 
-async def _probe(bootstrap: str, proc, log_path: Path, timeout: float = 60) -> dict:
+async def probe_worker(bootstrap: str, proc, log_path: Path, timeout: float = 60, areas: list[str] = AREAS) -> dict:
     from streams.kafka_clients import producer, reader
 
     r = reader(bootstrap, "dispatch.assignments")
     await r.start()
     p = producer(bootstrap)
     await p.start()
-    report = valid_report("probe")
+    report = valid_report("probe", areas=areas)
     await p.send_and_wait("hotline.reports", json.dumps(report).encode(), key=report["report_id"].encode())
     await p.stop()
     deadline = time.monotonic() + timeout

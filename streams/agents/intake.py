@@ -8,7 +8,7 @@ from models.intake import Rejected, register_report
 from streams import metrics
 from streams.agents.record_loop import Record, Refused, run_records
 from streams.runtime import Runtime
-from streams.store.dispatch_store import register_claim
+from streams.store.claims_store import register_claim
 
 log = structlog.get_logger("claims_dispatch.intake")
 

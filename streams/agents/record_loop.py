@@ -21,7 +21,7 @@ from models.dead_letter import dead_letter_for
 from streams import metrics
 from streams.codec import encode_dead_letter
 from streams.runtime import Runtime
-from streams.store.dispatch_store import record_dead_letter
+from streams.store.claims_store import record_dead_letter
 
 log = structlog.get_logger("claims_dispatch.agents")
 

@@ -1,4 +1,4 @@
-"""surveyor.status → task progress; a decline sends the claim back to dispatch."""
+"""surveyor.status → task progress and duty; a decline or a finished survey re-plans the region."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import structlog
 from pydantic import TypeAdapter
 
 from models.surveyor_events import SurveyorStatus
+from streams import metrics
+from streams.agents.dispatch_metrics import count_plan
 from streams.agents.record_loop import Record, Refused, parse, run_records
 from streams.runtime import Runtime
 from streams.store.dispatch_store import UnknownTask, apply_surveyor_status
@@ -17,11 +19,19 @@ _STATUS = TypeAdapter(SurveyorStatus)
 def make_handler(rt: Runtime):
     async def handle(record: Record) -> None:
         event = parse(_STATUS, record)
+        now = rt.now()
         try:
-            outputs = await apply_surveyor_status(await rt.pool(), event, rt.now())
+            progress = await apply_surveyor_status(await rt.pool(), event, now, rt.local_day_start(now), rt.rules,
+                                                   rt.planner())
         except UnknownTask as exc:
             raise Refused("unknown_task", str(exc)) from None
-        await rt.publish_outbox(outputs)
+        await rt.publish_outbox(progress.outputs)
+        count_plan(progress.plan, now)
+        if progress.contact_after_s is not None:
+            metrics.TIME_TO_CONTACT.labels(progress.zone).observe(max(0.0, progress.contact_after_s))
+        if progress.scene_after_s is not None:
+            metrics.TIME_TO_SCENE.labels(progress.zone).observe(max(0.0, progress.scene_after_s))
+            metrics.ARRIVALS.labels(progress.zone, str(progress.on_time).lower()).inc()
         log.info("surveyor_status", event_id=str(event.event_id), surveyor_id=event.surveyor_id, type=event.type,
                  report_id=getattr(event, "report_id", None))
 

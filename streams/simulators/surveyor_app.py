@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from pydantic import TypeAdapter
 
-from models.dispatch_events import DispatchDecision, SurveyorAssigned
+from models.dispatch_events import DispatchDecision, SurveyorAssigned, SurveyorReassigned
 from models.events import derived_event_id
 from models.surveyor_events import ArrivedAtScene, CustomerContacted, SurveyCompleted, TaskAccepted, TaskDeclined
 from streams.codec import encode
@@ -39,12 +39,12 @@ class SurveyorApp:
 
     def on_decision(self, raw: bytes) -> None:
         decision = _DECISION.validate_json(raw)
-        if isinstance(decision, SurveyorAssigned):
+        if isinstance(decision, (SurveyorAssigned, SurveyorReassigned)):
             task = asyncio.ensure_future(self._work(decision))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
 
-    async def _work(self, a: SurveyorAssigned) -> None:
+    async def _work(self, a: SurveyorAssigned | SurveyorReassigned) -> None:
         def now():
             return datetime.now(timezone.utc)
 

@@ -53,3 +53,13 @@ async def mark_published(pool: asyncpg.Pool, outputs: list[Outgoing]) -> None:
             "UPDATE outbox SET published_at = now() WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL",
             [o.event_id for o in outputs],
         )
+
+
+async def unpublished(pool: asyncpg.Pool, older_than_s: float, limit: int = 500) -> list[Outgoing]:
+    """Records committed but not acknowledged by the broker for a while (a worker died in between): the relay resends them."""
+    rows = await pool.fetch(
+        "SELECT topic, key, value, event_id FROM outbox WHERE published_at IS NULL"
+        " AND created_at < now() - make_interval(secs => $1) ORDER BY seq LIMIT $2",
+        older_than_s, limit,
+    )
+    return [Outgoing(r["topic"], bytes(r["key"]), bytes(r["value"]), str(r["event_id"])) for r in rows]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
-from models.assignment import SurveyorState, VehicleState
+from models.candidates import SurveyorState, VehicleState
+from models.dispatch_rules import DispatchRules
 from models.roster import Roster, Surveyor, SurveyVehicle
 from models.zones import Region
 
@@ -48,18 +49,21 @@ async def regions(pool: asyncpg.Pool) -> tuple[Region, ...]:
 
 
 async def region_state(
-    conn: asyncpg.Connection, region_id: str, day_start: datetime
+    conn: asyncpg.Connection, region_id: str, now: datetime, day_start: datetime, rules: DispatchRules
 ) -> tuple[list[SurveyorState], list[VehicleState]]:
-    """Active surveyors and vehicles of a region, with live tasks and today's workload."""
+    """Active surveyors and vehicles of a region: live tasks, expected end of them, workload, duty overrides."""
     srows = await conn.fetch(
         """
-        SELECT s.definition, s.lat, s.lon,
-               EXISTS (SELECT 1 FROM survey_tasks t WHERE t.surveyor_id = s.surveyor_id AND t.live) AS busy,
-               (SELECT count(*) FROM survey_tasks t
-                 WHERE t.surveyor_id = s.surveyor_id AND t.assigned_at >= $2 AND t.status <> 'declined') AS today
-          FROM surveyors s WHERE s.region_id = $1 AND s.active
+        SELECT s.definition, s.lat, s.lon, CASE WHEN s.duty_until > $2 THEN s.duty END AS duty,
+               t.status AS task_status, t.arrived_at, t.estimated_arrival_at,
+               (SELECT count(*) FROM survey_tasks d
+                 WHERE d.surveyor_id = s.surveyor_id AND d.assigned_at >= $3
+                   AND d.status NOT IN ('declined', 'cancelled')) AS today
+          FROM surveyors s
+          LEFT JOIN survey_tasks t ON t.surveyor_id = s.surveyor_id AND t.live
+         WHERE s.region_id = $1 AND s.active
         """,
-        region_id, day_start,
+        region_id, now, day_start,
     )
     vrows = await conn.fetch(
         """
@@ -68,9 +72,15 @@ async def region_state(
         """,
         region_id,
     )
-    surveyors = [
-        SurveyorState(Surveyor.model_validate_json(r["definition"]), r["lat"], r["lon"], r["busy"], r["today"])
-        for r in srows
-    ]
+    survey = timedelta(minutes=rules.survey_minutes)
+    surveyors = []
+    for r in srows:
+        busy = r["task_status"] is not None
+        free_at = None
+        if busy:
+            on_scene_from = r["arrived_at"] or max(r["estimated_arrival_at"], now)
+            free_at = max(now, on_scene_from + survey)
+        surveyors.append(SurveyorState(Surveyor.model_validate_json(r["definition"]), r["lat"], r["lon"], busy,
+                                       r["today"], free_at, r["duty"]))
     vehicles = [VehicleState(SurveyVehicle.model_validate_json(r["definition"]), r["busy"]) for r in vrows]
     return surveyors, vehicles

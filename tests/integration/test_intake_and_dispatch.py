@@ -118,7 +118,8 @@ async def test_a_declined_task_is_reassigned_to_another_surveyor(bus, db):
         lambda: (lambda ds: ds if len(ds) >= 2 else None)(bus.about("dispatch.assignments", report["report_id"])),
         what="a second assignment")
     second = decisions[1]
-    assert second["type"] == "surveyor_assigned" and second["surveyor_id"] != first["surveyor_id"]
+    assert second["type"] == "surveyor_reassigned" and second["surveyor_id"] != first["surveyor_id"]
+    assert second["previous_task_id"] == first["task_id"] and second["reason"] == "declined"
     rows = await db.fetch("SELECT surveyor_id, status FROM survey_tasks WHERE report_id = $1 ORDER BY assigned_at",
                           report["report_id"])
     assert [(r["surveyor_id"], r["status"]) for r in rows] == [(first["surveyor_id"], "declined"),

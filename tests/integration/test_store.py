@@ -1,22 +1,51 @@
-"""The store's guarantees on the real PostgreSQL: redelivery changes nothing, constraints hold."""
+"""The store's guarantees on the real PostgreSQL: redelivery changes nothing, constraints hold.
 
+A database of its own, with no worker: nothing but the test touches it.
+"""
+
+import asyncio
 import json
 import uuid
 from datetime import datetime, timezone
 
 import asyncpg
 import pytest
+import pytest_asyncio
 
 from models.dispatch_rules import DispatchRules
 from models.intake import register_report
 from streams.store import roster_store
-from streams.store.dispatch_store import dispatch_claim, register_claim
+from models.region_plan import plan_region
+from models.travel import StraightLineTravel
+from streams.store.claims_store import register_claim
+from streams.store.dispatch_store import dispatch_claim
 from streams.store.migrations import apply_migrations
 from streams.store.outbox import mark_published
 from tests.conftest import valid_report
 
 pytestmark = pytest.mark.integration
 RULES = DispatchRules()
+
+
+@pytest.fixture(scope="module")
+def store_url(tmp_path_factory):
+    from models.roster import Roster
+    from streams.cli import _load_roster
+    from streams.embedded_stack import start_stack
+    from streams.settings import Settings
+    from tests.conftest import AREAS, roster_for_tests
+
+    running = start_stack(Settings(state_dir=tmp_path_factory.mktemp("store-stack")))
+    asyncio.run(_load_roster(running.database_url, Roster.model_validate(roster_for_tests(AREAS))))
+    yield running.database_url
+    running.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def db(store_url):
+    pool = await asyncpg.create_pool(store_url, min_size=1, max_size=4)
+    yield pool
+    await pool.close()
 
 
 async def _accepted(db, area="store"):
@@ -37,39 +66,35 @@ async def test_a_redelivered_report_republishes_the_same_records_until_they_are_
 
 
 async def test_a_redelivered_claim_is_not_decided_twice(db):
-    accepted = await _accepted(db)
+    accepted = await _accepted(db, "twice")
     await register_claim(db, accepted, datetime.now(timezone.utc))
     calls = []
 
-    def decide(surveyors, vehicles, exclude):
-        from models.assignment import decide_dispatch
-        from models.travel import StraightLineTravel
+    def planner(pending, surveyors, vehicles, now, rules):
+        calls.append(len(pending))
+        return plan_region(pending, surveyors, vehicles, rules, StraightLineTravel(), now)
 
-        calls.append(1)
-        return decide_dispatch(accepted.claim, surveyors, vehicles, RULES, StraightLineTravel(),
-                               datetime.now(timezone.utc), exclude)
-
-    day = datetime.now(timezone.utc).replace(hour=0)
-    out1, d1 = await dispatch_claim(db, accepted.claim, day, decide)
-    out2, d2 = await dispatch_claim(db, accepted.claim, day, decide)
-    assert d1 is not None and d2 is None and out2 == out1 and len(calls) == 1
-    # finish the task so that the area's surveyors are free for the next test
-    await db.execute("UPDATE survey_tasks SET status = 'completed' WHERE report_id = $1", accepted.report.report_id)
+    now = datetime.now(timezone.utc)
+    first = await dispatch_claim(db, accepted.claim, now, now.replace(hour=0), RULES, planner)
+    again = await dispatch_claim(db, accepted.claim, now, now.replace(hour=0), RULES, planner)
+    assert first.plan is not None and again.plan is None and again.outputs == first.outputs and calls == [1]
+    [assigned] = first.plan.assigned
+    assert assigned.report_id == accepted.report.report_id
 
 
 async def test_the_database_refuses_a_second_live_task_for_one_surveyor(db):
-    a, b = await _accepted(db), await _accepted(db)
+    a, b = await _accepted(db, "kcat"), await _accepted(db, "kcat")
     now = datetime.now(timezone.utc)
     for acc in (a, b):
         await register_claim(db, acc, now)
-    insert = ("INSERT INTO survey_tasks (task_id, report_id, surveyor_id, vehicle_id, region_id, zone, status,"
-              " assigned_at, deadline_at, estimated_arrival_at, meets_deadline)"
-              " VALUES ($1, $2, 'store-s0', $3, 'store', 'urban', 'assigned', now(), now(), now(), true)")
-    await db.execute(insert, uuid.uuid4(), a.report.report_id, "store-v0")
+    insert = ("INSERT INTO survey_tasks (task_id, report_id, attempt, surveyor_id, vehicle_id, region_id, zone,"
+              " status, assigned_at, deadline_at, estimated_arrival_at, meets_deadline, ack_due_at, contact_due_at)"
+              " VALUES ($1, $2, 1, 'kcat-s0', $3, 'kcat', 'urban', 'assigned', now(), now() + interval '1 hour',"
+              " now(), true, now() + interval '1 hour', now() + interval '1 hour')")
+    await db.execute(insert, uuid.uuid4(), a.report.report_id, "kcat-v0")
     with pytest.raises(asyncpg.UniqueViolationError, match="one_live_task_per_surveyor"):
-        await db.execute(insert, uuid.uuid4(), b.report.report_id, "store-v1")
-    await db.execute("UPDATE survey_tasks SET status = 'completed' WHERE report_id = $1", a.report.report_id)
+        await db.execute(insert, uuid.uuid4(), b.report.report_id, "kcat-v1")
 
 
-async def test_migrations_apply_once(database_url):
-    assert await apply_migrations(database_url) == []
+async def test_migrations_apply_once(store_url):
+    assert await apply_migrations(store_url) == []

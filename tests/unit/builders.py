@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime, time, timedelta, timezone
 
-from models.assignment import SurveyorState, VehicleState
+from models.candidates import SurveyorState, VehicleState
 from models.dispatch_events import ClaimRegistered
+from models.region_plan import PendingClaim
 from models.reports import LossType
 from models.roster import ShiftKind, Surveyor, SurveyVehicle
 from models.zones import Region, Zone
 
-# 2026-11-26 10:00 Asia/Shanghai: day shift.
+# 2026-11-26 10:00 Asia/Shanghai: day shift, day speeds.
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)
 CENTRE = (30.2741, 120.1551)
 REGION = Region(region_id="hz", name="Hangzhou", centre_lat=CENTRE[0], centre_lon=CENTRE[1], urban_radius_km=15)
 
 
 def offset(km_north: float, km_east: float = 0.0) -> tuple[float, float]:
-    import math
-
     return (CENTRE[0] + km_north / 111.0, CENTRE[1] + km_east / (111.0 * math.cos(math.radians(CENTRE[0]))))
 
 
@@ -29,9 +29,9 @@ def surveyor(sid: str, at=CENTRE, skills=(LossType.VEHICLE,), shift=ShiftKind.DA
                     base_lon=at[1], shift=shift, shift_start=start, shift_end=end)
 
 
-def state(s: Surveyor, busy=False, tasks_today=0, at=None) -> SurveyorState:
+def state(s: Surveyor, busy=False, tasks_today=0, at=None, free_at=None, duty=None) -> SurveyorState:
     lat, lon = at or (s.base_lat, s.base_lon)
-    return SurveyorState(s, lat, lon, busy, tasks_today)
+    return SurveyorState(s, lat, lon, busy, tasks_today, free_at, duty)
 
 
 def vehicle(vid: str, at=CENTRE, equipment=("camera",), region="hz", busy=False) -> VehicleState:
@@ -39,8 +39,12 @@ def vehicle(vid: str, at=CENTRE, equipment=("camera",), region="hz", busy=False)
                                       base_lat=at[0], base_lon=at[1]), busy)
 
 
-def claim(at=None, loss_type=LossType.VEHICLE, zone=Zone.URBAN, minutes=30, report_id="R1") -> ClaimRegistered:
+def claim(at=None, loss_type=LossType.VEHICLE, zone=Zone.URBAN, minutes=30, report_id="R1", reported=NOW) -> ClaimRegistered:
     lat, lon = at or offset(5)
-    return ClaimRegistered(event_id=uuid.uuid5(uuid.NAMESPACE_URL, report_id), occurred_at=NOW, report_id=report_id,
-                           region_id="hz", zone=zone, loss_type=loss_type, reported_at=NOW, lat=lat, lon=lon,
-                           deadline_at=NOW + timedelta(minutes=minutes))
+    return ClaimRegistered(event_id=uuid.uuid5(uuid.NAMESPACE_URL, report_id), occurred_at=reported,
+                           report_id=report_id, region_id="hz", zone=zone, loss_type=loss_type, reported_at=reported,
+                           lat=lat, lon=lon, deadline_at=reported + timedelta(minutes=minutes))
+
+
+def pending(c: ClaimRegistered, **kw) -> PendingClaim:
+    return PendingClaim(c, **kw)

@@ -26,3 +26,13 @@ def test_the_nearest_region_serves_a_point_covered_by_two():
     other = Region(region_id="nb", name="Ningbo", centre_lat=REGION.centre_lat + 1.0, centre_lon=REGION.centre_lon)
     region, zone = locate((REGION, other), *offset(100))
     assert region.region_id == "nb" and zone is Zone.URBAN
+
+
+def test_a_region_can_override_the_limits():
+    from models.dispatch_rules import DispatchRules, rules_for
+
+    strict = REGION.model_copy(update={"arrival": ArrivalLimits(urban_minutes=20), "ack_within_minutes": 1})
+    rules = rules_for(DispatchRules(), strict)
+    assert rules.arrival.urban_minutes == 20 and rules.ack_within_minutes == 1
+    assert rules.contact_within_minutes == DispatchRules().contact_within_minutes
+    assert rules_for(DispatchRules(), REGION) == DispatchRules()

@@ -13,6 +13,8 @@ CREATE TABLE surveyors (
     lat         double precision NOT NULL,    -- current position: base, or the scene of the last task
     lon         double precision NOT NULL,
     active      boolean NOT NULL DEFAULT true,
+    duty        boolean,                      -- shift started/ended in the app: overrides the roster window ...
+    duty_until  timestamptz,                  -- ... until then
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
 
@@ -59,13 +61,21 @@ CREATE TABLE claims (
     loss_type    text NOT NULL,
     policy_no    text NOT NULL,
     deadline_at  timestamptz NOT NULL,
-    report       jsonb NOT NULL
+    report       jsonb NOT NULL,
+    -- dispatch: pending (waiting for a surveyor) → assigned; back to pending after a decline or no acknowledgement
+    dispatch_state   text NOT NULL DEFAULT 'pending' CHECK (dispatch_state IN ('pending', 'assigned')),
+    pending_since    timestamptz NOT NULL,
+    attempts         integer NOT NULL DEFAULT 0,
+    previous_task_id uuid,
+    reassign_reason  text
 );
 CREATE INDEX claims_by_time ON claims (reported_at);
+CREATE INDEX claims_pending ON claims (region_id) WHERE dispatch_state = 'pending';
 
 CREATE TABLE survey_tasks (
     task_id              uuid PRIMARY KEY,
     report_id            text NOT NULL REFERENCES claims,
+    attempt              integer NOT NULL,
     surveyor_id          text NOT NULL REFERENCES surveyors,
     vehicle_id           text NOT NULL REFERENCES vehicles,
     region_id            text NOT NULL,
@@ -81,8 +91,18 @@ CREATE TABLE survey_tasks (
     contacted_at         timestamptz,
     arrived_at           timestamptz,
     completed_at         timestamptz,
-    updated_at           timestamptz NOT NULL DEFAULT now()
+    ack_due_at           timestamptz NOT NULL,
+    contact_due_at       timestamptz NOT NULL,
+    -- when the watchdog fired for this task (each fires once, survives restarts)
+    ack_timed_out_at     timestamptz,
+    contact_reminded_at  timestamptz,
+    arrival_missed_at    timestamptz,
+    cancel_reason        text,
+    updated_at           timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (report_id, attempt)
 );
+CREATE INDEX survey_tasks_ack_due ON survey_tasks (ack_due_at) WHERE status = 'assigned';
+CREATE INDEX survey_tasks_arrival_due ON survey_tasks (deadline_at) WHERE live AND arrived_at IS NULL;
 -- The second line of defence behind region-serialised decisions.
 CREATE UNIQUE INDEX one_live_task_per_report ON survey_tasks (report_id) WHERE live;
 CREATE UNIQUE INDEX one_live_task_per_surveyor ON survey_tasks (surveyor_id) WHERE live;
@@ -92,6 +112,7 @@ CREATE INDEX survey_tasks_by_surveyor_day ON survey_tasks (surveyor_id, assigned
 CREATE TABLE escalations (
     event_id    uuid PRIMARY KEY,
     report_id   text NOT NULL REFERENCES claims,
+    attempt     integer NOT NULL,
     region_id   text NOT NULL,
     zone        text NOT NULL,
     reason      text NOT NULL,

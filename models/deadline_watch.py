@@ -1,0 +1,33 @@
+"""What the watchdog says when a task's deadline passes. Pure: ids derived from the task, so each fires once."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from models.dispatch_events import ArrivalDeadlineMissed, CustomerContactOverdue, LateArrivalNoticeIssued
+from models.events import derived_event_id
+from models.zones import Zone
+
+
+def contact_overdue(task_id: uuid.UUID, report_id: str, region_id: str, surveyor_id: str, due_at: datetime,
+                    now: datetime) -> CustomerContactOverdue:
+    """A reminder: the surveyor has not called the customer within the contact limit."""
+    return CustomerContactOverdue(event_id=derived_event_id("contact-overdue", task_id), occurred_at=now,
+                                  task_id=task_id, report_id=report_id, region_id=region_id, surveyor_id=surveyor_id,
+                                  contact_due_at=due_at)
+
+
+def arrival_missed(task_id: uuid.UUID, report_id: str, region_id: str, zone: str, surveyor_id: str,
+                   deadline_at: datetime, estimated_arrival_at: datetime | None,
+                   now: datetime) -> tuple[ArrivalDeadlineMissed, LateArrivalNoticeIssued]:
+    """The arrival deadline passed with no arrival: an event for dispatch, and a notice for the customer."""
+    missed = ArrivalDeadlineMissed(event_id=derived_event_id("arrival-missed", task_id), occurred_at=now,
+                                   task_id=task_id, report_id=report_id, region_id=region_id, zone=Zone(zone),
+                                   surveyor_id=surveyor_id, deadline_at=deadline_at)
+    notice = LateArrivalNoticeIssued(event_id=derived_event_id("late-notice", task_id), occurred_at=now,
+                                     task_id=task_id, report_id=report_id, region_id=region_id,
+                                     deadline_at=deadline_at,
+                                     estimated_arrival_at=estimated_arrival_at if estimated_arrival_at and
+                                     estimated_arrival_at > deadline_at else None)
+    return missed, notice

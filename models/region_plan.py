@@ -1,0 +1,181 @@
+"""Dispatch for a region: every pending claim decided together, as an assignment problem.
+
+One report alone: the candidate with the best estimated arrival that meets the
+deadline, workload breaking ties. Many at once (a storm): the claims and the
+free surveyors form an assignment problem (scipy's ``linear_sum_assignment``)
+whose costs rank, in this order, (1) the number of deadlines met, (2) waiting
+for a surveyor about to be free over sending one who would be late, (3) total
+lateness, (4) total arrival time and workload. A claim no one can reach in time
+is escalated at once with the reason and the options, not left to breach.
+Deterministic: the same input gives the same plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from models.candidates import (Option, SurveyorState, VehicleState, best_option, equipped, eta_after_current_task,
+                               local_time, suitable)
+from models.dispatch_events import (ClaimRegistered, DispatchEscalated, EscalationReason, SurveyorAssigned,
+                                    SurveyorReassigned)
+from models.dispatch_rules import DispatchRules
+from models.events import derived_event_id
+from models.travel import TravelTimeModel
+
+_ON_TIME = 0.0
+_LATE = 1e4          # one deadline missed costs more than any arrival time or lateness difference
+_WAIT = _LATE - 1.0  # waiting for a surveyor who will make it beats sending one who will not
+_HOPELESS = 1e8      # leaving a claim with no prospect unassigned: only when no one is free
+_IMPOSSIBLE = 1e12   # not a candidate at all
+
+
+@dataclass(frozen=True)
+class PendingClaim:
+    """A claim waiting for a surveyor: the first time, or again after a decline or a missed acknowledgement."""
+
+    claim: ClaimRegistered
+    attempt: int = 1
+    pending_since: datetime | None = None
+    exclude: frozenset[str] = frozenset()          # surveyors who declined it or never acknowledged
+    previous_task_id: object | None = None
+    reassign_reason: str | None = None
+    raised: frozenset[str] = frozenset()           # escalation reasons already raised for this attempt
+
+
+@dataclass
+class RegionPlan:
+    assigned: list[SurveyorAssigned | SurveyorReassigned] = field(default_factory=list)
+    escalated: list[DispatchEscalated] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)  # report ids left pending, with a prospect of being on time
+
+
+_OPTIONS = {
+    EscalationReason.NO_SURVEYOR_ON_DUTY: ("call in an on-call surveyor", "send a surveyor from a neighbouring region"),
+    EscalationReason.NO_SKILLED_SURVEYOR: ("send a surveyor from a neighbouring region", "agree a later time with the customer"),
+    EscalationReason.ALL_SURVEYORS_BUSY: ("send a surveyor from a neighbouring region", "call in an on-call surveyor",
+                                          "agree a later time with the customer"),
+    EscalationReason.NO_EQUIPPED_VEHICLE: ("borrow a vehicle from a neighbouring region", "agree a later time with the customer"),
+    EscalationReason.DEADLINE_UNREACHABLE: ("send a surveyor from a neighbouring region", "agree a later time with the customer"),
+    EscalationReason.DISPATCH_OVERDUE: ("send a surveyor from a neighbouring region", "call in an on-call surveyor"),
+}
+
+
+def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], vehicles: list[VehicleState],
+                rules: DispatchRules, travel: TravelTimeModel, now: datetime) -> RegionPlan:
+    """Decide every pending claim of one region at once. See the module docstring."""
+    plan = RegionPlan()
+    if not pending:
+        return plan
+    local = local_time(now, rules)
+    claims = sorted(pending, key=lambda p: (p.claim.deadline_at, p.claim.report_id))
+    free = sorted((s for s in surveyors if not s.busy), key=lambda s: s.surveyor_id)
+    fleet_for = {p.claim.report_id: sorted((v for v in vehicles if equipped(p.claim, v, rules)),
+                                           key=lambda v: v.vehicle.vehicle_id) for p in claims}
+
+    options: dict[tuple[int, int], Option] = {}
+    cost = np.full((len(claims), len(free) + len(claims)), _IMPOSSIBLE)
+    for i, p in enumerate(claims):
+        for j, s in enumerate(free):
+            if suitable(p.claim, s, local, p.exclude) and fleet_for[p.claim.report_id]:
+                o = best_option(p.claim, s, fleet_for[p.claim.report_id], travel, now)
+                if o is not None:
+                    options[i, j] = o
+                    cost[i, j] = _option_cost(o, p.claim.deadline_at, now)
+        cost[i, len(free) + i] = _WAIT if _can_wait(p, surveyors, local, travel, now) else _HOPELESS
+
+    rows, cols = linear_sum_assignment(cost)
+    chosen = {i: options[i, j] for i, j in zip(rows, cols) if j < len(free) and (i, j) in options}
+
+    # Vehicles: the solver paired claims with surveyors, each with that pair's best vehicle.
+    # Two pairs may want one vehicle; the more urgent keeps it, the other takes its next best.
+    taken: set[str] = set()
+    for i in sorted(chosen, key=lambda i: (chosen[i].eta > claims[i].claim.deadline_at, claims[i].claim.deadline_at)):
+        o = chosen[i]
+        if o.vehicle_id in taken:
+            s = next(x for x in free if x.surveyor_id == o.surveyor_id)
+            rest = [v for v in fleet_for[claims[i].claim.report_id] if v.vehicle.vehicle_id not in taken]
+            o = best_option(claims[i].claim, s, rest, travel, now)
+        if o is None:
+            del chosen[i]
+            continue
+        chosen[i] = o
+        taken.add(o.vehicle_id)
+
+    for i, p in enumerate(claims):
+        if i in chosen:
+            o = chosen[i]
+            plan.assigned.append(_assignment(p, o, now))
+            if o.eta > p.claim.deadline_at:
+                late = o.lateness_minutes(p.claim.deadline_at)
+                _raise(plan, p, EscalationReason.DEADLINE_UNREACHABLE,
+                       f"best estimate arrives {late:.0f} min after the deadline", now)
+        elif cost[i, len(free) + i] == _WAIT:
+            plan.waiting.append(p.claim.report_id)
+            since = p.pending_since or p.claim.reported_at
+            if now - since >= timedelta(minutes=rules.dispatch_within_minutes):
+                _raise(plan, p, EscalationReason.DISPATCH_OVERDUE,
+                       f"no surveyor free for {rules.dispatch_within_minutes} min; one is expected in time", now)
+        else:
+            reason, detail = _why_not(p, surveyors, vehicles, free, rules, local)
+            _raise(plan, p, reason, detail, now)
+    return plan
+
+
+def _option_cost(o: Option, deadline: datetime, now: datetime) -> float:
+    late = (o.eta - deadline).total_seconds() / 60.0
+    travel = (o.eta - now).total_seconds() / 60.0
+    tie = o.tasks_today * 1e-7  # workload only breaks ties in arrival time
+    if late <= 0:
+        # among on-time options, earlier arrival is better; scaled to stay far below one deadline
+        return _ON_TIME + min(0.9, travel / 1e5) + tie
+    return _LATE + late + min(0.9, travel / 1e5) + tie
+
+
+def _can_wait(p: PendingClaim, surveyors: list[SurveyorState], local, travel, now) -> bool:
+    """Someone busy now, who would still be on time after finishing their current task."""
+    return any(s.busy and s.free_at is not None and suitable(p.claim, s, local, p.exclude)
+               and eta_after_current_task(p.claim, s, travel, now) <= p.claim.deadline_at for s in surveyors)
+
+
+def _why_not(p: PendingClaim, surveyors, vehicles, free, rules, local) -> tuple[EscalationReason, str]:
+    c = p.claim
+    in_region = [s for s in surveyors if s.surveyor.region_id == c.region_id and s.surveyor_id not in p.exclude]
+    on_duty = [s for s in in_region if s.on_duty(local)]
+    skilled = [s for s in on_duty if c.loss_type in s.surveyor.skills]
+    if not on_duty:
+        return EscalationReason.NO_SURVEYOR_ON_DUTY, "no surveyor of the region is on shift"
+    if not skilled:
+        return EscalationReason.NO_SKILLED_SURVEYOR, f"no on-duty surveyor handles {c.loss_type.value}"
+    if not any(equipped(c, v, rules) for v in vehicles):
+        need = ", ".join(sorted(rules.equipment_for.get(c.loss_type, ()))) or "any equipment"
+        return EscalationReason.NO_EQUIPPED_VEHICLE, f"no free vehicle carries {need}"
+    if not any(not s.busy for s in skilled):
+        return EscalationReason.ALL_SURVEYORS_BUSY, f"all {len(skilled)} suitable surveyors hold a task"
+    return EscalationReason.ALL_SURVEYORS_BUSY, "every free suitable surveyor was needed for more urgent claims"
+
+
+def _assignment(p: PendingClaim, o: Option, now: datetime) -> SurveyorAssigned | SurveyorReassigned:
+    c = p.claim
+    task_id = derived_event_id("task", c.report_id, p.attempt)
+    common = dict(task_id=task_id, report_id=c.report_id, region_id=c.region_id, zone=c.zone,
+                  surveyor_id=o.surveyor_id, vehicle_id=o.vehicle_id, deadline_at=c.deadline_at,
+                  estimated_arrival_at=o.eta, meets_deadline=o.eta <= c.deadline_at, occurred_at=now,
+                  event_id=derived_event_id("assigned", c.report_id, p.attempt))
+    if p.attempt > 1 and p.previous_task_id is not None:
+        return SurveyorReassigned(previous_task_id=p.previous_task_id, reason=p.reassign_reason or "reassigned",
+                                  **common)
+    return SurveyorAssigned(reported_at=c.reported_at, **common)
+
+
+def _raise(plan: RegionPlan, p: PendingClaim, reason: EscalationReason, detail: str, now: datetime) -> None:
+    if reason.value in p.raised:
+        return
+    c = p.claim
+    plan.escalated.append(DispatchEscalated(
+        event_id=derived_event_id("escalated", c.report_id, p.attempt, reason.value), occurred_at=now,
+        report_id=c.report_id, region_id=c.region_id, zone=c.zone, reason=reason, detail=detail,
+        options=_OPTIONS[reason], reported_at=c.reported_at, deadline_at=c.deadline_at))

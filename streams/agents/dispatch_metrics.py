@@ -1,0 +1,34 @@
+"""Counting what dispatch decided: one place for the agents and the watchdog."""
+
+from __future__ import annotations
+
+import structlog
+
+from models.dispatch_events import DispatchEscalated, SurveyorAssigned, SurveyorReassigned
+from models.region_plan import RegionPlan
+from streams import metrics
+
+log = structlog.get_logger("claims_dispatch.dispatch")
+
+
+def count_plan(plan: RegionPlan | None, now) -> None:
+    if plan is None:
+        return
+    for a in plan.assigned:
+        if isinstance(a, SurveyorReassigned):
+            metrics.REASSIGNMENTS.labels(a.reason).inc()
+            metrics.DISPATCH_DECISIONS.labels("reassigned", a.reason).inc()
+        else:
+            metrics.DISPATCH_DECISIONS.labels("assigned", "").inc()
+            metrics.DISPATCH_LATENCY.labels(a.zone.value).observe(max(0.0, (now - a.reported_at).total_seconds()))
+        metrics.PREDICTED_ON_TIME.labels(a.zone.value, str(a.meets_deadline).lower()).inc()
+        log.info("surveyor_assigned", report_id=a.report_id, task_id=str(a.task_id), surveyor_id=a.surveyor_id,
+                 zone=a.zone.value, meets_deadline=a.meets_deadline, reassigned=isinstance(a, SurveyorReassigned))
+    for e in plan.escalated:
+        metrics.ESCALATIONS.labels(e.reason.value).inc()
+        metrics.DISPATCH_DECISIONS.labels("escalated", e.reason.value).inc()
+        log.warning("dispatch_escalated", report_id=e.report_id, reason=e.reason.value, zone=e.zone.value)
+
+
+def is_assignment(event) -> bool:
+    return isinstance(event, (SurveyorAssigned, SurveyorReassigned, DispatchEscalated))

@@ -1,0 +1,127 @@
+"""Deadlines kept in PostgreSQL and fired once each: acknowledgement, customer contact, arrival.
+
+Every worker runs the watchdog; ``FOR UPDATE SKIP LOCKED`` and the fired-at
+columns make each deadline fire exactly once, across workers and restarts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from models.candidates import local_time
+from models.deadline_watch import arrival_missed, contact_overdue
+from models.dispatch_rules import DispatchRules
+from models.events import derived_event_id
+from streams.codec import encode
+from streams.store.dispatch_store import Dispatched, Planner, replan_region, send_back_to_dispatch
+from streams.store.outbox import add_outputs
+from streams.store.roster_store import region_state
+
+BATCH = 100
+
+
+async def fire_ack_timeouts(pool: asyncpg.Pool, now: datetime, day_start: datetime, rules: DispatchRules,
+                            planner: Planner) -> list[Dispatched]:
+    """Tasks nobody accepted in time: withdrawn, and the claim re-planned without that surveyor."""
+    fired = []
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            task = await conn.fetchrow(
+                "SELECT task_id, report_id, region_id FROM survey_tasks"
+                " WHERE status = 'assigned' AND ack_due_at <= $1 ORDER BY ack_due_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+                now,
+            )
+            if task is None:
+                return fired
+            await conn.execute(
+                "UPDATE survey_tasks SET status = 'cancelled', cancel_reason = 'no_acknowledgement',"
+                " ack_timed_out_at = $2, updated_at = now() WHERE task_id = $1",
+                task["task_id"], now,
+            )
+            await send_back_to_dispatch(conn, task["task_id"], task["report_id"], "no_acknowledgement", now)
+            result = await replan_region(conn, task["region_id"], now, day_start, rules, planner)
+            await add_outputs(conn, "watchdog", derived_event_id("ack-timeout", task["task_id"]), result.outputs)
+            fired.append(result)
+
+
+async def fire_contact_reminders(pool: asyncpg.Pool, now: datetime) -> list[Dispatched]:
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            "SELECT task_id, report_id, region_id, surveyor_id, contact_due_at FROM survey_tasks"
+            " WHERE status IN ('assigned', 'accepted') AND contacted_at IS NULL AND contact_reminded_at IS NULL"
+            " AND contact_due_at <= $1 ORDER BY contact_due_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            now, BATCH,
+        )
+        fired = []
+        for r in rows:
+            event = contact_overdue(r["task_id"], r["report_id"], r["region_id"], r["surveyor_id"],
+                                    r["contact_due_at"], now)
+            await conn.execute("UPDATE survey_tasks SET contact_reminded_at = $2 WHERE task_id = $1", r["task_id"], now)
+            outputs = [encode("dispatch.assignments", event)]
+            await add_outputs(conn, "watchdog", event.event_id, outputs)
+            fired.append(Dispatched(outputs))
+        return fired
+
+
+async def fire_arrivals_missed(pool: asyncpg.Pool, now: datetime) -> list[tuple[str, Dispatched]]:
+    """Live tasks past their arrival deadline with no arrival: (zone, records) for each."""
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            "SELECT task_id, report_id, region_id, zone, surveyor_id, deadline_at, estimated_arrival_at"
+            " FROM survey_tasks WHERE live AND arrived_at IS NULL AND arrival_missed_at IS NULL AND deadline_at <= $1"
+            " ORDER BY deadline_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            now, BATCH,
+        )
+        fired = []
+        for r in rows:
+            missed, notice = arrival_missed(r["task_id"], r["report_id"], r["region_id"], r["zone"], r["surveyor_id"],
+                                            r["deadline_at"], r["estimated_arrival_at"], now)
+            await conn.execute("UPDATE survey_tasks SET arrival_missed_at = $2 WHERE task_id = $1", r["task_id"], now)
+            outputs = [encode("dispatch.assignments", missed), encode("dispatch.assignments", notice)]
+            await add_outputs(conn, "watchdog", missed.event_id, outputs)
+            fired.append((r["zone"], Dispatched(outputs)))
+        return fired
+
+
+async def replan_waiting(pool: asyncpg.Pool, now: datetime, day_start: datetime, rules: DispatchRules,
+                         planner: Planner) -> list[Dispatched]:
+    """Re-plan every region with claims still waiting: surveyors free up, shifts start, limits pass."""
+    regions = [r["region_id"] for r in await pool.fetch(
+        "SELECT DISTINCT region_id FROM claims WHERE dispatch_state = 'pending' ORDER BY region_id")]
+    results = []
+    tick = now.isoformat()
+    for region_id in regions:
+        async with pool.acquire() as conn, conn.transaction():
+            result = await replan_region(conn, region_id, now, day_start, rules, planner)
+            await add_outputs(conn, "watchdog", derived_event_id("replan", region_id, tick), result.outputs)
+            results.append(result)
+    return results
+
+
+async def dispatch_gauges(pool: asyncpg.Pool, now: datetime, day_start: datetime, rules: DispatchRules) -> dict:
+    """Figures for the dispatch board: per region open tasks, pending claims, available surveyors;
+    per zone the share of the last 24 hours' arrival deadlines that were met."""
+    open_tasks = {r["region_id"]: r["n"] for r in await pool.fetch(
+        "SELECT region_id, count(*) AS n FROM survey_tasks WHERE live GROUP BY region_id")}
+    waiting = {r["region_id"]: r["n"] for r in await pool.fetch(
+        "SELECT region_id, count(*) AS n FROM claims WHERE dispatch_state = 'pending' GROUP BY region_id")}
+    met = {r["zone"]: (r["met"], r["due"]) for r in await pool.fetch(
+        """
+        SELECT zone, count(*) FILTER (WHERE arrived_at IS NOT NULL AND arrived_at <= deadline_at) AS met,
+               count(*) AS due
+          FROM survey_tasks
+         WHERE deadline_at > $1 - interval '24 hours' AND deadline_at <= $1 AND status <> 'declined'
+           AND status <> 'cancelled'
+         GROUP BY zone
+        """, now)}
+    local = local_time(now, rules)
+    available = {}
+    async with pool.acquire() as conn:
+        for r in await conn.fetch("SELECT region_id FROM regions ORDER BY region_id"):
+            surveyors, _ = await region_state(conn, r["region_id"], now, day_start, rules)
+            available[r["region_id"]] = sum(1 for s in surveyors if not s.busy and s.on_duty(local))
+    return {"open_tasks": open_tasks, "pending": waiting, "available": available,
+            "deadline_met": {z: (m / d if d else None) for z, (m, d) in met.items()}}
+

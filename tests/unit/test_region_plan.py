@@ -1,0 +1,180 @@
+from datetime import time, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models.dispatch_events import EscalationReason, SurveyorAssigned, SurveyorReassigned
+from models.dispatch_rules import DispatchRules
+from models.region_plan import plan_region
+from models.reports import LossType
+from models.roster import ShiftKind
+from models.travel import StraightLineTravel
+from tests.unit.builders import NOW, claim, offset, pending, state, surveyor, vehicle
+
+RULES = DispatchRules()
+TRAVEL = StraightLineTravel()
+
+
+def plan(claims, surveyors, vehicles, now=NOW):
+    return plan_region([c if hasattr(c, "claim") else pending(c) for c in claims], surveyors, vehicles, RULES,
+                       TRAVEL, now)
+
+
+def only(p):
+    [a] = p.assigned
+    return a
+
+
+def test_one_report_gets_the_surveyor_who_arrives_first():
+    near, far = surveyor("near", at=offset(4)), surveyor("far", at=offset(-10))
+    a = only(plan([claim(at=offset(5))], [state(far), state(near)], [vehicle("v1", at=offset(4)),
+                                                                       vehicle("v2", at=offset(-10))]))
+    assert (a.surveyor_id, a.vehicle_id) == ("near", "v1") and a.meets_deadline
+
+
+def test_workload_breaks_a_tie_in_arrival_time():
+    a = only(plan([claim()], [state(surveyor("a"), tasks_today=3), state(surveyor("b"), tasks_today=1)], [vehicle("v")]))
+    assert a.surveyor_id == "b"
+
+
+def test_never_a_busy_off_duty_or_unskilled_surveyor():
+    night = surveyor("night", shift=ShiftKind.NIGHT, start=time(20), end=time(8))
+    ss = [state(surveyor("busy"), busy=True), state(night), state(surveyor("prop", skills=(LossType.PROPERTY,))),
+          state(surveyor("ok", at=offset(-12)))]
+    assert only(plan([claim()], ss, [vehicle("v")])).surveyor_id == "ok"
+
+
+def test_a_shift_ended_in_the_app_overrides_the_roster_window():
+    ss = [state(surveyor("gone"), duty=False), state(surveyor("called_in", shift=ShiftKind.NIGHT, start=time(20),
+                                                              end=time(8)), duty=True)]
+    assert only(plan([claim()], ss, [vehicle("v")])).surveyor_id == "called_in"
+
+
+def test_the_vehicle_must_carry_what_the_loss_type_needs():
+    s = state(surveyor("s", skills=(LossType.INJURY,)))
+    a = only(plan([claim(loss_type=LossType.INJURY)], [s], [vehicle("plain"), vehicle("aid", equipment=("camera", "first_aid"))]))
+    assert a.vehicle_id == "aid"
+    p = plan([claim(loss_type=LossType.INJURY)], [s], [vehicle("plain")])
+    assert not p.assigned and p.escalated[0].reason is EscalationReason.NO_EQUIPPED_VEHICLE
+
+
+def test_escalates_at_once_with_the_reason_when_no_one_can_go():
+    c = claim()
+    assert plan([c], [], [vehicle("v")]).escalated[0].reason is EscalationReason.NO_SURVEYOR_ON_DUTY
+    p = plan([c], [state(surveyor("p", skills=(LossType.PROPERTY,)))], [vehicle("v")])
+    assert p.escalated[0].reason is EscalationReason.NO_SKILLED_SURVEYOR and p.escalated[0].options
+
+
+def test_a_late_arrival_predicted_at_dispatch_is_sent_and_escalated_at_once():
+    p = plan([claim(at=offset(10))], [state(surveyor("far", at=offset(-40)))], [vehicle("v", at=offset(-40))])
+    a = only(p)
+    assert not a.meets_deadline
+    [e] = p.escalated
+    assert e.reason is EscalationReason.DEADLINE_UNREACHABLE and "min after the deadline" in e.detail
+
+
+def test_a_claim_waits_for_a_surveyor_who_will_still_be_on_time_rather_than_escalating():
+    busy = state(surveyor("busy", at=offset(4)), busy=True, free_at=NOW + timedelta(minutes=5))
+    p = plan([claim(at=offset(5))], [busy], [vehicle("v")])
+    assert p.waiting == ["R1"] and not p.escalated and not p.assigned
+
+
+def test_waiting_past_the_dispatch_limit_is_escalated_once():
+    busy = state(surveyor("busy", at=offset(4)), busy=True, free_at=NOW + timedelta(minutes=6))
+    late = NOW + timedelta(minutes=5)
+    p = plan([pending(claim(at=offset(5)), pending_since=NOW)], [busy], [vehicle("v")], now=late)
+    assert [e.reason for e in p.escalated] == [EscalationReason.DISPATCH_OVERDUE]
+    again = plan([pending(claim(at=offset(5)), pending_since=NOW, raised=frozenset({"dispatch_overdue"}))],
+                 [busy], [vehicle("v")], now=late)
+    assert not again.escalated and again.waiting == ["R1"]
+
+
+def test_a_surveyor_who_declined_is_passed_over_and_the_task_is_a_reassignment():
+    import uuid
+
+    prev = uuid.uuid4()
+    p = plan([pending(claim(at=offset(5)), attempt=2, exclude=frozenset({"a"}), previous_task_id=prev,
+                      reassign_reason="declined")],
+             [state(surveyor("a", at=offset(5))), state(surveyor("b", at=offset(-8)))], [vehicle("v")])
+    a = only(p)
+    assert isinstance(a, SurveyorReassigned) and a.surveyor_id == "b" and a.previous_task_id == prev
+    assert a.reason == "declined"
+
+
+def test_in_a_storm_the_joint_decision_meets_a_deadline_that_one_at_a_time_misses():
+    # A is reported first. Alone, A would take S1 (nearest); then only S2 is left for B, who is too far.
+    s1, s2 = surveyor("s1", at=offset(0)), surveyor("s2", at=offset(10))
+    fleet = [vehicle("v1", at=offset(0)), vehicle("v2", at=offset(10))]
+    a, b = claim(at=offset(3), report_id="A"), claim(at=offset(-9), report_id="B", minutes=31)
+
+    first = only(plan([a], [state(s1), state(s2)], fleet))
+    assert first.surveyor_id == "s1"
+    second = only(plan([b], [state(s1, busy=True), state(s2)], [vehicle("v1", busy=True), fleet[1]]))
+    assert not second.meets_deadline  # one at a time: a missed deadline
+
+    joint = plan([a, b], [state(s1), state(s2)], fleet)
+    by_report = {x.report_id: x for x in joint.assigned}
+    assert by_report["A"].surveyor_id == "s2" and by_report["B"].surveyor_id == "s1"
+    assert all(x.meets_deadline for x in joint.assigned) and not joint.escalated
+
+
+def test_the_same_input_gives_the_same_plan():
+    ss = [state(surveyor(f"s{i}", at=offset(i))) for i in range(5)]
+    vs = [vehicle(f"v{i}", at=offset(-i)) for i in range(3)]
+    cs = [claim(at=offset(k), report_id=f"R{k}") for k in range(4)]
+    assert plan(cs, ss, vs).assigned == plan(list(reversed(cs)), list(reversed(ss)), list(reversed(vs))).assigned
+
+
+people = st.lists(
+    st.tuples(st.booleans(), st.sampled_from([ShiftKind.DAY, ShiftKind.NIGHT]),
+              st.sets(st.sampled_from(list(LossType)), min_size=1), st.floats(-40, 40), st.sampled_from(["hz", "nb"])),
+    max_size=10,
+)
+cars = st.lists(st.tuples(st.booleans(), st.sets(st.sampled_from(["camera", "first_aid", "measuring_kit", "rain_gear"])),
+                          st.sampled_from(["hz", "nb"]), st.floats(-20, 20)), max_size=8)
+reports = st.lists(st.tuples(st.sampled_from(list(LossType)), st.floats(-14, 14)), min_size=1, max_size=8)
+
+
+@settings(max_examples=250, deadline=None)
+@given(people, cars, reports)
+def test_property_every_claim_is_assigned_waiting_or_escalated_and_nobody_is_double_booked(ps, vs, rs):
+    surveyors = []
+    for i, (busy, shift, skills, km, region) in enumerate(ps):
+        start, end = (time(8), time(20)) if shift is ShiftKind.DAY else (time(20), time(8))
+        surveyors.append(state(surveyor(f"s{i}", at=offset(km), skills=skills, shift=shift, start=start, end=end,
+                                        region=region), busy=busy, free_at=NOW + timedelta(minutes=20) if busy else None))
+    vehicles = [vehicle(f"v{i}", equipment=eq, region=region, busy=busy, at=offset(km))
+                for i, (busy, eq, region, km) in enumerate(vs)]
+    claims = [claim(at=offset(km), loss_type=lt, report_id=f"R{i}") for i, (lt, km) in enumerate(rs)]
+    p = plan(claims, surveyors, vehicles)
+
+    assigned = {a.report_id for a in p.assigned}
+    escalated = {e.report_id for e in p.escalated}
+    for c in claims:
+        outcomes = (c.report_id in assigned) + (c.report_id in p.waiting) + (c.report_id in escalated and
+                                                                             c.report_id not in assigned)
+        assert outcomes == 1, c.report_id
+    assert len({a.surveyor_id for a in p.assigned}) == len(p.assigned)
+    assert len({a.vehicle_id for a in p.assigned}) == len(p.assigned)
+    by_id = {s.surveyor_id: s for s in surveyors}
+    cars_by_id = {v.vehicle.vehicle_id: v for v in vehicles}
+    for a in p.assigned:
+        s, v = by_id[a.surveyor_id], cars_by_id[a.vehicle_id]
+        lt = next(c.loss_type for c in claims if c.report_id == a.report_id)
+        assert not s.busy and s.surveyor.region_id == "hz" and lt in s.surveyor.skills and s.on_duty(time(10))
+        assert not v.busy and v.vehicle.region_id == "hz" and RULES.equipment_for[lt] <= v.vehicle.equipment
+        assert isinstance(a, SurveyorAssigned)
+    for e in p.escalated:
+        assert e.detail and e.options
+    on_time = sum(a.meets_deadline for a in p.assigned)
+    # never fewer deadlines met than deciding the claims one at a time in order
+    greedy_on_time, taken_s, taken_v = 0, set(), set()
+    for c in sorted(claims, key=lambda c: (c.deadline_at, c.report_id)):
+        ss = [s if s.surveyor_id not in taken_s else state(s.surveyor, busy=True, at=(s.lat, s.lon)) for s in surveyors]
+        vv = [v if v.vehicle.vehicle_id not in taken_v else vehicle(v.vehicle.vehicle_id, busy=True) for v in vehicles]
+        single = plan([c], ss, vv)
+        for a in single.assigned:
+            taken_s.add(a.surveyor_id)
+            taken_v.add(a.vehicle_id)
+            greedy_on_time += a.meets_deadline
+    assert on_time >= greedy_on_time
