@@ -1,15 +1,27 @@
-"""Who could go, and how soon: surveyors and vehicles as dispatch sees them, and arrival estimates."""
+"""Who could go, and how soon: surveyors and vehicles as dispatch sees them, and arrival estimates.
+
+A surveyor collects a free vehicle that carries the equipment the loss type
+needs (the one they already drive, if it is beside them) and drives to the
+scene. Estimates are computed for whole matrices at once, since a storm puts
+hundreds of claims in front of hundreds of surveyors.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from models.dispatch_events import ClaimRegistered
 from models.dispatch_rules import DispatchRules
 from models.roster import Surveyor, SurveyVehicle
 from models.travel import TravelTimeModel
+from models.zones import Zone
+
+#: For each surveyor only the nearest few suitable vehicles are considered.
+NEAREST_VEHICLES = 3
 
 
 @dataclass(frozen=True)
@@ -17,8 +29,8 @@ class SurveyorState:
     """A surveyor now: position (base, or the scene of the last task), live task, workload, duty override.
 
     ``free_at`` is when a busy surveyor is expected to finish the current task
-    (None when free); ``duty`` is an explicit shift start/end from the app that
-    overrides the roster's shift window (None: the window decides).
+    (None when free or unknown); ``duty`` is an explicit shift start/end from
+    the app that overrides the roster's shift window (None: the window decides).
     """
 
     surveyor: Surveyor
@@ -39,8 +51,18 @@ class SurveyorState:
 
 @dataclass(frozen=True)
 class VehicleState:
+    """A vehicle now: where it is (its base, or with the surveyor who last drove it) and whether it is out."""
+
     vehicle: SurveyVehicle
     busy: bool
+    lat: float | None = None
+    lon: float | None = None
+
+    @property
+    def position(self) -> tuple[float, float]:
+        if self.lat is None or self.lon is None:
+            return self.vehicle.base_lat, self.vehicle.base_lon
+        return self.lat, self.lon
 
 
 @dataclass(frozen=True)
@@ -76,21 +98,70 @@ def equipped(claim: ClaimRegistered, v: VehicleState, rules: DispatchRules) -> b
             and rules.equipment_for.get(claim.loss_type, frozenset()) <= v.vehicle.equipment)
 
 
-def best_option(claim: ClaimRegistered, s: SurveyorState, fleet: list[VehicleState], travel: TravelTimeModel,
-                now: datetime) -> Option | None:
-    """The surveyor's fastest way to the scene with one of ``fleet`` (collecting it at its base first)."""
-    best: Option | None = None
-    for v in fleet:
-        base = (v.vehicle.base_lat, v.vehicle.base_lon)
-        pickup = 0.0 if (s.lat, s.lon) == base else travel.minutes(s.lat, s.lon, *base, claim.zone, now)
-        drive = travel.minutes(*base, claim.lat, claim.lon, claim.zone, now)
-        option = Option(s.surveyor_id, v.vehicle.vehicle_id, now + timedelta(minutes=pickup + drive), s.tasks_today)
-        if best is None or (option.eta, option.vehicle_id) < (best.eta, best.vehicle_id):
-            best = option
-    return best
+def eta_matrix(claims: list[ClaimRegistered], surveyors: list[SurveyorState], vehicles: list[VehicleState],
+               rules: DispatchRules, travel: TravelTimeModel, now: datetime,
+               excludes: list[frozenset[str]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes from now to arrival for every claim (rows) and surveyor (columns), and the vehicle used.
+
+    ``inf`` where the surveyor cannot take the claim (region, duty, skill, declined it, no suitable vehicle).
+    Busy surveyors are estimated from when they are expected to be free, from where they are.
+    """
+    n_c, n_s = len(claims), len(surveyors)
+    eta = np.full((n_c, n_s), np.inf)
+    chosen = np.full((n_c, n_s), -1, dtype=int)
+    if not n_c or not n_s:
+        return eta, chosen
+    local = local_time(now, rules)
+    slat = np.array([s.lat for s in surveyors])
+    slon = np.array([s.lon for s in surveyors])
+    start = np.array([max(0.0, (s.free_at - now).total_seconds() / 60.0) if s.busy and s.free_at else 0.0
+                      for s in surveyors])
+    able = np.array([s.on_duty(local) for s in surveyors])
+    clat = np.array([c.lat for c in claims])
+    clon = np.array([c.lon for c in claims])
+    for (region, loss_type), rows in _groups(claims).items():
+        skilled = able & np.array([s.surveyor.region_id == region and loss_type in s.surveyor.skills
+                                   for s in surveyors])
+        fleet = [k for k, v in enumerate(vehicles) if equipped(claims[rows[0]], v, rules)]
+        if not skilled.any() or not fleet:
+            continue
+        vlat = np.array([vehicles[k].position[0] for k in fleet])
+        vlon = np.array([vehicles[k].position[1] for k in fleet])
+        pickup = travel.drive_matrix(slat, slon, vlat, vlon, [Zone.URBAN] * len(fleet), now)     # S × V
+        k = min(NEAREST_VEHICLES, len(fleet))
+        nearest = np.argpartition(pickup, k - 1, axis=1)[:, :k] if k < len(fleet) else \
+            np.tile(np.arange(len(fleet)), (n_s, 1))                                                # S × k
+        drive = travel.drive_matrix(vlat, vlon, clat[rows], clon[rows], [claims[r].zone for r in rows], now)  # V × C
+        total = np.take_along_axis(pickup, nearest, 1)[:, :, None] + drive[nearest]                # S × k × C
+        best_k = total.argmin(axis=1)                                                               # S × C
+        best = np.take_along_axis(total, best_k[:, None, :], 1)[:, 0, :] + travel.setup_minutes + start[:, None]
+        best[~skilled, :] = np.inf
+        eta[rows, :] = best.T
+        chosen[rows, :] = np.asarray(fleet)[np.take_along_axis(nearest, best_k, 1)].T
+    if excludes:
+        index = {s.surveyor_id: j for j, s in enumerate(surveyors)}
+        for i, ex in enumerate(excludes):
+            for sid in ex:
+                if sid in index:
+                    eta[i, index[sid]] = np.inf
+    return eta, chosen
 
 
-def eta_after_current_task(claim: ClaimRegistered, s: SurveyorState, travel: TravelTimeModel, now: datetime) -> datetime:
-    """When a busy surveyor could reach the scene: after the current task, from where it is."""
-    start = max(now, s.free_at or now)
-    return start + timedelta(minutes=travel.minutes(s.lat, s.lon, claim.lat, claim.lon, claim.zone, start))
+def _groups(claims: list[ClaimRegistered]) -> dict[tuple[str, object], list[int]]:
+    groups: dict[tuple[str, object], list[int]] = {}
+    for i, c in enumerate(claims):
+        groups.setdefault((c.region_id, c.loss_type), []).append(i)
+    return groups
+
+
+def best_option(claim: ClaimRegistered, s: SurveyorState, fleet: list[VehicleState], rules: DispatchRules,
+                travel: TravelTimeModel, now: datetime) -> Option | None:
+    """The surveyor's fastest way to the scene with one of ``fleet``; None when no vehicle suits."""
+    suitable_fleet = [v for v in fleet if equipped(claim, v, rules)]
+    if not suitable_fleet:
+        return None
+    eta, chosen = eta_matrix([claim], [s], suitable_fleet, rules, travel, now)
+    if not np.isfinite(eta[0, 0]):
+        return None
+    v = suitable_fleet[chosen[0, 0]]
+    return Option(s.surveyor_id, v.vehicle.vehicle_id, now + timedelta(minutes=float(eta[0, 0])), s.tasks_today)

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from models.candidates import (Option, SurveyorState, VehicleState, best_option, equipped, eta_after_current_task,
-                               local_time, suitable)
+from models.candidates import (Option, SurveyorState, VehicleState, best_option, equipped, eta_matrix,
+                               local_time)
 from models.dispatch_events import (ClaimRegistered, DispatchEscalated, EscalationReason, SurveyorAssigned,
                                     SurveyorReassigned)
 from models.dispatch_rules import DispatchRules
@@ -73,75 +73,72 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
     local = local_time(now, rules)
     claims = sorted(pending, key=lambda p: (p.claim.deadline_at, p.claim.report_id))
     free = sorted((s for s in surveyors if not s.busy), key=lambda s: s.surveyor_id)
-    fleet_for = {p.claim.report_id: sorted((v for v in vehicles if equipped(p.claim, v, rules)),
-                                           key=lambda v: v.vehicle.vehicle_id) for p in claims}
+    busy = sorted((s for s in surveyors if s.busy and s.free_at is not None), key=lambda s: s.surveyor_id)
+    fleet = sorted(vehicles, key=lambda v: v.vehicle.vehicle_id)
+    excludes = [p.exclude for p in claims]
+    plain = [p.claim for p in claims]
 
-    options: dict[tuple[int, int], Option] = {}
-    cost = np.full((len(claims), len(free) + len(claims)), _IMPOSSIBLE)
+    eta, vehicle_of = eta_matrix(plain, free, fleet, rules, travel, now, excludes)
+    minutes_left = np.array([(p.claim.deadline_at - now).total_seconds() / 60.0 for p in claims])
+    late = eta - minutes_left[:, None]
+    spread = np.minimum(0.9, eta / 1e5)   # among equals, earlier arrival; never outweighs a deadline
+    tie = np.array([s.tasks_today for s in free]) * 1e-7  # workload only breaks ties in arrival time
+    cost = np.where(late <= 0, _ON_TIME, _LATE + late) + spread + tie[None, :]
+    cost = np.where(np.isfinite(eta), cost, _IMPOSSIBLE)
+
+    # A claim may also stay unassigned for now: cheaply if someone busy will still make it in time.
+    later, _ = eta_matrix(plain, busy, fleet_ignoring_busy(fleet), rules, travel, now, excludes)
+    can_wait = (later <= minutes_left[:, None]).any(axis=1) if busy else np.zeros(len(claims), bool)
+    dummy = np.full((len(claims), len(claims)), _IMPOSSIBLE)
+    np.fill_diagonal(dummy, np.where(can_wait, _WAIT, _HOPELESS))
+    rows, cols = linear_sum_assignment(np.hstack([cost, dummy]))
+    chosen = {int(i): int(j) for i, j in zip(rows, cols) if j < len(free) and cost[i, j] < _IMPOSSIBLE}
+
+    # The solver paired claims with surveyors, each with that pair's best vehicle. Two pairs may
+    # want one vehicle: the more urgent keeps it, the other takes its next best (or waits).
+    taken: set[int] = set()
+    options: dict[int, Option] = {}
+    for i in sorted(chosen, key=lambda i: (late[i, chosen[i]] > 0, claims[i].claim.deadline_at, i)):
+        j = chosen[i]
+        k = int(vehicle_of[i, j])
+        if k in taken:
+            rest = [v for n, v in enumerate(fleet) if n not in taken]
+            o = best_option(claims[i].claim, free[j], rest, rules, travel, now)
+            if o is None:
+                continue
+            k = next(n for n, v in enumerate(fleet) if v.vehicle.vehicle_id == o.vehicle_id)
+        else:
+            o = Option(free[j].surveyor_id, fleet[k].vehicle.vehicle_id, now + timedelta(minutes=float(eta[i, j])),
+                       free[j].tasks_today)
+        taken.add(k)
+        options[i] = o
+
     for i, p in enumerate(claims):
-        for j, s in enumerate(free):
-            if suitable(p.claim, s, local, p.exclude) and fleet_for[p.claim.report_id]:
-                o = best_option(p.claim, s, fleet_for[p.claim.report_id], travel, now)
-                if o is not None:
-                    options[i, j] = o
-                    cost[i, j] = _option_cost(o, p.claim.deadline_at, now)
-        cost[i, len(free) + i] = _WAIT if _can_wait(p, surveyors, local, travel, now) else _HOPELESS
-
-    rows, cols = linear_sum_assignment(cost)
-    chosen = {i: options[i, j] for i, j in zip(rows, cols) if j < len(free) and (i, j) in options}
-
-    # Vehicles: the solver paired claims with surveyors, each with that pair's best vehicle.
-    # Two pairs may want one vehicle; the more urgent keeps it, the other takes its next best.
-    taken: set[str] = set()
-    for i in sorted(chosen, key=lambda i: (chosen[i].eta > claims[i].claim.deadline_at, claims[i].claim.deadline_at)):
-        o = chosen[i]
-        if o.vehicle_id in taken:
-            s = next(x for x in free if x.surveyor_id == o.surveyor_id)
-            rest = [v for v in fleet_for[claims[i].claim.report_id] if v.vehicle.vehicle_id not in taken]
-            o = best_option(claims[i].claim, s, rest, travel, now)
-        if o is None:
-            del chosen[i]
-            continue
-        chosen[i] = o
-        taken.add(o.vehicle_id)
-
-    for i, p in enumerate(claims):
-        if i in chosen:
-            o = chosen[i]
+        if i in options:
+            o = options[i]
             plan.assigned.append(_assignment(p, o, now))
             if o.eta > p.claim.deadline_at:
-                late = o.lateness_minutes(p.claim.deadline_at)
                 _raise(plan, p, EscalationReason.DEADLINE_UNREACHABLE,
-                       f"best estimate arrives {late:.0f} min after the deadline", now)
-        elif cost[i, len(free) + i] == _WAIT:
+                       f"best estimate arrives {o.lateness_minutes(p.claim.deadline_at):.0f} min after the deadline",
+                       now)
+        elif can_wait[i]:
             plan.waiting.append(p.claim.report_id)
             since = p.pending_since or p.claim.reported_at
             if now - since >= timedelta(minutes=rules.dispatch_within_minutes):
                 _raise(plan, p, EscalationReason.DISPATCH_OVERDUE,
-                       f"no surveyor free for {rules.dispatch_within_minutes} min; one is expected in time", now)
+                       f"no surveyor free for {rules.dispatch_within_minutes:g} min; one is expected in time", now)
         else:
-            reason, detail = _why_not(p, surveyors, vehicles, free, rules, local)
+            reason, detail = _why_not(p, surveyors, vehicles, rules, local)
             _raise(plan, p, reason, detail, now)
     return plan
 
 
-def _option_cost(o: Option, deadline: datetime, now: datetime) -> float:
-    late = (o.eta - deadline).total_seconds() / 60.0
-    travel = (o.eta - now).total_seconds() / 60.0
-    tie = o.tasks_today * 1e-7  # workload only breaks ties in arrival time
-    if late <= 0:
-        # among on-time options, earlier arrival is better; scaled to stay far below one deadline
-        return _ON_TIME + min(0.9, travel / 1e5) + tie
-    return _LATE + late + min(0.9, travel / 1e5) + tie
+def fleet_ignoring_busy(fleet: list[VehicleState]) -> list[VehicleState]:
+    """For a surveyor who is busy now: the vehicle they drive will be free when they are."""
+    return [VehicleState(v.vehicle, False, v.lat, v.lon) for v in fleet]
 
 
-def _can_wait(p: PendingClaim, surveyors: list[SurveyorState], local, travel, now) -> bool:
-    """Someone busy now, who would still be on time after finishing their current task."""
-    return any(s.busy and s.free_at is not None and suitable(p.claim, s, local, p.exclude)
-               and eta_after_current_task(p.claim, s, travel, now) <= p.claim.deadline_at for s in surveyors)
-
-
-def _why_not(p: PendingClaim, surveyors, vehicles, free, rules, local) -> tuple[EscalationReason, str]:
+def _why_not(p: PendingClaim, surveyors, vehicles, rules, local) -> tuple[EscalationReason, str]:
     c = p.claim
     in_region = [s for s in surveyors if s.surveyor.region_id == c.region_id and s.surveyor_id not in p.exclude]
     on_duty = [s for s in in_region if s.on_duty(local)]

@@ -5,15 +5,24 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Protocol
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.geo import distance_km
+from models.geo import EARTH_RADIUS_KM, distance_km
 from models.zones import Zone
 
 
 class TravelTimeModel(Protocol):
+    setup_minutes: float
+
     def minutes(self, from_lat: float, from_lon: float, to_lat: float, to_lon: float, zone: Zone, at: datetime) -> float:
-        """Estimated driving minutes between two points when leaving at ``at``."""
+        """Estimated minutes from accepting to arriving, between two points, leaving at ``at``."""
+        ...
+
+    def drive_matrix(self, from_lat: np.ndarray, from_lon: np.ndarray, to_lat: np.ndarray, to_lon: np.ndarray,
+                     zones: list[Zone], at: datetime) -> np.ndarray:
+        """Driving minutes (no set-up time) from every origin (rows) to every destination (columns);
+        ``zones`` gives each destination's zone."""
         ...
 
 
@@ -29,9 +38,25 @@ class StraightLineTravel(BaseModel):
     night_ends: time = time(6, 0)
     setup_minutes: float = Field(default=3.0, ge=0, description="Getting on the road after accepting.")
 
-    def minutes(self, from_lat: float, from_lon: float, to_lat: float, to_lon: float, zone: Zone, at: datetime) -> float:
+    def _speeds(self, at: datetime) -> dict[Zone, float]:
         local = at.timetz().replace(tzinfo=None)
         night = local >= self.night_starts or local < self.night_ends
-        speed = (self.night_speed_kmh if night else self.day_speed_kmh)[zone]
+        return self.night_speed_kmh if night else self.day_speed_kmh
+
+    def minutes(self, from_lat: float, from_lon: float, to_lat: float, to_lon: float, zone: Zone, at: datetime) -> float:
         km = distance_km(from_lat, from_lon, to_lat, to_lon) * self.detour_factor
-        return self.setup_minutes + 60.0 * km / speed
+        return self.setup_minutes + 60.0 * km / self._speeds(at)[zone]
+
+    def drive_matrix(self, from_lat, from_lon, to_lat, to_lon, zones, at) -> np.ndarray:
+        speeds = self._speeds(at)
+        kmh = np.array([speeds[z] for z in zones], dtype=float)
+        km = haversine_matrix(from_lat, from_lon, to_lat, to_lon) * self.detour_factor
+        return 60.0 * km / kmh[np.newaxis, :]
+
+
+def haversine_matrix(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distances in km between every point of the first set (rows) and of the second (columns)."""
+    p1, p2 = np.radians(np.asarray(lat1, float))[:, None], np.radians(np.asarray(lat2, float))[None, :]
+    dl = np.radians(np.asarray(lon2, float))[None, :] - np.radians(np.asarray(lon1, float))[:, None]
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))

@@ -211,12 +211,18 @@ async def _apply(conn, event, now, day_start, rules, planner) -> Progress:
         return progress
     await conn.execute("UPDATE survey_tasks SET status = $2, updated_at = now() WHERE task_id = $1",
                        event.task_id, status)
-    if status == "completed":
+    if status == "completed":  # surveyor and vehicle are now at the scene
         await conn.execute(
             "UPDATE surveyors s SET lat = (c.report->'location'->>'lat')::float8,"
             " lon = (c.report->'location'->>'lon')::float8, updated_at = now()"
             " FROM claims c WHERE c.report_id = $2 AND s.surveyor_id = $1",
             event.surveyor_id, task["report_id"],
+        )
+        await conn.execute(
+            "UPDATE vehicles v SET lat = (c.report->'location'->>'lat')::float8,"
+            " lon = (c.report->'location'->>'lon')::float8, updated_at = now()"
+            " FROM survey_tasks t JOIN claims c USING (report_id) WHERE t.task_id = $1 AND v.vehicle_id = t.vehicle_id",
+            event.task_id,
         )
     elif status == "declined":
         await send_back_to_dispatch(conn, event.task_id, task["report_id"], "declined", now)

@@ -67,7 +67,8 @@ async def region_state(
     )
     vrows = await conn.fetch(
         """
-        SELECT v.definition, EXISTS (SELECT 1 FROM survey_tasks t WHERE t.vehicle_id = v.vehicle_id AND t.live) AS busy
+        SELECT v.definition, v.lat, v.lon,
+               EXISTS (SELECT 1 FROM survey_tasks t WHERE t.vehicle_id = v.vehicle_id AND t.live) AS busy
           FROM vehicles v WHERE v.region_id = $1 AND v.active
         """,
         region_id,
@@ -82,5 +83,6 @@ async def region_state(
             free_at = max(now, on_scene_from + survey)
         surveyors.append(SurveyorState(Surveyor.model_validate_json(r["definition"]), r["lat"], r["lon"], busy,
                                        r["today"], free_at, r["duty"]))
-    vehicles = [VehicleState(SurveyVehicle.model_validate_json(r["definition"]), r["busy"]) for r in vrows]
+    vehicles = [VehicleState(SurveyVehicle.model_validate_json(r["definition"]), r["busy"], r["lat"], r["lon"])
+                for r in vrows]
     return surveyors, vehicles

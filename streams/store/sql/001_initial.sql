@@ -22,6 +22,8 @@ CREATE TABLE vehicles (
     vehicle_id  text PRIMARY KEY,
     region_id   text NOT NULL REFERENCES regions,
     definition  jsonb NOT NULL,
+    lat         double precision,             -- where it is now (with the surveyor who last drove it); NULL: at base
+    lon         double precision,
     active      boolean NOT NULL DEFAULT true,
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
