@@ -1,0 +1,63 @@
+"""What a callback attempt's result means: success, another phone attempt, SMS, or a terminal failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.callback_events import AttemptOutcome, CallbackAttempted, Channel
+from models.callback_rules import KindRules
+
+#: Terminal states of a callback task, each with whether it counts as a successful callback.
+TERMINAL = ("reached", "problem_case", "sms_delivered", "sms_sent", "refused", "wrong_number", "expired")
+
+
+@dataclass(frozen=True)
+class Retry:
+    channel: Channel
+    spaced: bool  # wait the spacing after the last attempt (False: SMS may go at once)
+
+
+@dataclass(frozen=True)
+class Done:
+    state: str
+    success: bool
+    reason: str
+    problem_case: bool = False
+
+
+def after_attempt(attempt: CallbackAttempted, phone_attempts: int, max_phone: int, kind: KindRules) -> Retry | Done:
+    """The task's next step after ``attempt`` (``phone_attempts`` counts phone attempts made, this one included).
+
+    A successful callback: the customer reached in person with identity confirmed
+    (DOMAIN.md); a problem case is such a callback with negative or unclear
+    answers: it counts as reached, and is flagged for follow-up.
+    """
+    o = attempt.outcome
+    if o is AttemptOutcome.REACHED:
+        if attempt.identity_confirmed:
+            return Done("reached", True, "reached in person, identity confirmed")
+        return _phone_failed(phone_attempts, max_phone, "reached but identity not confirmed")
+    if o is AttemptOutcome.PROBLEM_CASE:
+        return Done("problem_case", True, "reached; negative or unclear answers", problem_case=True)
+    if o is AttemptOutcome.REFUSED:
+        return Done("refused", False, attempt.failure_reason or "customer refused the callback")
+    if o is AttemptOutcome.WRONG_NUMBER:
+        return Done("wrong_number", False, attempt.failure_reason or "wrong number: no channel reaches the customer")
+    if o in (AttemptOutcome.NO_ANSWER, AttemptOutcome.BUSY):
+        return _phone_failed(phone_attempts, max_phone, o.value)
+    if o is AttemptOutcome.SMS_DELIVERED:
+        return Done("sms_delivered", kind.sms_counts_as_success, "SMS delivered")
+    if o is AttemptOutcome.SMS_SENT:
+        return Done("sms_sent", False, "SMS sent; no delivery receipt")
+    raise ValueError(f"unknown outcome {o}")
+
+
+def _phone_failed(phone_attempts: int, max_phone: int, why: str) -> Retry:
+    if phone_attempts < max_phone:
+        return Retry(Channel.PHONE, spaced=True)
+    return Retry(Channel.SMS, spaced=False)
+
+
+def upgrades(current_state: str, attempt: CallbackAttempted) -> bool:
+    """A delivery receipt may still arrive for a task closed as 'SMS sent'."""
+    return current_state == "sms_sent" and attempt.outcome is AttemptOutcome.SMS_DELIVERED

@@ -1,0 +1,40 @@
+"""When a callback is due, and when a call may be made (calling hours, spacing between attempts)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from models.callback_events import CallbackKind
+from models.callback_rules import CallbackRules
+from models.working_days import WorkingDays
+
+
+def due_at(kind: CallbackKind, triggered_at: datetime, rules: CallbackRules, calendar: WorkingDays) -> datetime:
+    """The end of calling hours on the N-th working day after the trigger (the trigger day not counted)."""
+    tz = ZoneInfo(rules.timezone)
+    day = calendar.add_working_days(triggered_at.astimezone(tz).date(), rules.kinds[kind].due_working_days)
+    return datetime.combine(day, rules.calling_end, tz)
+
+
+def expires_at(due: datetime, rules: CallbackRules, calendar: WorkingDays) -> datetime:
+    tz = ZoneInfo(rules.timezone)
+    day = calendar.add_working_days(due.astimezone(tz).date(), rules.expire_after_working_days)
+    return datetime.combine(day, rules.calling_end, tz)
+
+
+def within_calling_hours(moment: datetime, rules: CallbackRules) -> datetime:
+    """``moment`` if calls are allowed then, else the next start of calling hours."""
+    tz = ZoneInfo(rules.timezone)
+    local = moment.astimezone(tz)
+    if local.time() < rules.calling_start:
+        return datetime.combine(local.date(), rules.calling_start, tz)
+    if local.time() >= rules.calling_end:
+        return datetime.combine(local.date() + timedelta(days=1), rules.calling_start, tz)
+    return moment
+
+
+def next_attempt_time(after: datetime, rules: CallbackRules, spaced: bool) -> datetime:
+    """The earliest allowed time for the next call: spacing after the last attempt, inside calling hours."""
+    earliest = after + timedelta(minutes=rules.attempt_spacing_minutes) if spaced else after
+    return within_calling_hours(earliest, rules)
