@@ -6,7 +6,7 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from models.contract import TOPICS
-from streams.agents import dispatch, intake, surveyor_status, watchdog
+from streams.agents import callback_attempts, callback_triggers, dispatch, intake, surveyor_status, watchdog
 from streams.runtime import Runtime
 from streams.settings import Settings
 
@@ -58,6 +58,8 @@ def create_app(settings: Settings, database_url: str, kafka_bootstrap: str) -> t
     intake.register(app, rt, topics)
     dispatch.register(app, rt, topics)
     surveyor_status.register(app, rt, topics)
+    callback_triggers.register(app, rt, topics)
+    callback_attempts.register(app, rt, topics)
     watchdog.register(app, rt)
 
     @app.page("/metrics")

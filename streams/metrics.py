@@ -58,3 +58,25 @@ OPEN_TASKS = Gauge("claims_open_tasks", "Live survey tasks, by region.", ["regio
 PENDING_REPORTS = Gauge("claims_pending_reports", "Claims waiting for a surveyor, by region.", ["region"])
 AVAILABLE_SURVEYORS = Gauge("claims_available_surveyors", "On-duty surveyors without a task, by region.", ["region"])
 WATCHDOG_RUNS = Counter("claims_watchdog_runs_total", "Watchdog passes, by outcome.", ["outcome"])
+
+# Callbacks
+CALLBACK_TRIGGERS = Counter("claims_callback_triggers_total", "Business events that call for a callback, by kind.",
+                            ["kind"])
+CALLBACK_EXCLUSIONS = Counter("claims_callback_exclusions_total", "Triggers excluded from callbacks, by reason.",
+                              ["kind", "reason"])
+CALLBACKS_ELIGIBLE = Counter("claims_callbacks_eligible_total", "Eligible callback triggers, by kind.", ["kind"])
+CALLBACKS_SCHEDULED = Counter("claims_callbacks_scheduled_total", "Callback tasks created, by kind.", ["kind"])
+CALLBACK_ATTEMPTS = Counter("claims_callback_attempts_total", "Callback attempts reported, by kind, channel, outcome.",
+                            ["kind", "channel", "outcome"])
+CALLBACKS_CLOSED = Counter("claims_callbacks_closed_total", "Callback tasks ended, by kind and terminal state.",
+                           ["kind", "state"])
+CALLBACKS_SUCCEEDED = Counter("claims_callbacks_succeeded_total", "Successful callbacks, by kind and channel.",
+                              ["kind", "channel"])
+CALLBACK_SUCCESS_RATIO = Gauge("claims_callback_success_ratio",
+                               "Month to date: eligible events with a successful callback / eligible events.", ["kind"])
+CALLBACK_COVERAGE_RATIO = Gauge("claims_callback_coverage_ratio",
+                                "Month to date: eligible events given a callback task / eligible events.", ["kind"])
+CALLBACK_TARGET_RATIO = Gauge("claims_callback_target_ratio", "The monthly success-rate target, by kind.", ["kind"])
+CALLBACKS_OVERDUE = Gauge("claims_callbacks_overdue", "Open callback tasks past their due date, by kind.", ["kind"])
+FINDINGS_ROUTED = Counter("claims_findings_routed_total", "Callback findings routed, by kind and department.",
+                          ["kind", "department"])

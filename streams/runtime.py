@@ -23,6 +23,8 @@ class Runtime:
     def __init__(self, settings: Settings, database_url: str, travel: TravelTimeModel | None = None) -> None:
         self.settings = settings
         self.rules = settings.dispatch
+        self.callback_rules = settings.callbacks
+        self.calendar = settings.calendar
         self.travel: TravelTimeModel = travel or StraightLineTravel()
         self.database_url = database_url
         self.app: faust.App | None = None

@@ -8,7 +8,9 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.callback_rules import CallbackRules
 from models.dispatch_rules import DispatchRules
+from models.working_days import WorkingDays
 
 
 class Settings(BaseSettings):
@@ -40,6 +42,8 @@ class Settings(BaseSettings):
     watchdog_interval_s: float = Field(default=2.0, gt=0, description="How often deadlines are checked.")
 
     dispatch: DispatchRules = DispatchRules()
+    callbacks: CallbackRules = CallbackRules()
+    calendar: WorkingDays = WorkingDays()
 
     @property
     def session_timeout_s(self) -> float:

@@ -43,7 +43,7 @@ def roster_for_tests(regions: list[str], overrides: dict[str, dict] | None = Non
     return roster
 
 
-AREAS = ["probe", "kcat", "bad", "twice", "escalate", "decline", "store", "simulate"]
+AREAS = ["probe", "kcat", "bad", "twice", "escalate", "decline", "store", "simulate", "survey"]
 
 
 def area_centre(area: str, areas: list[str] = AREAS) -> tuple[float, float]:
@@ -125,7 +125,9 @@ class Bus:
 
         self.bootstrap = bootstrap
         self.records: dict[str, list[dict]] = {"dispatch.assignments": [], "hotline.reports.dlq": [],
-                                               "dispatch.pending": [], "surveyor.status.dlq": []}
+                                               "dispatch.pending": [], "surveyor.status.dlq": [],
+                                               "callbacks.tasks": [], "feedback.routed": [],
+                                               "policy.events.dlq": [], "callbacks.attempts.dlq": []}
         self._reader = reader(bootstrap, *self.records)
         self._producer = producer(bootstrap)
         self._task: asyncio.Task | None = None

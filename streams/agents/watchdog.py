@@ -8,7 +8,7 @@ import structlog
 from streams import metrics
 from streams.agents.dispatch_metrics import count_plan
 from streams.runtime import Runtime
-from streams.store import watchdog_store
+from streams.store import callbacks_store, watchdog_store
 from streams.store.outbox import unpublished
 
 log = structlog.get_logger("claims_dispatch.watchdog")
@@ -43,6 +43,25 @@ async def watch_once(rt: Runtime) -> None:
     for zone, ratio in gauges["deadline_met"].items():
         if ratio is not None:
             metrics.DEADLINE_MET_RATIO.labels(zone).set(ratio)
+    await watch_callbacks(rt, pool, now)
+
+
+async def watch_callbacks(rt: Runtime, pool, now) -> None:
+    """Overdue and expired callback tasks; month-to-date rates against the targets."""
+    overdue, expired = await callbacks_store.mark_overdue_and_expire(pool, now)
+    for kind in expired:
+        metrics.CALLBACKS_CLOSED.labels(kind, "expired").inc()
+    if overdue or expired:
+        log.warning("callbacks_overdue", overdue=len(overdue), expired=len(expired))
+    figures = await callbacks_store.month_figures(pool, callbacks_store.month_of(now, rt.callback_rules))
+    for kind, kind_rules in rt.callback_rules.kinds.items():
+        f = figures.get(kind.value, {})
+        eligible = f.get("eligible", 0)
+        metrics.CALLBACK_TARGET_RATIO.labels(kind.value).set(kind_rules.target)
+        metrics.CALLBACKS_OVERDUE.labels(kind.value).set(f.get("overdue", 0))
+        if eligible:
+            metrics.CALLBACK_SUCCESS_RATIO.labels(kind.value).set(f.get("successes", 0) / eligible)
+            metrics.CALLBACK_COVERAGE_RATIO.labels(kind.value).set(f.get("selected", 0) / eligible)
 
 
 def register(app, rt: Runtime) -> None:

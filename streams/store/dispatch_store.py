@@ -9,7 +9,7 @@ for the watchdog, which runs on every worker).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,7 +20,8 @@ from models.dispatch_events import ClaimRegistered, SurveyorAssigned, SurveyorRe
 from models.dispatch_rules import DispatchRules, rules_for
 from models.events import derived_event_id
 from models.region_plan import PendingClaim, RegionPlan
-from models.surveyor_events import PositionReported, ShiftEnded, ShiftStarted, SurveyorStatus
+from models.reports import LossReported
+from models.surveyor_events import PositionReported, ShiftEnded, ShiftStarted, SurveyCompleted, SurveyorStatus
 from models.task_progress import next_status
 from models.zones import Region
 from streams.codec import Outgoing, encode
@@ -144,6 +145,7 @@ class Progress(Dispatched):
     """A surveyor's report, applied: what to publish, and the times dispatch is measured by."""
 
     zone: str | None = None
+    callback: object | None = None         # the survey callback decision, when a survey was completed
     contact_after_s: float | None = None   # dispatch → customer contacted
     scene_after_s: float | None = None     # report → arrival
     on_time: bool | None = None
@@ -157,19 +159,23 @@ _TIME_COLUMN = {
 }
 
 
+OnCompleted = Callable[[asyncpg.Connection, SurveyCompleted, LossReported], Awaitable[tuple[list[Outgoing], object]]]
+
+
 async def apply_surveyor_status(pool: asyncpg.Pool, event: SurveyorStatus, now: datetime, day_start: datetime,
-                                rules: DispatchRules, planner: Planner) -> Progress:
+                                rules: DispatchRules, planner: Planner,
+                                on_completed: OnCompleted | None = None) -> Progress:
     """Apply a report from a surveyor's app. A decline sends the claim back to dispatch; a finished
-    survey frees the surveyor; either re-plans the region at once."""
+    survey frees the surveyor (and calls ``on_completed``: the survey callback); either re-plans the region."""
     async with pool.acquire() as conn, conn.transaction():
         if not await claim_event(conn, "surveyor-status", event.event_id):
             return Progress(await outputs_of(conn, "surveyor-status", event.event_id))
-        result = await _apply(conn, event, now, day_start, rules, planner)
+        result = await _apply(conn, event, now, day_start, rules, planner, on_completed)
         await add_outputs(conn, "surveyor-status", event.event_id, result.outputs)
         return result
 
 
-async def _apply(conn, event, now, day_start, rules, planner) -> Progress:
+async def _apply(conn, event, now, day_start, rules, planner, on_completed) -> Progress:
     if isinstance(event, PositionReported):
         await conn.execute("UPDATE surveyors SET lat = $2, lon = $3, updated_at = now() WHERE surveyor_id = $1",
                            event.surveyor_id, event.lat, event.lon)
@@ -229,4 +235,9 @@ async def _apply(conn, event, now, day_start, rules, planner) -> Progress:
     if status in ("completed", "declined"):
         replanned = await replan_region(conn, task["region_id"], now, day_start, rules, planner)
         progress.outputs, progress.plan = replanned.outputs, replanned.plan
+    if status == "completed" and on_completed is not None:
+        report = LossReported.model_validate_json(
+            await conn.fetchval("SELECT report FROM claims WHERE report_id = $1", task["report_id"]))
+        more, progress.callback = await on_completed(conn, event, report)
+        progress.outputs = progress.outputs + more
     return progress

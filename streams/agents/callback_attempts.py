@@ -1,0 +1,54 @@
+"""callbacks.attempts → task closed or next attempt (phone, then SMS) → callbacks.tasks; findings → feedback.routed."""
+
+from __future__ import annotations
+
+import structlog
+from pydantic import TypeAdapter
+
+from models.callback_events import CallbackAttempted
+from streams import metrics
+from streams.agents.record_loop import Record, Refused, parse, run_records
+from streams.runtime import Runtime
+from streams.store.callbacks_store import UnknownCallbackTask, record_attempt
+from streams.store.outbox import add_outputs, claim_event, outputs_of
+
+log = structlog.get_logger("claims_dispatch.callbacks")
+_ATTEMPT = TypeAdapter(CallbackAttempted)
+
+
+def make_handler(rt: Runtime):
+    async def handle(record: Record) -> None:
+        attempt = parse(_ATTEMPT, record)
+        pool = await rt.pool()
+        applied = None
+        async with pool.acquire() as conn, conn.transaction():
+            if not await claim_event(conn, "callback-attempts", attempt.event_id):
+                outputs = await outputs_of(conn, "callback-attempts", attempt.event_id)
+            else:
+                try:
+                    applied = await record_attempt(conn, attempt, rt.now(), rt.callback_rules, rt.calendar)
+                except UnknownCallbackTask as exc:
+                    raise Refused("unknown_task", str(exc)) from None
+                outputs = applied.outputs
+                await add_outputs(conn, "callback-attempts", attempt.event_id, outputs)
+        await rt.publish_outbox(outputs)
+        if applied is not None and applied.counted:
+            metrics.CALLBACK_ATTEMPTS.labels(applied.kind, attempt.channel.value, attempt.outcome.value).inc()
+            if applied.closed_state:
+                metrics.CALLBACKS_CLOSED.labels(applied.kind, applied.closed_state).inc()
+                if applied.success:
+                    metrics.CALLBACKS_SUCCEEDED.labels(applied.kind, attempt.channel.value).inc()
+            for kind, department in applied.findings:
+                metrics.FINDINGS_ROUTED.labels(kind, department).inc()
+        log.info("callback_attempt", event_id=str(attempt.event_id), task_id=str(attempt.task_id),
+                 outcome=attempt.outcome.value, closed=applied.closed_state if applied else None)
+
+    return handle
+
+
+def register(app, rt: Runtime, topics) -> None:
+    handle = make_handler(rt)
+
+    @app.agent(topics["callbacks.attempts"], name="callback-attempts")
+    async def callback_attempts(stream):
+        await run_records("callback-attempts", rt, stream, handle)
