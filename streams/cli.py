@@ -187,9 +187,12 @@ def cmd_demo(args, settings: Settings) -> int:
                     regions = await roster_store.regions(pool)
                 finally:
                     await pool.close()
-                return await run_demo(stack.kafka_bootstrap, regions, reports=args.reports, rate=args.rate,
-                                      bad_ratio=args.bad_ratio, decline_ratio=args.decline_ratio, seed=args.seed,
-                                      timeout_s=args.timeout)
+                summary = await run_demo(stack.kafka_bootstrap, regions, reports=args.reports, rate=args.rate,
+                                         bad_ratio=args.bad_ratio, decline_ratio=args.decline_ratio, seed=args.seed,
+                                         timeout_s=args.timeout, business=args.business_events,
+                                         database_url=stack.database_url)
+                summary["targets"] = {k.value: r.target for k, r in settings.callbacks.kinds.items()}
+                return summary
 
             summary = asyncio.run(go())
             print(render_summary(summary), flush=True)
@@ -283,6 +286,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--rate", type=float, default=10.0, help="reports per second")
     demo.add_argument("--bad-ratio", type=float, default=0.03, help="share of broken reports (dead letters)")
     demo.add_argument("--decline-ratio", type=float, default=0.05, help="share of assignments surveyors decline")
+    demo.add_argument("--business-events", type=int, default=300,
+                      help="policies, surrenders, complaints and closures that trigger callbacks")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for every report")
     demo.add_argument("--roster", type=Path)

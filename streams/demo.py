@@ -19,6 +19,8 @@ from models.dispatch_events import (ArrivalDeadlineMissed, DispatchDecision, Dis
 from models.zones import Region
 from streams.kafka_clients import producer as make_producer
 from streams.kafka_clients import reader
+from streams.simulators.business import business_event, topic_of
+from streams.simulators.dialer import Dialer
 from streams.simulators.hotline import make_report
 from streams.simulators.surveyor_app import SurveyorApp
 
@@ -69,14 +71,38 @@ async def send_reports(bootstrap: str, regions: tuple[Region, ...], n: int, rate
     return n
 
 
+async def send_business_events(bootstrap: str, n: int, rate: float, seed: int) -> int:
+    """Publish ``n`` business events (policies, surrenders, complaints, closures) at ``rate`` per second."""
+    rng = random.Random(seed)
+    prod = make_producer(bootstrap)
+    await prod.start()
+    try:
+        start = time.monotonic()
+        for i in range(n):
+            event = business_event(rng)
+            topic, key = topic_of(event)
+            await prod.send(topic, event.model_dump_json().encode(), key=key.encode())
+            delay = start + (i + 1) / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        await prod.flush()
+    finally:
+        await prod.stop()
+    return n
+
+
 async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int, rate: float, bad_ratio: float,
-                   decline_ratio: float, seed: int, timeout_s: float, progress=sys.stderr) -> dict:
+                   decline_ratio: float, seed: int, timeout_s: float, business: int = 0, database_url: str | None = None,
+                   progress=sys.stderr) -> dict:
     tally = Tally()
     prod = make_producer(bootstrap)
     await prod.start()
     app = SurveyorApp(prod, decline_ratio=decline_ratio, seed=seed + 1,
                       scene_of=lambda rid: tally.sent_valid.get(rid, (0.0, 0.0)))
-    consumer = reader(bootstrap, "dispatch.assignments", "hotline.reports.dlq", from_start=False)
+    dialer = Dialer(prod, seed=seed + 2)
+    findings: dict[str, int] = {}
+    consumer = reader(bootstrap, "dispatch.assignments", "hotline.reports.dlq", "callbacks.tasks", "feedback.routed",
+                      from_start=False)
     await consumer.start()
     # Wait until the reader holds its partitions, so that it sees every decision.
     while not consumer.assignment():
@@ -84,13 +110,19 @@ async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int,
     await consumer.seek_to_end()
     started = time.monotonic()
     sender = asyncio.ensure_future(send_reports(bootstrap, regions, reports, rate, bad_ratio, seed, tally))
+    business_sender = asyncio.ensure_future(send_business_events(bootstrap, business, rate, seed + 3))
     last_print = 0.0
     try:
         while time.monotonic() - started < timeout_s:
             batch = await consumer.getmany(timeout_ms=200)
             for tp, msgs in batch.items():
                 for m in msgs:
-                    if tp.topic == "dispatch.assignments":
+                    if tp.topic == "callbacks.tasks":
+                        dialer.on_task(m.value)
+                    elif tp.topic == "feedback.routed":
+                        department = json.loads(m.value)["department"]
+                        findings[department] = findings.get(department, 0) + 1
+                    elif tp.topic == "dispatch.assignments":
                         d = _DECISION.validate_json(m.value)
                         if d.report_id not in tally.sent_valid:
                             continue
@@ -113,17 +145,55 @@ async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int,
             if time.monotonic() - last_print > 1:
                 last_print = time.monotonic()
                 print(_progress_line(tally, reports), file=progress, flush=True)
-            if sender.done() and tally.accounted() >= reports:
-                break
+            if sender.done() and business_sender.done() and tally.accounted() >= reports:
+                if database_url is None or not await _open_callbacks(database_url):
+                    break
         await sender
+        await business_sender
         await asyncio.wait_for(app.drain(), timeout=30)
+        await asyncio.wait_for(dialer.drain(), timeout=30)
     finally:
-        if not sender.done():
-            sender.cancel()
+        for job in (sender, business_sender):
+            if not job.done():
+                job.cancel()
         await consumer.stop()
         await prod.stop()
     print(_progress_line(tally, reports), file=progress, flush=True)
-    return summarise(tally, reports, time.monotonic() - started, app)
+    summary = summarise(tally, reports, time.monotonic() - started, app)
+    if database_url is not None:
+        summary["callbacks"] = await _callback_figures(database_url)
+        summary["callback_attempts"] = dialer.attempts
+        summary["findings_by_department"] = findings
+    return summary
+
+
+async def _open_callbacks(database_url: str) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchval("SELECT count(*) FROM callback_tasks WHERE state = 'open'")
+    finally:
+        await conn.close()
+
+
+async def _callback_figures(database_url: str) -> dict:
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            """
+            SELECT d.kind, count(*) AS triggers, count(*) FILTER (WHERE d.eligible) AS eligible,
+                   count(*) FILTER (WHERE d.selected) AS tasks, count(t.task_id) FILTER (WHERE t.success) AS successes,
+                   count(t.task_id) FILTER (WHERE t.state = 'open') AS open,
+                   count(t.task_id) FILTER (WHERE t.success_channel = 'sms') AS sms_successes
+              FROM callback_decisions d LEFT JOIN callback_tasks t USING (source_event_id)
+             GROUP BY d.kind ORDER BY d.kind
+            """)
+        return {r["kind"]: dict(r) for r in rows}
+    finally:
+        await conn.close()
 
 
 def _progress_line(t: Tally, n: int) -> str:
@@ -191,4 +261,13 @@ def render_summary(s: dict) -> str:
         f"  predicted on time       {f(s['predicted_on_time_share'])} of assignments",
         f"  elapsed                 {s['elapsed_s']} s",
     ]
+    if "callbacks" in s:
+        lines.append("  callbacks               kind          eligible  tasks  succeeded  success rate  target")
+        for kind, c in s["callbacks"].items():
+            rate = "—" if not c["eligible"] else f"{c['successes'] / c['eligible']:.0%}"
+            target = s.get("targets", {}).get(kind)
+            lines.append(f"                          {kind:<13} {c['eligible']:>8} {c['tasks']:>6} {c['successes']:>10}"
+                         f"  {rate:>12}  {'' if target is None else f'{target:.0%}'}")
+        lines.append(f"  callback attempts       {s['callback_attempts']}")
+        lines.append(f"  findings routed         {s['findings_by_department'] or 'none'}")
     return "\n".join(lines)

@@ -18,4 +18,12 @@ def test_demo_accounts_for_every_report_and_leaves_nothing_running(tmp_path, cli
     assert s["dead_lettered"] == s["received"] - s["valid"] > 0  # the demo feeds some broken reports
     assert s["dispatched"] > 0 and s["surveys_completed"] > 0
     assert 0 <= s["predicted_on_time_share"] <= 1 and s["time_to_assign_p50_s"] is not None
+    callbacks = s["callbacks"]
+    assert {"underwriting", "closure", "survey"} <= set(callbacks)
+    for kind, c in callbacks.items():
+        assert c["open"] == 0, f"{kind}: callback tasks left open"
+        if kind in ("surrender", "complaint", "survey"):
+            assert c["tasks"] == c["eligible"], f"{kind}: every eligible event gets a task"
+    assert callbacks["survey"]["eligible"] == s["surveys_completed"]
+    assert sum(s["findings_by_department"].values()) > 0
     assert processes_using(tmp_path / "state") == []

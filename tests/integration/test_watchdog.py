@@ -59,7 +59,7 @@ async def test_a_task_nobody_acknowledges_is_reassigned_after_the_timeout(watch_
 
     proc, log = start(watch_stack, tmp_path_factory)
     try:
-        await asyncio.to_thread(lambda: asyncio.run(probe_worker(watch_stack.kafka_bootstrap, proc, log, areas=AREAS)))
+        await probe_worker(watch_stack.kafka_bootstrap, proc, log, areas=AREAS)
         report = valid_report("noack", areas=AREAS)
         await watch_bus.send("hotline.reports", report, key=report["report_id"])
         decisions = await watch_bus.wait_for(
@@ -80,7 +80,7 @@ async def test_a_restarted_worker_fires_each_missed_deadline_exactly_once(watch_
     import asyncpg
 
     proc, log = start(watch_stack, tmp_path_factory)
-    await asyncio.to_thread(lambda: asyncio.run(probe_worker(watch_stack.kafka_bootstrap, proc, log, areas=AREAS)))
+    await probe_worker(watch_stack.kafka_bootstrap, proc, log, areas=AREAS)
     report = valid_report("late", areas=AREAS)
     await watch_bus.send("hotline.reports", report, key=report["report_id"])
     # A 15-second limit cannot be met: the assignment comes with a deadline_unreachable escalation.
