@@ -242,6 +242,27 @@ def cmd_roster_load(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_dnc_add(args, settings: Settings) -> int:
+    import asyncpg
+
+    from streams.store.callbacks_store import phone_hash
+
+    _kafka, db = (None, settings.database_url) if settings.database_url else _addresses(settings)
+
+    async def go():
+        conn = await asyncpg.connect(db)
+        try:
+            await conn.execute("INSERT INTO do_not_call (phone_sha256, reason) VALUES ($1, $2)"
+                               " ON CONFLICT (phone_sha256) DO UPDATE SET reason = EXCLUDED.reason",
+                               phone_hash(args.phone), args.reason)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+    print("added to the do-not-call list (stored as a hash)")
+    return 0
+
+
 def cmd_schemas_export(args, settings: Settings) -> int:
     from streams.schema_export import export
 
@@ -306,6 +327,12 @@ def parser() -> argparse.ArgumentParser:
     load = roster.add_parser("load", help="load a roster file (JSON or TOML) into PostgreSQL")
     load.add_argument("file")
     load.set_defaults(func=cmd_roster_load)
+
+    dnc = sub.add_parser("dnc", help="the do-not-call list").add_subparsers(dest="dnc_cmd", required=True)
+    add = dnc.add_parser("add", help="exclude a phone number from callbacks")
+    add.add_argument("phone")
+    add.add_argument("--reason", default="customer asked not to be called")
+    add.set_defaults(func=cmd_dnc_add)
 
     schemas = sub.add_parser("schemas", help="event schemas").add_subparsers(dest="schemas_cmd", required=True)
     exp = schemas.add_parser("export", help="write JSON Schemas and the AsyncAPI document")

@@ -145,3 +145,27 @@ async def test_a_completed_survey_triggers_a_survey_callback_to_the_reporter(bus
     [task] = await bus.wait_for(lambda: [t for t in bus.records["callbacks.tasks"]
                                          if t["source_event_id"] == done["event_id"]], what="the survey callback")
     assert task["kind"] == "survey" and task["customer"]["phone"] == report["reporter"]["phone"]
+
+
+async def test_a_number_on_the_do_not_call_list_is_excluded(bus, db, database_url, stack, cli_env):
+    import asyncio
+    import subprocess
+    import time
+
+    from tests.conftest import CLI
+
+    phone = "13700002222"
+    env = dict(cli_env, CLAIMS_DATABASE_URL=database_url, CLAIMS_KAFKA_BOOTSTRAP=stack.kafka_bootstrap)
+    out = subprocess.run([*CLI, "dnc", "add", phone], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert await db.fetchval("SELECT count(*) FROM do_not_call WHERE phone_sha256 <> '' AND reason <> ''") >= 1
+    assert not await db.fetchval("SELECT count(*) FROM do_not_call WHERE phone_sha256 = $1", phone)  # never in clear
+    event = policy_event("policy_surrendered")
+    event["customer"] = dict(WHO, phone=phone)
+    await bus.send("policy.events", event, key=event["policy_no"])
+    deadline = time.monotonic() + 30
+    while (reason := await db.fetchval("SELECT exclusion_reason FROM callback_decisions WHERE source_event_id = $1",
+                                       uuid.UUID(event["event_id"]))) is None:
+        assert time.monotonic() < deadline, "no decision recorded"
+        await asyncio.sleep(0.1)
+    assert reason == "do_not_call"

@@ -98,3 +98,26 @@ async def test_the_database_refuses_a_second_live_task_for_one_surveyor(db):
 
 async def test_migrations_apply_once(store_url):
     assert await apply_migrations(store_url) == []
+
+
+async def test_an_open_callback_task_becomes_overdue_then_expires(db):
+    from datetime import timedelta
+
+    from streams.store.callbacks_store import mark_overdue_and_expire
+
+    now = datetime.now(timezone.utc)
+    source = uuid.uuid4()
+    task = uuid.uuid4()
+    await db.execute("INSERT INTO callback_decisions (source_event_id, kind, month, subject, triggered_at, eligible,"
+                     " selected, task_id) VALUES ($1, 'surrender', '2026-11', 'P1', $2, true, true, $3)",
+                     source, now - timedelta(days=20), task)
+    await db.execute("INSERT INTO callback_tasks (task_id, source_event_id, kind, month, subject, customer,"
+                     " triggered_at, due_at, expires_at) VALUES ($1, $2, 'surrender', '2026-11', 'P1', '{}', $3, $4, $5)",
+                     task, source, now - timedelta(days=20), now - timedelta(hours=1), now + timedelta(hours=1))
+    overdue, expired = await mark_overdue_and_expire(db, now)
+    assert overdue == ["surrender"] and expired == []
+    assert await mark_overdue_and_expire(db, now) == ([], [])  # marked once
+    overdue, expired = await mark_overdue_and_expire(db, now + timedelta(hours=2))
+    assert expired == ["surrender"]
+    row = await db.fetchrow("SELECT state, success, reason FROM callback_tasks WHERE task_id = $1", task)
+    assert dict(row) == {"state": "expired", "success": False, "reason": "no result before the task expired"}
