@@ -6,7 +6,8 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from models.contract import TOPICS
-from streams.agents import callback_attempts, callback_triggers, dispatch, intake, surveyor_status, watchdog
+from streams.agents import (callback_attempts, callback_triggers, dispatch, intake, monthly_report, surveyor_status,
+                            watchdog)
 from streams.runtime import Runtime
 from streams.settings import Settings
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings, database_url: str, kafka_bootstrap: str) -> t
     callback_triggers.register(app, rt, topics)
     callback_attempts.register(app, rt, topics)
     watchdog.register(app, rt)
+    monthly_report.register(app, rt)
 
     @app.page("/metrics")
     async def metrics_page(web, request):

@@ -263,6 +263,52 @@ def cmd_dnc_add(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_report(args, settings: Settings) -> int:
+    import re
+    from datetime import datetime, timezone
+
+    import asyncpg
+
+    from streams.reports.monthly import announcement, generate
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
+        sys.exit(f"--month must be YYYY-MM, got {args.month!r}")
+    kafka, db = (settings.kafka_bootstrap, settings.database_url) if settings.database_url else _addresses(settings)
+    out = Path(args.out) if args.out else settings.state_dir / "reports"
+
+    async def go():
+        now = datetime.now(timezone.utc)
+        pool = await asyncpg.create_pool(db, min_size=1, max_size=2)
+        try:
+            report, paths = await generate(pool, args.month, now, settings.callbacks, settings.dispatch.arrival,
+                                           settings.calendar, out)
+            if kafka and not args.no_publish:
+                from streams.codec import encode
+                from streams.kafka_clients import producer
+                from streams.store.report_store import mark_published
+
+                record = encode("reports.monthly", announcement(args.month, paths, settings.calendar, now))
+                prod = producer(kafka)
+                await prod.start()
+                try:
+                    await prod.send_and_wait(record.topic, record.value, key=record.key)
+                finally:
+                    await prod.stop()
+                async with pool.acquire() as conn:
+                    await mark_published(conn, args.month, now)
+            return report, paths
+        finally:
+            await pool.close()
+
+    report, paths = asyncio.run(go())
+    print(f"report for {args.month} (due {report['due_date']}):")
+    for name, path in paths.items():
+        print(f"  {name:<12} {path}")
+    for note in report["observations"]:
+        print(f"  - {note}")
+    return 0
+
+
 def cmd_schemas_export(args, settings: Settings) -> int:
     from streams.schema_export import export
 
@@ -333,6 +379,12 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("phone")
     add.add_argument("--reason", default="customer asked not to be called")
     add.set_defaults(func=cmd_dnc_add)
+
+    rep = sub.add_parser("report", help="the monthly callback analysis report and brief, for any month")
+    rep.add_argument("--month", required=True, help="YYYY-MM")
+    rep.add_argument("--out", help="folder for the files (default: <state dir>/reports)")
+    rep.add_argument("--no-publish", action="store_true", help="do not announce it on reports.monthly")
+    rep.set_defaults(func=cmd_report)
 
     schemas = sub.add_parser("schemas", help="event schemas").add_subparsers(dest="schemas_cmd", required=True)
     exp = schemas.add_parser("export", help="write JSON Schemas and the AsyncAPI document")

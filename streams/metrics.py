@@ -80,3 +80,11 @@ CALLBACK_TARGET_RATIO = Gauge("claims_callback_target_ratio", "The monthly succe
 CALLBACKS_OVERDUE = Gauge("claims_callbacks_overdue", "Open callback tasks past their due date, by kind.", ["kind"])
 FINDINGS_ROUTED = Counter("claims_findings_routed_total", "Callback findings routed, by kind and department.",
                           ["kind", "department"])
+
+# Monthly report
+MONTHLY_REPORT_PUBLISHED = Gauge("claims_monthly_report_published",
+                                 "1 when last month's callback report has been published, else 0.")
+MONTHLY_REPORT_DUE = Gauge("claims_monthly_report_due_timestamp_seconds",
+                           "End of the due date (5th working day) of last month's report, Unix time.")
+MONTHLY_REPORT_LAST_PUBLISHED = Gauge("claims_monthly_report_last_published_timestamp_seconds",
+                                      "When this worker last published a monthly report, Unix time.")

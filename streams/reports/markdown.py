@@ -1,0 +1,89 @@
+"""The report and the brief as Markdown."""
+
+from __future__ import annotations
+
+
+def pct(x) -> str:
+    return "—" if x is None else f"{100 * x:.1f}%"
+
+
+def num(x, digits: int = 1) -> str:
+    return "—" if x is None else (f"{x:.{digits}f}" if isinstance(x, float) else str(x))
+
+
+def callback_rows(report: dict) -> list[list[str]]:
+    rows = []
+    for kind, f in report["callbacks"].items():
+        channels = ", ".join(f"{c} {n}" for c, n in f["successes_by_channel"].items()) or "—"
+        prev = f["previous"]["success_rate"]
+        rows.append([kind, pct(f["target"]), str(f["eligible"]), str(sum(f["excluded"].values())), str(f["tasks"]),
+                     str(f["attempts"]), f"{f['successes']} ({channels})", pct(f["success_rate"]),
+                     pct(f["coverage_rate"]), str(f["problem_cases"]), str(f["overdue"]),
+                     num(f["attempts_per_success"], 2), pct(prev)])
+    return rows
+
+
+CALLBACK_HEADER = ["kind", "target", "eligible", "excluded", "tasks", "attempts", "successes (by channel)",
+                   "success rate", "coverage", "problem cases", "overdue", "attempts / success", "last month"]
+ZONE_HEADER = ["zone", "reports", "arrived", "time to scene p50 (min)", "p90 (min)", "limit (min)", "deadline met"]
+
+
+def zone_rows(report: dict) -> list[list[str]]:
+    return [[z, str(f["reports"]), str(f["arrived"]), num(f["time_to_scene_p50_min"]),
+             num(f["time_to_scene_p90_min"]), num(f["limit_minutes"], 0) if f["limit_minutes"] else "agreed",
+             pct(f["deadline_met_ratio"])] for z, f in report["dispatch"]["by_zone"].items()]
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def counts(d: dict) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d.items()) or "none"
+
+
+def report_markdown(report: dict) -> str:
+    month = report["month"]
+    parts = [f"# Callback analysis report, {month}", "",
+             f"Due {report['due_date']} (5th working day of the following month).", "",
+             "## Observations", ""]
+    parts += [f"- {o}" for o in report["observations"]] or ["- nothing to report"]
+    parts += ["", "## Callbacks", "", table(CALLBACK_HEADER, callback_rows(report)), "",
+              "Success: the customer reached in person with identity confirmed (problem cases included). "
+              "Coverage: eligible events given a callback task.", "", "### Exclusions", ""]
+    parts += [f"- {kind}: {counts(f['excluded'])}" for kind, f in report["callbacks"].items()]
+    parts += ["", "### How tasks ended", ""]
+    parts += [f"- {kind}: {counts(f['ended'])}; open {f['open']}" for kind, f in report["callbacks"].items()]
+    parts += ["", "### Satisfaction (1 = very unsatisfied, 5 = very satisfied)", "",
+              table(["kind", "1", "2", "3", "4", "5"],
+                    [[k, *(str(f["satisfaction"][s]) for s in "12345")] for k, f in report["callbacks"].items()])]
+    fnd = report["findings"]
+    parts += ["", "## Findings", "", f"{fnd['total']} finding(s). By kind: {counts(fnd['by_kind'])}.", "",
+              table(["department", "total", "open", "closed", "past follow-up date"],
+                    [[d, str(v["total"]), str(v["open"]), str(v["closed"]), str(v["overdue"])]
+                     for d, v in fnd["by_department"].items()])]
+    disp = report["dispatch"]
+    parts += ["", "## Dispatch", "", f"{disp['reports']} loss report(s) (last month {disp['previous']['reports']}).",
+              "", table(ZONE_HEADER, zone_rows(report)), "",
+              f"Escalations: {counts(disp['escalations'])}.", "", f"Reassignments: {counts(disp['reassignments'])}.",
+              ""]
+    return "\n".join(parts)
+
+
+def brief_markdown(report: dict) -> str:
+    lines = [f"# Monthly brief, {report['month']}", ""]
+    for kind, f in report["callbacks"].items():
+        if f["eligible"]:
+            mark = "met" if f["meets_target"] else "missed"
+            lines.append(f"- **{kind}**: {pct(f['success_rate'])} of {f['eligible']} eligible "
+                         f"(target {pct(f['target'])}, {mark})")
+    disp = report["dispatch"]
+    arrived = sum(z["arrived"] for z in disp["by_zone"].values())
+    lines += [f"- **dispatch**: {disp['reports']} reports, {arrived} surveyor arrivals, "
+              f"{sum(disp['escalations'].values())} escalations",
+              f"- **findings**: {report['findings']['total']} routed to departments", "", "## What stands out", ""]
+    lines += [f"- {o}" for o in report["observations"][:6]] or ["- nothing to report"]
+    lines += ["", f"Full report: callback analysis report {report['month']} (due {report['due_date']}).", ""]
+    return "\n".join(lines)

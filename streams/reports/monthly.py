@@ -1,0 +1,51 @@
+"""Generating a month's report and brief: figures from PostgreSQL, files, a stored copy, an announcement."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import asyncpg
+
+from models.callback_rules import CallbackRules
+from models.events import derived_event_id
+from models.monthly_report import build_report, due_date, previous_month
+from models.report_events import MonthlyReportPublished
+from models.working_days import WorkingDays
+from models.zones import ArrivalLimits
+from streams.reports.html import brief_html, report_html
+from streams.reports.markdown import brief_markdown, report_markdown
+from streams.store import report_store
+
+
+async def generate(pool: asyncpg.Pool, month: str, now: datetime, rules: CallbackRules, limits: ArrivalLimits,
+                   calendar: WorkingDays, out_dir: Path) -> tuple[dict, dict[str, str]]:
+    """Build the report for ``month``, write it to ``out_dir/<month>/`` and store it. Returns figures and files."""
+    async with pool.acquire() as conn:
+        rows = await report_store.month_rows(conn, month, rules.timezone, now)
+        before = await report_store.month_rows(conn, previous_month(month), rules.timezone, now)
+    report = build_report(month, rows, before, rules, limits, calendar)
+    report["generated_at"] = now.isoformat()
+    texts = {"report.json": json.dumps(report, indent=2, ensure_ascii=False) + "\n",
+             "report.md": report_markdown(report), "brief.md": brief_markdown(report),
+             "report.html": report_html(report), "brief.html": brief_html(report)}
+    folder = out_dir / month
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+        paths[name] = str((folder / name).absolute())
+    async with pool.acquire() as conn:
+        await report_store.save_report(conn, month, date.fromisoformat(report["due_date"]), report,
+                                       texts["report.md"], texts["brief.md"], texts["report.html"],
+                                       texts["brief.html"], now)
+    return report, paths
+
+
+def announcement(month: str, paths: dict[str, str], calendar: WorkingDays, now: datetime) -> MonthlyReportPublished:
+    locations = {"html": paths["report.html"], "markdown": paths["report.md"], "json": paths["report.json"],
+                 "brief_html": paths["brief.html"], "brief_markdown": paths["brief.md"],
+                 "database": f"monthly_reports/{month}"}
+    return MonthlyReportPublished(event_id=derived_event_id("monthly-report", month), occurred_at=now, month=month,
+                                  due_date=due_date(month, calendar), locations=locations)
