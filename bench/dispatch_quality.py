@@ -236,7 +236,7 @@ def _offline_region(rs: list[Report], ps: list[Person], time_limit: float) -> tu
     T = na + nb
     c = np.zeros(nv)
     c[:na + nb] = -1.0  # each arc into a report serves it (on time: arrival times are bounded by the deadlines)
-    rows, lo, hi = [], [], []
+    lo, hi = [], []
     A = lil_matrix((3 * n + len(ps) + na + 2 * nb, nv))
     r_ = 0
     into = [[] for _ in range(n)]

@@ -12,7 +12,6 @@ from typing import Any
 
 from models.business_events import ClaimClosed, ComplaintEvent, PolicyEvent
 from models.callback_events import CallbackAttempted, CallbackTaskIssued, FindingRouted
-from models.dead_letter import DeadLetter
 from models.dispatch_events import ClaimRegistered, DispatchDecision
 from models.report_events import MonthlyReportPublished
 from models.reports import LossReported

@@ -45,23 +45,15 @@ class Tally:
         return len(self.sent_valid) + len(self.sent_invalid)
 
 
-async def send_reports(bootstrap: str, regions: tuple[Region, ...], n: int, rate: float, bad_ratio: float,
-                       seed: int, tally: Tally | None = None) -> int:
-    """Publish ``n`` simulated reports at ``rate`` per second to hotline.reports."""
-    rng = random.Random(seed)
+async def paced_send(bootstrap: str, n: int, rate: float, make_record) -> int:
+    """Publish ``n`` records at ``rate`` per second; ``make_record(i)`` gives (topic, key, value)."""
     prod = make_producer(bootstrap)
     await prod.start()
     try:
         start = time.monotonic()
         for i in range(n):
-            r = make_report(rng, regions, datetime.now(timezone.utc), i, bad_ratio)
-            if tally is not None:
-                if r.valid:
-                    loc = json.loads(r.payload)["location"]
-                    tally.sent_valid[r.report_id] = (loc["lat"], loc["lon"])
-                else:
-                    tally.sent_invalid[r.payload] = r.report_id
-            await prod.send("hotline.reports", r.payload, key=r.report_id.encode())
+            topic, key, value = make_record(i)
+            await prod.send(topic, value, key=key.encode())
             delay = start + (i + 1) / rate - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -69,26 +61,36 @@ async def send_reports(bootstrap: str, regions: tuple[Region, ...], n: int, rate
     finally:
         await prod.stop()
     return n
+
+
+async def send_reports(bootstrap: str, regions: tuple[Region, ...], n: int, rate: float, bad_ratio: float,
+                       seed: int, tally: Tally | None = None) -> int:
+    """Publish ``n`` simulated reports at ``rate`` per second to hotline.reports."""
+    rng = random.Random(seed)
+
+    def record(i: int):
+        r = make_report(rng, regions, datetime.now(timezone.utc), i, bad_ratio)
+        if tally is not None:
+            if r.valid:
+                loc = json.loads(r.payload)["location"]
+                tally.sent_valid[r.report_id] = (loc["lat"], loc["lon"])
+            else:
+                tally.sent_invalid[r.payload] = r.report_id
+        return "hotline.reports", r.report_id, r.payload
+
+    return await paced_send(bootstrap, n, rate, record)
 
 
 async def send_business_events(bootstrap: str, n: int, rate: float, seed: int) -> int:
     """Publish ``n`` business events (policies, surrenders, complaints, closures) at ``rate`` per second."""
     rng = random.Random(seed)
-    prod = make_producer(bootstrap)
-    await prod.start()
-    try:
-        start = time.monotonic()
-        for i in range(n):
-            event = business_event(rng)
-            topic, key = topic_of(event)
-            await prod.send(topic, event.model_dump_json().encode(), key=key.encode())
-            delay = start + (i + 1) / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        await prod.flush()
-    finally:
-        await prod.stop()
-    return n
+
+    def record(i: int):
+        event = business_event(rng)
+        topic, key = topic_of(event)
+        return topic, key, event.model_dump_json().encode()
+
+    return await paced_send(bootstrap, n, rate, record)
 
 
 async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int, rate: float, bad_ratio: float,

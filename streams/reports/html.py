@@ -5,8 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from streams.reports import charts
-from streams.reports.markdown import (CALLBACK_HEADER, ZONE_HEADER, callback_rows, counts, pct,
-                                      zone_rows)
+from streams.reports.markdown import CALLBACK_HEADER, ZONE_HEADER, brief_lines, callback_rows, counts, zone_rows
 
 _STYLE = """
 body { font-family: "Noto Sans", "Helvetica Neue", Arial, sans-serif; margin: 2em auto; max-width: 1100px;
@@ -69,20 +68,16 @@ Coverage: eligible events given a callback task.</p>
 
 def brief_html(report: dict) -> str:
     items = []
-    for kind, f in report["callbacks"].items():
-        if f["eligible"]:
-            cls = "met" if f["meets_target"] else "missed"
-            items.append(f"<li><b>{escape(kind)}</b>: <span class='{cls}'>{pct(f['success_rate'])}</span> of "
-                         f"{f['eligible']} eligible (target {pct(f['target'])})</li>")
-    disp = report["dispatch"]
-    arrived = sum(z["arrived"] for z in disp["by_zone"].values())
+    for label, text, met in brief_lines(report):
+        if met is None:
+            items.append(f"<li><b>{escape(label)}</b>: {escape(text)}</li>")
+        else:
+            cls, word = ("met", "met") if met else ("missed", "missed")
+            items.append(f"<li><b>{escape(label)}</b>: {escape(text)}, <span class='{cls}'>{word}</span>)</li>")
     obs = "".join(f"<li>{escape(o)}</li>" for o in report["observations"][:6]) or "<li>nothing to report</li>"
     body = f"""
 <h1>Monthly brief, {escape(report['month'])}</h1>
-<ul>{''.join(items)}
-<li><b>dispatch</b>: {disp['reports']} reports, {arrived} surveyor arrivals,
-{sum(disp['escalations'].values())} escalations</li>
-<li><b>findings</b>: {report['findings']['total']} routed to departments</li></ul>
+<ul>{''.join(items)}</ul>
 <h2>What stands out</h2><ul>{obs}</ul>
 <p class="note">Full report: callback analysis report {escape(report['month'])} (due {escape(report['due_date'])}).</p>
 """

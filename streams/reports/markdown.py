@@ -72,18 +72,27 @@ def report_markdown(report: dict) -> str:
     return "\n".join(parts)
 
 
-def brief_markdown(report: dict) -> str:
-    lines = [f"# Monthly brief, {report['month']}", ""]
+def brief_lines(report: dict) -> list[tuple[str, str, bool | None]]:
+    """The brief's key figures: (label, text, target met or None), the same in Markdown and HTML."""
+    lines = []
     for kind, f in report["callbacks"].items():
         if f["eligible"]:
-            mark = "met" if f["meets_target"] else "missed"
-            lines.append(f"- **{kind}**: {pct(f['success_rate'])} of {f['eligible']} eligible "
-                         f"(target {pct(f['target'])}, {mark})")
+            lines.append((kind, f"{pct(f['success_rate'])} of {f['eligible']} eligible (target {pct(f['target'])}",
+                          f["meets_target"]))
     disp = report["dispatch"]
     arrived = sum(z["arrived"] for z in disp["by_zone"].values())
-    lines += [f"- **dispatch**: {disp['reports']} reports, {arrived} surveyor arrivals, "
-              f"{sum(disp['escalations'].values())} escalations",
-              f"- **findings**: {report['findings']['total']} routed to departments", "", "## What stands out", ""]
+    lines.append(("dispatch", f"{disp['reports']} reports, {arrived} surveyor arrivals, "
+                              f"{sum(disp['escalations'].values())} escalations", None))
+    lines.append(("findings", f"{report['findings']['total']} routed to departments", None))
+    return lines
+
+
+def brief_markdown(report: dict) -> str:
+    lines = [f"# Monthly brief, {report['month']}", ""]
+    for label, text, met in brief_lines(report):
+        suffix = "" if met is None else (", met)" if met else ", missed)")
+        lines.append(f"- **{label}**: {text}{suffix}")
+    lines += ["", "## What stands out", ""]
     lines += [f"- {o}" for o in report["observations"][:6]] or ["- nothing to report"]
     lines += ["", f"Full report: callback analysis report {report['month']} (due {report['due_date']}).", ""]
     return "\n".join(lines)

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import area_centre, valid_report
+from tests.conftest import valid_report
 
 pytestmark = pytest.mark.integration
 

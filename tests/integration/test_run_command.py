@@ -1,7 +1,6 @@
 """`claims-dispatch run` on the embedded stack: addresses printed, consuming fast, nothing left behind."""
 
 import json
-import os
 import signal
 import subprocess
 import time

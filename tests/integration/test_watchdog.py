@@ -5,7 +5,6 @@ overrides), so that the other tests' workers and timings are not disturbed.
 """
 
 import asyncio
-import json
 import signal
 import time
 import uuid

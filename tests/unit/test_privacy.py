@@ -1,7 +1,6 @@
 import json
 
 import structlog
-from structlog.testing import capture_logs
 
 from models.privacy import mask_name, mask_phone, scrub_text
 from streams.log_config import configure_logging, mask_personal_data
