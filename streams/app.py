@@ -5,7 +5,12 @@ from __future__ import annotations
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from models.callback_events import CallbackKind, FindingKind
 from models.contract import TOPICS
+from models.dispatch_events import EscalationReason
+from models.intake import RejectReason
+from models.zones import Zone
+from streams import metrics
 from streams.agents import (callback_attempts, callback_triggers, dispatch, intake, monthly_report, surveyor_status,
                             watchdog)
 from streams.runtime import Runtime
@@ -47,6 +52,11 @@ def create_app(settings: Settings, database_url: str, kafka_bootstrap: str) -> t
         topic_disable_leader=True,
     )
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    app.monitor = metrics.faust_monitor()  # Faust's supported sensor seam
+    metrics.initialise(
+        zones=[z.value for z in Zone], kinds=[k.value for k in CallbackKind],
+        reasons={"escalation": [r.value for r in EscalationReason], "dead_letter": [r.value for r in RejectReason]},
+        departments=sorted(set(settings.callbacks.departments.values())), finding_kinds=[k.value for k in FindingKind])
     rt = Runtime(settings, database_url)
     rt.app = app
     app.runtime = rt

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
 REPORTS_RECEIVED = Counter("claims_reports_received_total", "Records consumed from hotline.reports.")
 REPORTS_REGISTERED = Counter("claims_reports_registered_total", "Loss reports stored as new claims.")
@@ -88,3 +88,50 @@ MONTHLY_REPORT_DUE = Gauge("claims_monthly_report_due_timestamp_seconds",
                            "End of the due date (5th working day) of last month's report, Unix time.")
 MONTHLY_REPORT_LAST_PUBLISHED = Gauge("claims_monthly_report_last_published_timestamp_seconds",
                                       "When this worker last published a monthly report, Unix time.")
+
+
+def faust_monitor():
+    """Faust's own Kafka metrics (consumer offsets and lag, commit latency, rebalances, send latency) under
+    ``claims_faust_``, on the same registry: created once per process, as Prometheus requires."""
+    global _FAUST_METRICS
+    from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+
+    if _FAUST_METRICS is None:
+        _FAUST_METRICS = FaustMetrics.create(REGISTRY, "claims_faust")
+    return PrometheusMonitor(metrics=_FAUST_METRICS)
+
+
+_FAUST_METRICS = None
+
+
+def initialise(zones, kinds, reasons, departments, finding_kinds) -> None:
+    """Create every labelled series at zero, so that dashboards and alerts see 0 rather than nothing."""
+    for zone in zones:
+        DISPATCH_LATENCY.labels(zone)
+        TIME_TO_CONTACT.labels(zone)
+        TIME_TO_SCENE.labels(zone)
+        ARRIVAL_DEADLINES_MISSED.labels(zone)
+        for flag in ("true", "false"):
+            ARRIVALS.labels(zone, flag)
+            PREDICTED_ON_TIME.labels(zone, flag)
+    for reason in reasons["escalation"]:
+        ESCALATIONS.labels(reason)
+    for reason in ("declined", "no_acknowledgement"):
+        REASSIGNMENTS.labels(reason)
+    for reason in reasons["dead_letter"]:
+        REPORTS_DEAD_LETTERED.labels(reason)
+        DEAD_LETTERS.labels("hotline.reports", reason)
+    for agent in ("intake", "dispatch", "surveyor-status", "callback-triggers", "callback-attempts"):
+        EVENTS_HANDLED.labels(agent)
+        STORE_RETRIES.labels(agent)
+    for outcome in ("ok", "failed"):
+        WATCHDOG_RUNS.labels(outcome)
+    for kind in kinds:
+        for m in (CALLBACK_TRIGGERS, CALLBACKS_ELIGIBLE, CALLBACKS_SCHEDULED):
+            m.labels(kind)
+        for channel in ("phone", "sms"):
+            CALLBACKS_SUCCEEDED.labels(kind, channel)
+        CALLBACKS_CLOSED.labels(kind, "expired")
+    for kind in finding_kinds:
+        for department in departments:
+            FINDINGS_ROUTED.labels(kind, department)

@@ -112,7 +112,7 @@ async def dispatch_gauges(pool: asyncpg.Pool, now: datetime, day_start: datetime
         SELECT zone, count(*) FILTER (WHERE arrived_at IS NOT NULL AND arrived_at <= deadline_at) AS met,
                count(*) AS due
           FROM survey_tasks
-         WHERE deadline_at > $1 - interval '24 hours' AND deadline_at <= $1 AND status <> 'declined'
+         WHERE deadline_at > $1::timestamptz - interval '24 hours' AND deadline_at <= $1 AND status <> 'declined'
            AND status <> 'cancelled'
          GROUP BY zone
         """, now)}

@@ -143,3 +143,6 @@ async def test_worker_metrics_count_received_and_dead_lettered_reports(worker):
     assert "claims_dispatch_latency_seconds_bucket" in body
     assert "claims_reports_dead_lettered_total" in body
     assert "13812345678" not in body
+    # the watchdog has run, and never failed (a failure is logged and counted, so this is where it shows)
+    assert 'claims_watchdog_runs_total{outcome="failed"} 0.0' in body
+    assert 'claims_watchdog_runs_total{outcome="ok"} 0.0' not in body

@@ -121,3 +121,16 @@ async def test_an_open_callback_task_becomes_overdue_then_expires(db):
     assert expired == ["surrender"]
     row = await db.fetchrow("SELECT state, success, reason FROM callback_tasks WHERE task_id = $1", task)
     assert dict(row) == {"state": "expired", "success": False, "reason": "no result before the task expired"}
+
+
+async def test_a_migration_changed_after_it_was_applied_is_a_loud_error(store_url):
+    from streams.store.migrations import MigrationChanged
+
+    conn = await asyncpg.connect(store_url)
+    try:
+        await conn.execute("UPDATE schema_migrations SET sha256 = 'edited' WHERE version = '001_initial'")
+        with pytest.raises(MigrationChanged, match="001_initial changed after it was applied"):
+            await apply_migrations(store_url)
+    finally:
+        await conn.execute("UPDATE schema_migrations SET sha256 = NULL WHERE version = '001_initial'")
+        await conn.close()
