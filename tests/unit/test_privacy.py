@@ -21,8 +21,11 @@ def test_free_text_is_scrubbed_of_phone_and_id_numbers():
 
 def test_log_lines_mask_personal_fields(capsys):
     configure_logging("json", "INFO")
-    structlog.get_logger("t").info("handled", phone="13812345678", name="王小明", detail="from 13912345678")
-    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    try:
+        structlog.get_logger("t").info("handled", phone="13812345678", name="王小明", detail="from 13912345678")
+        line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    finally:
+        structlog.reset_defaults()  # the configured stderr is pytest's capture, closed after this test
     assert line["phone"].endswith("5678") and "1381234" not in line["phone"]
     assert line["name"] == "王**"
     assert "13912345678" not in line["detail"]
