@@ -49,7 +49,7 @@ ARRIVAL_DEADLINES_MISSED = Counter(
     "claims_arrival_deadlines_missed_total", "Arrival deadlines that passed before the surveyor arrived.", ["zone"]
 )
 DEADLINE_MET_RATIO = Gauge(
-    "claims_deadline_met_ratio", "Share of arrival deadlines due in the last 24 hours that were met.", ["zone"]
+    "claims_deadline_met_ratio", "Share of arrival deadlines met, of those decided in the last 24 hours.", ["zone"]
 )
 REASSIGNMENTS = Counter("claims_reassignments_total", "Tasks given to another surveyor, by reason.", ["reason"])
 ESCALATIONS = Counter("claims_escalations_total", "Escalations to a dispatcher, by reason.", ["reason"])

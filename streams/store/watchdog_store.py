@@ -102,18 +102,20 @@ async def replan_waiting(pool: asyncpg.Pool, now: datetime, day_start: datetime,
 
 async def dispatch_gauges(pool: asyncpg.Pool, now: datetime, day_start: datetime, rules: DispatchRules) -> dict:
     """Figures for the dispatch board: per region open tasks, pending claims, available surveyors;
-    per zone the share of the last 24 hours' arrival deadlines that were met."""
+    per zone the share of arrival deadlines met among those decided in the last 24 hours (by an arrival,
+    or by the deadline passing without one)."""
     open_tasks = {r["region_id"]: r["n"] for r in await pool.fetch(
         "SELECT region_id, count(*) AS n FROM survey_tasks WHERE live GROUP BY region_id")}
     waiting = {r["region_id"]: r["n"] for r in await pool.fetch(
         "SELECT region_id, count(*) AS n FROM claims WHERE dispatch_state = 'pending' GROUP BY region_id")}
     met = {r["zone"]: (r["met"], r["due"]) for r in await pool.fetch(
         """
-        SELECT zone, count(*) FILTER (WHERE arrived_at IS NOT NULL AND arrived_at <= deadline_at) AS met,
-               count(*) AS due
+        SELECT zone, count(*) FILTER (WHERE arrived_at <= deadline_at) AS met, count(*) AS due
           FROM survey_tasks
-         WHERE deadline_at > $1::timestamptz - interval '24 hours' AND deadline_at <= $1 AND status <> 'declined'
-           AND status <> 'cancelled'
+         WHERE status NOT IN ('declined', 'cancelled')
+           AND (arrived_at > $1::timestamptz - interval '24 hours'          -- decided by an arrival ...
+                OR (arrived_at IS NULL AND deadline_at <= $1                -- ... or by the deadline passing
+                    AND deadline_at > $1::timestamptz - interval '24 hours'))
          GROUP BY zone
         """, now)}
     local = local_time(now, rules)

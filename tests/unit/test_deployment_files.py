@@ -33,3 +33,13 @@ def test_prometheus_scrapes_the_workers_metrics_port():
     config = yaml.safe_load((ROOT / "infra/prometheus/prometheus.yml").read_text())
     [job] = config["scrape_configs"]
     assert job["dns_sd_configs"][0]["port"] == Settings().web_port
+
+
+def test_compose_runs_grafana_with_the_provisioning_and_prometheus_with_the_rules():
+    services = COMPOSE["services"]
+    mounts = " ".join(services["grafana"]["volumes"])
+    assert "infra/grafana/provisioning" in mounts and "infra/grafana/dashboards" in mounts
+    assert services["grafana"]["image"].startswith("grafana/grafana:11.")
+    config = yaml.safe_load((ROOT / "infra/prometheus/prometheus.yml").read_text())
+    assert config["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+    assert "./infra/prometheus:/etc/prometheus" in " ".join(services["prometheus"]["volumes"])
