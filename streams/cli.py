@@ -309,6 +309,25 @@ def cmd_report(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_audit(args, settings: Settings) -> int:
+    from datetime import datetime, timedelta, timezone
+
+    from streams.audit import audit
+
+    kafka, db = _addresses(settings)
+    now = datetime.now(timezone.utc)
+    since = datetime.fromisoformat(args.since) if args.since else now - timedelta(days=1)
+    until = datetime.fromisoformat(args.until) if args.until else now
+    for moment in (since, until):
+        if moment.tzinfo is None:
+            sys.exit("--since/--until need a time zone, e.g. 2026-11-26T00:00:00+08:00")
+    result = asyncio.run(audit(kafka, db, since, until, settings.callbacks,
+                               timedelta(minutes=settings.dispatch.dispatch_within_minutes), now))
+    print(f"audit {since.isoformat()} .. {until.isoformat()}")
+    print(result.render())
+    return 0 if result.clean else 1
+
+
 def cmd_schemas_export(args, settings: Settings) -> int:
     from streams.schema_export import export
 
@@ -379,6 +398,11 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("phone")
     add.add_argument("--reason", default="customer asked not to be called")
     add.set_defaults(func=cmd_dnc_add)
+
+    aud = sub.add_parser("audit", help="every report and trigger accounted for, nothing done twice (exit 1 if not)")
+    aud.add_argument("--since", help="ISO time with zone (default: 24 hours ago)")
+    aud.add_argument("--until", help="ISO time with zone (default: now)")
+    aud.set_defaults(func=cmd_audit)
 
     rep = sub.add_parser("report", help="the monthly callback analysis report and brief, for any month")
     rep.add_argument("--month", required=True, help="YYYY-MM")
