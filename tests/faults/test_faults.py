@@ -1,0 +1,227 @@
+"""Faults, judged by counting (and by `claims-dispatch audit`): nothing lost, nothing done twice."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+import urllib.request
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from models.callback_rules import CallbackRules
+from models.dispatch_rules import DispatchRules
+from models.intake import Rejected, register_report
+from models.zones import Region
+from streams.audit import audit, read_topic
+from streams.demo import paced_send
+from streams.simulators.hotline import make_report
+from tests.faults.conftest import accounted, duplicate_effects, record
+from tests.report_factory import report_dict
+
+
+async def _regions(url: str) -> tuple[Region, ...]:
+    conn = await asyncpg.connect(url)
+    try:
+        return tuple(Region.model_validate_json(r["definition"]) for r in await conn.fetch(
+            "SELECT definition FROM regions ORDER BY region_id"))
+    finally:
+        await conn.close()
+
+
+async def _send_reports(stack, regions, n: int, rate: float, seed: int, ids: set[str]) -> None:
+    rng = random.Random(seed)
+
+    def make(i: int):
+        r = make_report(rng, regions, datetime.now(timezone.utc), i)
+        ids.add(r.report_id)
+        return "hotline.reports", r.report_id, r.payload
+
+    await paced_send(stack.kafka_bootstrap, n, rate, make)
+
+
+async def _audit(stack, since: datetime) -> str:
+    result = await audit(stack.kafka_bootstrap, stack.database_url, since, datetime.now(timezone.utc),
+                         CallbackRules(), timedelta(minutes=5), datetime.now(timezone.utc))
+    if not result.clean:
+        print(result.render())
+    return "clean" if result.clean else "PROBLEMS"
+
+
+async def test_a_worker_killed_with_kill_9_three_times_under_steady_load(fault_stack, workers):
+    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    current = await asyncio.to_thread(workers.start)
+    regions = await _regions(fault_stack.database_url)
+    ids: set[str] = set()
+    sender = asyncio.ensure_future(_send_reports(fault_stack, regions, 600, 30, 1, ids))
+    recoveries = []
+    for _ in range(3):
+        await asyncio.sleep(5)
+        killed_at = time.monotonic()
+        workers.kill9(current)
+        current = await asyncio.to_thread(workers.start)
+        recoveries.append(time.monotonic() - killed_at)
+    await sender
+    await accounted(fault_stack.database_url, ids, 0)
+    duplicates = await duplicate_effects(fault_stack.database_url)
+    verdict = await _audit(fault_stack, since)
+    record("kill -9 a worker, three times, 30 reports/s", len(ids), 0, duplicates, max(recoveries), verdict)
+    assert duplicates == 0 and verdict == "clean"
+
+
+# --- poison input -------------------------------------------------------------------------------------------
+HZ = (30.2741, 120.1551)
+FIELDS = ["report_id", "policy", "reporter", "location", "loss_type", "loss_time", "occurred_at", "event_id",
+          "injuries", "estimated_loss", "schema_version", "third_party_vehicles"]
+
+
+def _valid() -> dict:
+    return report_dict(at=(HZ[0] + 0.01, HZ[1]), report_id=f"POISON-{uuid.uuid4().hex[:10]}",
+                       now=datetime.now(timezone.utc))
+
+
+def _mutated(field_and_value) -> bytes:
+    name, value = field_and_value
+    data = _valid()
+    data[name] = value
+    return json.dumps(data, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
+
+
+def _removed(name) -> bytes:
+    data = _valid()
+    data.pop(name, None)
+    return json.dumps(data).encode()
+
+
+def _impossible(kind) -> bytes:
+    data = _valid()
+    if kind == "lat":
+        data["location"]["lat"] = 91.5
+    elif kind == "future":
+        data["loss_time"] = (datetime.now(timezone.utc) + timedelta(days=3)).isoformat()
+    elif kind == "far_away":
+        data["location"] |= {"lat": -33.9, "lon": 18.4}
+    elif kind == "negative_loss":
+        data["estimated_loss"] = "-10.00"
+    else:
+        data["injuries"] = {"count": -2, "severity": "minor"}
+    return json.dumps(data).encode()
+
+
+BAD = st.one_of(
+    st.binary(max_size=200),
+    st.text(max_size=120).map(lambda t: t.encode("utf-8", "surrogatepass")),
+    st.tuples(st.sampled_from(FIELDS), st.one_of(st.none(), st.integers(), st.floats(allow_nan=False),
+                                                 st.text(max_size=40), st.lists(st.integers(), max_size=3))
+              ).map(_mutated),
+    st.sampled_from(FIELDS).map(_removed),
+    st.integers(min_value=300_000, max_value=400_000).map(lambda n: b'{"report_id": "' + b"x" * n + b'"}'),
+    st.sampled_from(["lat", "future", "far_away", "negative_loss", "injuries"]).map(_impossible),
+)
+
+
+async def test_thousands_of_bad_payloads_interleaved_with_valid_ones(fault_stack, workers):
+    payloads: list[bytes] = []
+
+    @settings(max_examples=1500, database=None, derandomize=True, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(BAD)
+    def collect(payload):
+        payloads.append(payload)
+
+    collect()
+    regions = await _regions(fault_stack.database_url)
+    rules, now = DispatchRules(), datetime.now(timezone.utc)
+    bad = [p for p in payloads if isinstance(register_report(p, regions, rules, now), Rejected)]
+    valid_ids: set[str] = set()
+    records = []
+    for i, payload in enumerate(bad):
+        records.append(payload)
+        if i % 5 == 0:
+            good = _valid()
+            valid_ids.add(good["report_id"])
+            records.append(json.dumps(good).encode())
+    conn = await asyncpg.connect(fault_stack.database_url)
+    dead_before = await conn.fetchval("SELECT count(*) FROM dead_letters WHERE source_topic = 'hotline.reports'")
+    await conn.close()
+    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    await asyncio.to_thread(workers.start)
+    await paced_send(fault_stack.kafka_bootstrap, len(records), 2000, lambda i: ("hotline.reports", f"k{i}",
+                                                                                  records[i]))
+    waited = await accounted(fault_stack.database_url, valid_ids, dead_before + len(bad), timeout=180)
+    conn = await asyncpg.connect(fault_stack.database_url)
+    try:
+        dead = await conn.fetchval("SELECT count(*) FROM dead_letters WHERE source_topic = 'hotline.reports'")
+        reasons = {r["reason"]: r["n"] for r in await conn.fetch(
+            "SELECT reason, count(*) AS n FROM dead_letters WHERE created_at >= $1 GROUP BY reason", since)}
+        no_reason = await conn.fetchval("SELECT count(*) FROM dead_letters WHERE detail = '' OR reason = ''")
+    finally:
+        await conn.close()
+    letters = await read_topic(fault_stack.kafka_bootstrap, "hotline.reports.dlq")
+    print(f"{len(bad)} bad payloads (of {len(payloads)} generated), {len(valid_ids)} valid; dead letters by reason:"
+          f" {reasons}")
+    duplicates = await duplicate_effects(fault_stack.database_url)
+    verdict = await _audit(fault_stack, since)
+    record(f"poison: {len(bad)} bad among {len(valid_ids)} valid", len(records), 0, duplicates, waited, verdict)
+    assert dead - dead_before == len(bad) and no_reason == 0
+    assert len(letters) >= len(bad)
+    assert "handler_error" not in reasons  # every refusal is a named reason, not a crash
+    assert duplicates == 0 and verdict == "clean"
+
+
+# --- redelivery ---------------------------------------------------------------------------------------------
+async def _digest(url: str) -> str:
+    conn = await asyncpg.connect(url)
+    try:
+        parts = []
+        for sql in (
+            "SELECT report_id, event_id, region_id, zone, dispatch_state, attempts FROM claims ORDER BY report_id",
+            "SELECT task_id, report_id, attempt, surveyor_id, vehicle_id, status FROM survey_tasks ORDER BY task_id",
+            "SELECT event_id, report_id, reason FROM escalations ORDER BY event_id",
+            "SELECT event_id, reason FROM dead_letters ORDER BY event_id",
+            "SELECT source_event_id, kind, eligible, selected FROM callback_decisions ORDER BY source_event_id",
+            "SELECT task_id, state FROM callback_tasks ORDER BY task_id",
+        ):
+            parts.append(json.dumps([list(map(str, r.values())) for r in await conn.fetch(sql)]))
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    finally:
+        await conn.close()
+
+
+def _handled(port: int, agent: str) -> float:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    for line in body.splitlines():
+        if line.startswith(f'claims_events_handled_total{{agent="{agent}"}}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def test_replaying_every_input_topic_from_the_start_changes_nothing(fault_stack, workers):
+    regions = await _regions(fault_stack.database_url)
+    ids: set[str] = set()
+    first = await asyncio.to_thread(workers.start)
+    await _send_reports(fault_stack, regions, 150, 50, 7, ids)
+    await accounted(fault_stack.database_url, ids, 0)
+    await asyncio.sleep(3)  # let the first worker commit
+    workers.kill9(first)
+    before = await _digest(fault_stack.database_url)
+    total_reports = len(await read_topic(fault_stack.kafka_bootstrap, "hotline.reports"))
+    total_pending = len(await read_topic(fault_stack.kafka_bootstrap, "dispatch.pending"))
+    started = time.monotonic()
+    replayer = await asyncio.to_thread(workers.start, f"replay-{uuid.uuid4().hex[:6]}")  # a new consumer group
+    port = workers.ports[replayer.pid]
+    while _handled(port, "intake") < total_reports or _handled(port, "dispatch") < total_pending:
+        assert time.monotonic() - started < 180, "the replay did not finish"
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(2)
+    after = await _digest(fault_stack.database_url)
+    duplicates = await duplicate_effects(fault_stack.database_url)
+    record(f"replay all input topics ({total_reports} reports)", total_reports, 0, duplicates,
+           time.monotonic() - started, "digest equal" if before == after else "DIGEST CHANGED")
+    assert before == after and duplicates == 0
