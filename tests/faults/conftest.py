@@ -66,7 +66,7 @@ def workers(fault_stack, tmp_path):
     w.stop_all()
 
 
-async def accounted(database_url: str, report_ids: set[str], refused: int, timeout: float = 120) -> float:
+async def accounted(database_url: str, report_ids: set[str], refused: int, timeout: float = 120) -> tuple[float, int]:
     """Wait until every sent report is a stored claim with a decision (a task, an escalation, or waiting for a
     surveyor expected in time) and every refused one a dead letter; returns seconds waited."""
     started = time.monotonic()
@@ -80,7 +80,7 @@ async def accounted(database_url: str, report_ids: set[str], refused: int, timeo
                 "  OR c.dispatch_state = 'pending')", list(report_ids))
             dead = await conn.fetchval("SELECT count(*) FROM dead_letters WHERE source_topic = 'hotline.reports'")
             if decided == len(report_ids) and dead >= refused:
-                return time.monotonic() - started
+                return time.monotonic() - started, len(report_ids) - decided
             if time.monotonic() - started > timeout:
                 raise AssertionError(f"after {timeout} s: {decided} of {len(report_ids)} decided, {dead} dead letters")
             await asyncio.sleep(0.5)

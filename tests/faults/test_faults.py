@@ -68,11 +68,11 @@ async def test_a_worker_killed_with_kill_9_three_times_under_steady_load(fault_s
         current = await asyncio.to_thread(workers.start)
         recoveries.append(time.monotonic() - killed_at)
     await sender
-    await accounted(fault_stack.database_url, ids, 0)
+    _, lost = await accounted(fault_stack.database_url, ids, 0)
     duplicates = await duplicate_effects(fault_stack.database_url)
     verdict = await _audit(fault_stack, since)
-    record("kill -9 a worker, three times, 30 reports/s", len(ids), 0, duplicates, max(recoveries), verdict)
-    assert duplicates == 0 and verdict == "clean"
+    record("kill -9 a worker, three times, 30 reports/s", len(ids), lost, duplicates, max(recoveries), verdict)
+    assert lost == 0 and duplicates == 0 and verdict == "clean"
 
 
 # --- poison input -------------------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ async def test_thousands_of_bad_payloads_interleaved_with_valid_ones(fault_stack
     await asyncio.to_thread(workers.start)
     await paced_send(fault_stack.kafka_bootstrap, len(records), 2000, lambda i: ("hotline.reports", f"k{i}",
                                                                                   records[i]))
-    waited = await accounted(fault_stack.database_url, valid_ids, dead_before + len(bad), timeout=180)
+    waited, lost = await accounted(fault_stack.database_url, valid_ids, dead_before + len(bad), timeout=180)
     conn = await asyncpg.connect(fault_stack.database_url)
     try:
         dead = await conn.fetchval("SELECT count(*) FROM dead_letters WHERE source_topic = 'hotline.reports'")
@@ -168,8 +168,8 @@ async def test_thousands_of_bad_payloads_interleaved_with_valid_ones(fault_stack
           f" {reasons}")
     duplicates = await duplicate_effects(fault_stack.database_url)
     verdict = await _audit(fault_stack, since)
-    record(f"poison: {len(bad)} bad among {len(valid_ids)} valid", len(records), 0, duplicates, waited, verdict)
-    assert dead - dead_before == len(bad) and no_reason == 0
+    record(f"poison: {len(bad)} bad among {len(valid_ids)} valid", len(records), lost, duplicates, waited, verdict)
+    assert lost == 0 and dead - dead_before == len(bad) and no_reason == 0
     assert len(letters) >= len(bad)
     assert "handler_error" not in reasons  # every refusal is a named reason, not a crash
     assert duplicates == 0 and verdict == "clean"
@@ -207,7 +207,8 @@ async def test_replaying_every_input_topic_from_the_start_changes_nothing(fault_
     ids: set[str] = set()
     first = await asyncio.to_thread(workers.start)
     await _send_reports(fault_stack, regions, 150, 50, 7, ids)
-    await accounted(fault_stack.database_url, ids, 0)
+    _, lost = await accounted(fault_stack.database_url, ids, 0)
+    assert lost == 0
     await asyncio.sleep(3)  # let the first worker commit
     workers.kill9(first)
     before = await _digest(fault_stack.database_url)
