@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     db_pool_max: int = Field(default=10, ge=1)
     roster_refresh_s: float = Field(default=15.0, gt=0, description="How often workers reread regions and roster.")
     watchdog_interval_s: float = Field(default=2.0, gt=0, description="How often deadlines are checked.")
+    fault_injection_report_ids: frozenset[str] = Field(
+        default=frozenset(),
+        description="Fault drills only: intake raises a bug-like error for these report ids (never set in production).",
+    )
 
     dispatch: DispatchRules = DispatchRules()
     callbacks: CallbackRules = CallbackRules()

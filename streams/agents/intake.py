@@ -20,6 +20,8 @@ def make_handler(rt: Runtime):
         result = register_report(record.value, await rt.regions(), rt.rules, now)
         if isinstance(result, Rejected):
             raise Refused(result.reason.value, result.detail)
+        if result.report.report_id in rt.settings.fault_injection_report_ids:
+            raise RuntimeError("injected fault (fault drill)")
         outputs, new = await register_claim(await rt.pool(), result, now)
         await rt.publish_outbox(outputs)
         if new:

@@ -26,7 +26,10 @@ from streams.store.claims_store import record_dead_letter
 log = structlog.get_logger("claims_dispatch.agents")
 
 #: Failures that mean "the database is not there right now", not "this record is bad".
-TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+#: Includes a server shutting down or starting up (OperatorInterventionError: admin/crash shutdown, cannot
+#: connect now) and running out of connections, which a restart of PostgreSQL produces.
+TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+             asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.TooManyConnectionsError,
              asyncio.TimeoutError)
 
 

@@ -37,14 +37,16 @@ class Workers:
     procs: list = field(default_factory=list)
     ports: dict = field(default_factory=dict)
 
-    def start(self, app_id: str = "claims-dispatch") -> object:
+    def start(self, app_id: str = "claims-dispatch", extra: dict | None = None, ready: bool = True) -> object:
         from streams.processes import start_worker, wait_until_ready
 
         n = len(self.procs)
         proc, port = start_worker(self.stack, free_port(), self.folder / f"worker-{n}.log",
-                                  {"CLAIMS_STATE_DIR": str(self.folder / f"w{n}"), "CLAIMS_APP_ID": app_id})
+                                  {"CLAIMS_STATE_DIR": str(self.folder / f"w{n}"), "CLAIMS_APP_ID": app_id,
+                                   **(extra or {})})
         self.procs.append(proc)
-        wait_until_ready(port, proc, timeout=60)
+        if ready:
+            wait_until_ready(port, proc, timeout=60)
         self.ports[proc.pid] = port
         return proc
 

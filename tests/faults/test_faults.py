@@ -226,3 +226,120 @@ async def test_replaying_every_input_topic_from_the_start_changes_nothing(fault_
     record(f"replay all input topics ({total_reports} reports)", total_reports, 0, duplicates,
            time.monotonic() - started, "digest equal" if before == after else "DIGEST CHANGED")
     assert before == after and duplicates == 0
+
+
+# --- PostgreSQL away ----------------------------------------------------------------------------------------
+def _pg_ctl(stack, action: str) -> None:
+    from pathlib import Path
+
+    from pgserver._commands import pg_ctl  # pgserver's own wrapper: runs pg_ctl as its system user
+
+    server = stack.pg_server
+    pgdata = Path(server.pgdata)
+    if action == "stop":
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user)
+    else:  # the same options pgserver starts it with: unix socket in the data folder, no TCP
+        pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {pgdata}", "-l", str(server.log), "start"], pgdata=pgdata,
+               user=server.system_user)
+
+
+async def test_postgresql_stopped_for_ten_seconds_mid_stream(fault_stack, workers):
+    assert fault_stack.pg_server is not None, "needs the embedded PostgreSQL"
+    conn = await asyncpg.connect(fault_stack.database_url)
+    dead_before = await conn.fetchval("SELECT count(*) FROM dead_letters")
+    await conn.close()
+    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    worker = await asyncio.to_thread(workers.start)
+    port = workers.ports[worker.pid]
+    regions = await _regions(fault_stack.database_url)
+    ids: set[str] = set()
+    sender = asyncio.ensure_future(_send_reports(fault_stack, regions, 400, 40, 11, ids))
+    await asyncio.sleep(3)
+    await asyncio.to_thread(_pg_ctl, fault_stack, "stop")
+    stopped_at = time.monotonic()
+    await asyncio.sleep(10)
+    await asyncio.to_thread(_pg_ctl, fault_stack, "start")
+    await sender
+    waited, lost = await accounted(fault_stack.database_url, ids, 0, timeout=180)
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    retries = sum(float(line.split()[-1]) for line in body.splitlines()
+                  if line.startswith("claims_store_retries_total{"))
+    conn = await asyncpg.connect(fault_stack.database_url)
+    dead_after = await conn.fetchval("SELECT count(*) FROM dead_letters")
+    await conn.close()
+    duplicates = await duplicate_effects(fault_stack.database_url)
+    verdict = await _audit(fault_stack, since)
+    record("PostgreSQL stopped 10 s mid-stream, 40 reports/s", len(ids), lost, duplicates,
+           time.monotonic() - stopped_at, verdict)
+    assert worker.poll() is None, "the worker crashed instead of waiting for the database"
+    assert retries > 0, "the outage was not noticed: the test did not test anything"
+    assert dead_after == dead_before, "valid reports were dead-lettered during the outage"
+    assert lost == 0 and duplicates == 0 and verdict == "clean"
+
+
+async def test_the_broker_paused_for_fifteen_seconds(fault_stack, workers):
+    import os
+    import signal
+
+    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    worker = await asyncio.to_thread(workers.start)
+    regions = await _regions(fault_stack.database_url)
+    ids: set[str] = set()
+    await _send_reports(fault_stack, regions, 100, 50, 13, ids)
+    os.kill(fault_stack.broker.pid, signal.SIGSTOP)
+    paused_at = time.monotonic()
+    try:
+        await asyncio.sleep(15)
+    finally:
+        os.kill(fault_stack.broker.pid, signal.SIGCONT)
+    await _send_reports(fault_stack, regions, 100, 50, 14, ids)  # after the pause, without restarting anything
+    waited, lost = await accounted(fault_stack.database_url, ids, 0, timeout=180)
+    duplicates = await duplicate_effects(fault_stack.database_url)
+    verdict = await _audit(fault_stack, since)
+    record("broker paused (SIGSTOP) 15 s", len(ids), lost, duplicates, time.monotonic() - paused_at - 15, verdict)
+    assert worker.poll() is None, "the worker died instead of waiting for the broker"
+    assert lost == 0 and duplicates == 0 and verdict == "clean"
+
+
+async def test_a_handler_bug_on_one_event_dead_letters_it_and_the_partition_keeps_flowing(fault_stack, workers):
+    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    doomed = _valid()
+    await asyncio.to_thread(workers.start, "claims-dispatch",
+                            {"CLAIMS_FAULT_INJECTION_REPORT_IDS": json.dumps([doomed["report_id"]])})
+    after = [_valid() for _ in range(20)]
+    key = "same-partition"  # the bug and the reports behind it on one partition
+    records = [json.dumps(doomed).encode()] + [json.dumps(r).encode() for r in after]
+    await paced_send(fault_stack.kafka_bootstrap, len(records), 100, lambda i: ("hotline.reports", key, records[i]))
+    waited, lost = await accounted(fault_stack.database_url, {r["report_id"] for r in after}, 0)
+    conn = await asyncpg.connect(fault_stack.database_url)
+    try:
+        reason = await conn.fetchval("SELECT reason FROM dead_letters WHERE created_at >= $1 AND reason = "
+                                     "'handler_error'", since)
+        stored = await conn.fetchval("SELECT count(*) FROM claims WHERE report_id = $1", doomed["report_id"])
+    finally:
+        await conn.close()
+    duplicates = await duplicate_effects(fault_stack.database_url)
+    record("a handler bug on one event", len(records), lost, duplicates, waited, "dead-lettered, flowing")
+    assert reason == "handler_error" and stored == 0
+    assert lost == 0 and duplicates == 0
+
+
+async def test_two_workers_share_the_partitions_one_killed_and_one_added(fault_stack, workers):
+    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    a = await asyncio.to_thread(workers.start)
+    await asyncio.to_thread(workers.start)
+    regions = await _regions(fault_stack.database_url)
+    ids: set[str] = set()
+    sender = asyncio.ensure_future(_send_reports(fault_stack, regions, 600, 30, 21, ids))
+    await asyncio.sleep(6)
+    killed_at = time.monotonic()
+    workers.kill9(a)
+    await asyncio.sleep(4)
+    await asyncio.to_thread(workers.start)  # a third joins while the group is rebalancing
+    recovery = time.monotonic() - killed_at
+    await sender
+    waited, lost = await accounted(fault_stack.database_url, ids, 0, timeout=180)
+    duplicates = await duplicate_effects(fault_stack.database_url)
+    verdict = await _audit(fault_stack, since)
+    record("rebalance: 2 workers, one killed, one added", len(ids), lost, duplicates, recovery, verdict)
+    assert lost == 0 and duplicates == 0 and verdict == "clean"
