@@ -73,8 +73,17 @@ class Stack:
                 self.broker.wait()
         self.broker = None
         if self.pg_server is not None:
-            self.pg_server.cleanup()  # pg_ctl stop -w
-            self.pg_server = None
+            server, self.pg_server = self.pg_server, None
+            server.cleanup()  # pg_ctl stop -w, for the postmaster pgserver started
+            # A postmaster started again since (an operator, a fault drill) is not the one pgserver knows:
+            # stop whatever runs in the data folder, so that nothing outlives the stack.
+            if (Path(server.pgdata) / "postmaster.pid").exists():
+                from pgserver._commands import pg_ctl
+
+                try:
+                    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=Path(server.pgdata), user=server.system_user)
+                except subprocess.CalledProcessError:
+                    pass  # already stopped between the check and the call
 
 
 def start_broker(state_dir: Path, port: int | None = None) -> tuple[subprocess.Popen, str, Path]:

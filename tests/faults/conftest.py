@@ -23,11 +23,16 @@ def fault_stack(tmp_path_factory):
     from streams.embedded_stack import start_stack
     from streams.settings import Settings
 
-    running = start_stack(Settings(state_dir=tmp_path_factory.mktemp("fault-stack")))
+    state = tmp_path_factory.mktemp("fault-stack")
+    running = start_stack(Settings(state_dir=state))
     roster: Roster = _read_roster(_demo_roster_path())
     asyncio.run(_load_roster(running.database_url, roster))
     yield running
     running.stop()
+    from tests.conftest import processes_using
+
+    time.sleep(0.5)
+    assert processes_using(state) == [], "the fault drills left a broker or PostgreSQL running"
 
 
 @dataclass
