@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.callback_events import AttemptOutcome, CallbackAttempted, Channel
+from models.callback_events import AttemptOutcome, CallbackAttempted, Channel, Finding, FindingKind
 from models.callback_rules import KindRules
 
-#: Terminal states of a callback task, each with whether it counts as a successful callback.
-TERMINAL = ("reached", "problem_case", "sms_delivered", "sms_sent", "refused", "wrong_number", "expired")
 
 
 @dataclass(frozen=True)
@@ -56,6 +54,13 @@ def _phone_failed(phone_attempts: int, max_phone: int, why: str) -> Retry:
     if phone_attempts < max_phone:
         return Retry(Channel.PHONE, spaced=True)
     return Retry(Channel.SMS, spaced=False)
+
+
+def findings_to_route(attempt: CallbackAttempted) -> tuple[Finding, ...]:
+    """What an attempt found; a problem case with nothing written down is still routed for follow-up."""
+    if attempt.outcome is AttemptOutcome.PROBLEM_CASE and not attempt.findings:
+        return (Finding(kind=FindingKind.OPINION, text="problem case: negative or unclear answers to the callback"),)
+    return attempt.findings
 
 
 def upgrades(current_state: str, attempt: CallbackAttempted) -> bool:

@@ -87,12 +87,6 @@ def local_day_start(now: datetime, rules: DispatchRules) -> datetime:
     return now.astimezone(ZoneInfo(rules.timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def suitable(claim: ClaimRegistered, s: SurveyorState, local: time, exclude: frozenset[str]) -> bool:
-    """In the claim's region, on duty, skilled for the loss type, and not one who declined it."""
-    return (s.surveyor.region_id == claim.region_id and s.surveyor_id not in exclude and s.on_duty(local)
-            and claim.loss_type in s.surveyor.skills)
-
-
 def equipped(claim: ClaimRegistered, v: VehicleState, rules: DispatchRules) -> bool:
     return (v.vehicle.region_id == claim.region_id and not v.busy
             and rules.equipment_for.get(claim.loss_type, frozenset()) <= v.vehicle.equipment)

@@ -9,7 +9,6 @@ meant, and a consumer refuses a major version it does not know.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -42,10 +41,3 @@ def derived_event_id(*parts: object) -> uuid.UUID:
     republishes an identical event rather than a new one.
     """
     return uuid.uuid5(EVENT_NAMESPACE, "/".join(str(p) for p in parts))
-
-
-def as_aware(value: datetime) -> datetime:
-    """Refuse naive datetimes: every time in this system carries its zone."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("datetime must be timezone-aware")
-    return value

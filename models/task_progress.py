@@ -6,7 +6,6 @@ terminal task (completed, declined, cancelled) never changes again.
 
 from __future__ import annotations
 
-LIVE_STATUSES = ("assigned", "accepted", "contacted", "arrived")
 TERMINAL_STATUSES = ("completed", "declined", "cancelled")
 _RANK = {"assigned": 0, "accepted": 1, "contacted": 2, "arrived": 3, "completed": 4}
 _TARGET = {

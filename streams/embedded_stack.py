@@ -14,7 +14,7 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -52,7 +52,6 @@ class Stack:
     broker: subprocess.Popen | None = None
     pg_server: object | None = None
     broker_log: Path | None = None
-    extra: dict = field(default_factory=dict)
 
     def describe(self) -> dict:
         return {
@@ -60,7 +59,6 @@ class Stack:
             "database_url": self.database_url,
             "embedded_kafka": self.embedded_kafka,
             "embedded_postgres": self.embedded_postgres,
-            **self.extra,
         }
 
     def stop(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from models.dispatch_events import DispatchEscalated, SurveyorAssigned, SurveyorReassigned
+from models.dispatch_events import SurveyorReassigned
 from models.region_plan import RegionPlan
 from streams import metrics
 
@@ -28,7 +28,3 @@ def count_plan(plan: RegionPlan | None, now) -> None:
         metrics.ESCALATIONS.labels(e.reason.value).inc()
         metrics.DISPATCH_DECISIONS.labels("escalated", e.reason.value).inc()
         log.warning("dispatch_escalated", report_id=e.report_id, reason=e.reason.value, zone=e.zone.value)
-
-
-def is_assignment(event) -> bool:
-    return isinstance(event, (SurveyorAssigned, SurveyorReassigned, DispatchEscalated))

@@ -13,9 +13,8 @@ import asyncpg
 
 from models.business_events import CustomerContact
 from models.callback_eligibility import Trigger
-from models.callback_events import (CallbackAttempted, CallbackKind, CallbackTaskIssued, Channel, Finding,
-                                    FindingKind)
-from models.callback_progress import Done, after_attempt, upgrades
+from models.callback_events import AttemptOutcome, CallbackAttempted, CallbackKind, CallbackTaskIssued, Channel
+from models.callback_progress import Done, after_attempt, findings_to_route, upgrades
 from models.callback_rules import CallbackRules
 from models.callback_sampling import MonthToDate, select
 from models.callback_schedule import due_at, expires_at, next_attempt_time, within_calling_hours
@@ -165,11 +164,8 @@ async def record_attempt(conn: asyncpg.Connection, attempt: CallbackAttempted, n
                           CustomerContact.model_validate_json(task["customer"]), rules, task["due_at"], next_no,
                           step.channel, next_attempt_time(attempt.occurred_at, rules, step.spaced), now)
         applied.outputs.append(encode("callbacks.tasks", nxt))
-    problem = attempt.outcome.value == "problem_case"
-    found = list(attempt.findings)
-    if problem and not found:
-        found = [Finding(kind=FindingKind.OPINION, text="problem case: negative or unclear answers to the callback")]
-    for index, finding in enumerate(found):
+    problem = attempt.outcome is AttemptOutcome.PROBLEM_CASE
+    for index, finding in enumerate(findings_to_route(attempt)):
         routed = route(attempt.task_id, attempt.attempt_no, index, finding, problem, now, rules, calendar)
         await conn.execute(
             "INSERT INTO findings (finding_id, task_id, kind, department, text, follow_up_due_at, problem_case,"

@@ -159,3 +159,14 @@ def test_a_simulated_month_reaches_the_rate_targets_without_calling_far_too_many
               f"over-call {100 * (selected - needed) / eligible:+.1f} points of eligible")
         assert rate >= 0.5, (kind, rate)
         assert rate <= 0.56, (kind, rate)  # not wastefully above target
+
+
+def test_a_problem_case_is_routed_for_follow_up_even_with_nothing_written_down():
+    from models.callback_progress import findings_to_route
+
+    [routed] = findings_to_route(attempt(AttemptOutcome.PROBLEM_CASE))
+    assert routed.kind is FindingKind.OPINION
+    noted = attempt(AttemptOutcome.REACHED).model_copy(
+        update={"findings": (Finding(kind=FindingKind.TIP_OFF, text="staged"),)})
+    assert findings_to_route(noted) == noted.findings
+    assert findings_to_route(attempt(AttemptOutcome.REACHED)) == ()
