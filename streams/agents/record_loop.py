@@ -27,10 +27,12 @@ log = structlog.get_logger("claims_dispatch.agents")
 
 #: Failures that mean "the database is not there right now", not "this record is bad".
 #: Includes a server shutting down or starting up (OperatorInterventionError: admin/crash shutdown, cannot
-#: connect now) and running out of connections, which a restart of PostgreSQL produces.
+#: connect now), running out of connections, and asyncpg's InternalClientError ("another operation is in
+#: progress"), seen on a connection the server dropped mid-statement during a restart. Retrying is safe:
+#: every effect is idempotent (inbox/outbox).
 TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
              asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.TooManyConnectionsError,
-             asyncio.TimeoutError)
+             asyncpg.exceptions.InternalClientError, asyncio.TimeoutError)
 
 
 @dataclass(frozen=True)
