@@ -11,6 +11,7 @@ from models.dispatch_events import EscalationReason
 from models.intake import RejectReason
 from models.zones import Zone
 from streams import metrics
+from streams.kafka_security import faust_credentials
 from streams.agents import (callback_attempts, callback_triggers, dispatch, intake, monthly_report, surveyor_status,
                             watchdog)
 from streams.runtime import Runtime
@@ -35,6 +36,7 @@ def create_app(settings: Settings, database_url: str, kafka_bootstrap: str) -> t
     app = ClaimsApp(
         settings.app_id,
         broker=brokers,
+        broker_credentials=faust_credentials(settings),  # TLS / SASL, README "Security"
         store="memory://",
         autodiscover=False,
         datadir=str(settings.state_dir / "faust"),

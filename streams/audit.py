@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from pydantic import TypeAdapter, ValidationError
 
 from models.business_events import ClaimClosed, ComplaintEvent, PolicyEvent
@@ -22,6 +22,7 @@ from models.callback_eligibility import trigger_for
 from models.callback_rules import CallbackRules
 from models.dead_letter import DeadLetter
 from models.reports import LossReported
+from streams.kafka_clients import unmanaged_consumer
 
 _ADAPTERS = {"policy.events": TypeAdapter(PolicyEvent), "complaints.events": TypeAdapter(ComplaintEvent),
              "claims.events": TypeAdapter(ClaimClosed)}
@@ -47,7 +48,7 @@ class AuditResult:
 
 async def read_topic(bootstrap: str, topic: str, timeout_s: float = 30) -> list[bytes]:
     """Every record of a topic, from the beginning to the end offsets as of now."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
+    consumer = unmanaged_consumer(bootstrap)
     await consumer.start()
     try:
         parts = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]

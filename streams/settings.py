@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.callback_rules import CallbackRules
@@ -32,6 +32,16 @@ class Settings(BaseSettings):
     kafka_heartbeat_s: float | None = Field(default=None, description="Default: 1 embedded, 3 kafka.")
     kafka_fetch_max_wait_ms: int | None = Field(default=None, description="Default: 10 embedded, 500 kafka.")
 
+    #: Kafka security (streams/kafka_security.py). Apache Kafka's own names; see README "Security".
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(default=None, description="CA bundle (PEM); unset = the system's.")
+    kafka_ssl_certfile: Path | None = Field(default=None, description="Client certificate (PEM), mutual TLS.")
+    kafka_ssl_keyfile: Path | None = Field(default=None, description="Client key (PEM), mutual TLS.")
+    kafka_ssl_check_hostname: bool = True
+
     app_id: str = Field(default="claims-dispatch", description="Kafka consumer group and Faust app id.")
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, description="Worker web port: /metrics.")
@@ -48,6 +58,20 @@ class Settings(BaseSettings):
     dispatch: DispatchRules = DispatchRules()
     callbacks: CallbackRules = CallbackRules()
     calendar: WorkingDays = WorkingDays()
+
+    @model_validator(mode="after")
+    def _kafka_security_complete(self) -> "Settings":
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+                self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(f"CLAIMS_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                             "CLAIMS_KAFKA_SASL_USERNAME and CLAIMS_KAFKA_SASL_PASSWORD")
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("CLAIMS_KAFKA_SSL_CERTFILE and CLAIMS_KAFKA_SSL_KEYFILE go together (mutual TLS)")
+        tls_files = self.kafka_ssl_cafile or self.kafka_ssl_certfile
+        if tls_files and not self.kafka_security_protocol.endswith("SSL"):
+            raise ValueError("CLAIMS_KAFKA_SSL_* files are set but CLAIMS_KAFKA_SECURITY_PROTOCOL is "
+                             f"{self.kafka_security_protocol}; use SSL or SASL_SSL")
+        return self
 
     @property
     def session_timeout_s(self) -> float:

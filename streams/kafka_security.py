@@ -1,0 +1,44 @@
+"""Kafka TLS and SASL from the settings, for Faust (broker credentials) and for plain aiokafka clients.
+
+One translation, Faust's own (``credentials_to_aiokafka_auth``), serves both, so the worker and the
+simulators, audit and topic creation always connect the same way.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+from faust.auth import SASLCredentials, SSLCredentials
+from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
+from faust.types.auth import CredentialsT
+
+from streams.settings import Settings
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """A verifying client context (CA, optional client certificate), or None for PLAINTEXT/SASL_PLAINTEXT."""
+    if not settings.kafka_security_protocol.endswith("SSL"):
+        return None
+    context = ssl.create_default_context(
+        ssl.Purpose.SERVER_AUTH, cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
+    context.check_hostname = settings.kafka_ssl_check_hostname
+    if settings.kafka_ssl_certfile and settings.kafka_ssl_keyfile:
+        context.load_cert_chain(str(settings.kafka_ssl_certfile), str(settings.kafka_ssl_keyfile))
+    return context
+
+
+def faust_credentials(settings: Settings) -> CredentialsT | None:
+    """What the Faust app gets as ``broker_credentials``; None = PLAINTEXT."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    if protocol == "SSL":
+        return SSLCredentials(ssl_context(settings))
+    return SASLCredentials(username=settings.kafka_sasl_username,
+                           password=settings.kafka_sasl_password.get_secret_value(),
+                           mechanism=settings.kafka_sasl_mechanism, ssl_context=ssl_context(settings))
+
+
+def aiokafka_auth(settings: Settings) -> dict:
+    """Keyword arguments for AIOKafkaProducer / AIOKafkaConsumer / AIOKafkaAdminClient."""
+    return dict(credentials_to_aiokafka_auth(faust_credentials(settings)))
