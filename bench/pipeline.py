@@ -1,0 +1,380 @@
+"""The pipeline against a bare Faust pass-through, side by side in one run, on the embedded stack.
+
+Run on purpose (never part of the tests):
+
+    .venv/bin/python bench/pipeline.py                      # 100k backlog, 30 s at 200/s, 500k for RSS
+    .venv/bin/python bench/pipeline.py --backlog 20000 --rss-reports 0    # quicker
+
+(a) bare: bench/passthrough_app.py, a Faust agent that consumes, decodes (JSON) and produces,
+    with the product worker's app class, transport and client settings, on a topic with
+    hotline.reports' partitioning;
+(b) real: `claims-dispatch worker`: intake (validate, store the claim, queue it by region) →
+    dispatch (plan the region, store the task or escalation, publish the decision).
+
+Each gets the same reports. Measured, in this order:
+1. latency at a fixed rate: sent → first output for the report seen by a reader (for the real
+   pipeline: the dispatch decision on dispatch.assignments: an assignment, or an escalation
+   when no surveyor can be had), p50/p99; both measured the same way;
+2. sustained throughput from a backlog produced before the worker starts: outputs per second
+   between the first and the last output's broker timestamps;
+3. peak RSS (VmHWM) of the real worker after --rss-reports reports in all;
+4. seconds from `claims-dispatch run` (fresh state, initdb included) to the first assignment.
+The real pipeline's database is checked at the end: every report stored, decided once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from streams.embedded_stack import Stack, create_topics, free_port, start_stack  # noqa: E402
+from streams.kafka_clients import producer, reader  # noqa: E402
+from streams.processes import stop_process, wait_until_ready, worker_env  # noqa: E402
+from streams.settings import Settings  # noqa: E402
+
+BARE_IN, BARE_OUT = "bench.passthrough.in", "bench.passthrough.out"
+
+
+def bench_roster(n_regions: int, per_region: int):
+    """Regions on a grid 3° apart (no overlap), each with ``per_region`` 24-hour surveyors who handle every
+    loss type and as many vehicles carrying every piece of equipment: the reports of the latency run are
+    assigned, not queued, so that it measures the path to an assignment."""
+    from models.dispatch_rules import DispatchRules
+    from models.reports import LossType
+    from models.roster import Roster
+
+    equipment = sorted(set().union(*DispatchRules().equipment_for.values()))
+    roster = {"regions": [], "surveyors": [], "vehicles": []}
+    for i in range(n_regions):
+        rid = f"b{i:02d}"
+        lat, lon = 22.0 + 3.0 * (i // 6), 100.0 + 3.5 * (i % 6)
+        roster["regions"].append({"region_id": rid, "name": f"bench region {i}", "centre_lat": lat,
+                                  "centre_lon": lon, "service_radius_km": 120})
+        for j in range(per_region):
+            dlat, dlon = 0.25 * ((j % 11) / 10 - 0.5), 0.25 * ((j // 11 % 11) / 10 - 0.5)
+            roster["surveyors"].append({
+                "surveyor_id": f"{rid}-s{j:03d}", "name": f"surveyor {j}", "region_id": rid,
+                "skills": [t.value for t in LossType], "base_lat": lat + dlat, "base_lon": lon + dlon,
+                "shift": "on_call", "shift_start": "00:00:00", "shift_end": "00:00:00"})
+            roster["vehicles"].append({"vehicle_id": f"{rid}-v{j:03d}", "region_id": rid, "equipment": equipment,
+                                       "base_lat": lat + dlat, "base_lon": lon + dlon})
+    return Roster.model_validate(roster)
+
+
+def make_reports(regions, n: int, seed: int, first_seq: int) -> list[tuple[str, bytes]]:
+    from streams.simulators.hotline import loss_report
+
+    rng = random.Random(seed)
+    now = datetime.now(timezone.utc)
+    out = []
+    for i in range(n):
+        report = loss_report(rng, rng.choice(regions), now, first_seq + i)
+        out.append((report.report_id, report.model_dump_json().encode()))
+    return out
+
+
+async def produce_all(bootstrap: str, topic: str, records: list[tuple[str, bytes]]) -> None:
+    p = producer(bootstrap)
+    await p.start()
+    try:
+        pending = []
+        for key, value in records:
+            pending.append(await p.send(topic, value, key=key.encode()))
+            if len(pending) >= 5000:
+                await asyncio.gather(*pending)
+                pending = []
+        await asyncio.gather(*pending)
+    finally:
+        await p.stop()
+
+
+@dataclass
+class Watch:
+    """First output per expected report id: broker timestamp (ms) and local receive time."""
+
+    expected: set[str]
+    stamp_ms: dict[str, int] = field(default_factory=dict)
+    seen_at: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return len(self.stamp_ms) >= len(self.expected)
+
+
+async def watch(bootstrap: str, topic: str, w: Watch, timeout_s: float, progress: str) -> Watch:
+    r = reader(bootstrap, topic)
+    await r.start()
+    deadline = time.monotonic() + timeout_s
+    last_print = time.monotonic()
+    try:
+        while not w.done:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{progress}: {len(w.stamp_ms)} of {len(w.expected)} outputs in {timeout_s} s")
+            for records in (await r.getmany(timeout_ms=200, max_records=5000)).values():
+                now = time.time()
+                for m in records:
+                    rid = json.loads(m.value).get("report_id")
+                    if rid in w.expected and rid not in w.stamp_ms:
+                        w.stamp_ms[rid] = m.timestamp
+                        w.seen_at[rid] = now
+            if time.monotonic() - last_print > 10:
+                print(f"  {progress}: {len(w.stamp_ms)}/{len(w.expected)}", flush=True)
+                last_print = time.monotonic()
+        return w
+    finally:
+        await r.stop()
+
+
+async def dispatched_since(database_url: str, since: datetime, n: int, timeout_s: float, progress: str) -> float:
+    """Wait until dispatch has handled ``n`` claims since ``since`` (its inbox rows) and every record it
+    produced is acknowledged by the broker (outbox published); returns claims handled per second."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    deadline = time.monotonic() + timeout_s
+    last_print = time.monotonic()
+    try:
+        while True:
+            row = await conn.fetchrow(
+                "SELECT count(*) AS n, min(processed_at) AS first, max(processed_at) AS last FROM inbox"
+                " WHERE consumer = 'dispatch' AND processed_at >= $1", since)
+            if row["n"] >= n:
+                unpublished = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                if unpublished == 0:
+                    return (row["n"] - 1) / max((row["last"] - row["first"]).total_seconds(), 1e-3)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{progress}: {row['n']} of {n} claims dispatched in {timeout_s} s")
+            if time.monotonic() - last_print > 10:
+                print(f"  {progress}: {row['n']}/{n}", flush=True)
+                last_print = time.monotonic()
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+
+
+async def paced(bootstrap: str, topic: str, records: list[tuple[str, bytes]], rate: float) -> dict[str, float]:
+    p = producer(bootstrap)
+    await p.start()
+    sent: dict[str, float] = {}
+    try:
+        start = time.monotonic()
+        for i, (key, value) in enumerate(records):
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent[key] = time.time()
+            await p.send(topic, value, key=key.encode())
+        await p.flush()
+    finally:
+        await p.stop()
+    return sent
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1] if len(values) > 1 else values[0]
+
+
+def throughput(w: Watch) -> float:
+    stamps = sorted(w.stamp_ms.values())
+    return (len(stamps) - 1) / max((stamps[-1] - stamps[0]) / 1000, 1e-3)
+
+
+async def latency(bootstrap: str, in_topic: str, out_topic: str, records, rate: float, label: str) -> list[float]:
+    w = Watch({k for k, _ in records})
+    watcher = asyncio.ensure_future(watch(bootstrap, out_topic, w, 120 + len(records) / rate, label))
+    await asyncio.sleep(6)  # the reader joins its group (Tansu holds a join for half the session timeout)
+    sent = await paced(bootstrap, in_topic, records, rate)
+    await watcher
+    return [(w.seen_at[k] - sent[k]) * 1000 for k in sent]
+
+
+def start_bare(stack: Stack, state: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = worker_env(stack, port, {"BENCH_IN": BARE_IN, "BENCH_OUT": BARE_OUT, "CLAIMS_STATE_DIR": str(state)})
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "passthrough_app.py")], env=env,
+                            stdout=open(state / "bare.log", "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    return proc, port
+
+
+def start_real(stack: Stack, state: Path) -> tuple[subprocess.Popen, int]:
+    from streams.processes import start_worker
+
+    return start_worker(stack, free_port(), state / "worker.log", {"CLAIMS_STATE_DIR": str(state)})
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def check_database(database_url: str, report_ids: set[str]) -> dict:
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT c.report_id, (SELECT count(*) FROM survey_tasks t WHERE t.report_id = c.report_id) AS tasks,"
+            " (SELECT count(*) FROM escalations e WHERE e.report_id = c.report_id) AS escalations,"
+            " (SELECT count(*) FROM survey_tasks t WHERE t.report_id = c.report_id AND t.live) AS live"
+            " FROM claims c WHERE c.report_id = ANY($1::text[])", list(report_ids))
+        return {"stored": len(rows),
+                "decided": sum(1 for r in rows if r["tasks"] or r["escalations"]),
+                "escalated": sum(1 for r in rows if r["escalations"] and not r["tasks"]),
+                "assigned": sum(1 for r in rows if r["tasks"]),
+                "two_live_tasks": sum(1 for r in rows if r["live"] > 1)}
+    finally:
+        await conn.close()
+
+
+def startup_to_first_assignment() -> float:
+    """`claims-dispatch run` in a fresh state folder; a report is sent as soon as the stack file says where."""
+    state = Path(tempfile.mkdtemp(prefix="bench-startup-"))
+    env = dict(os.environ, CLAIMS_STATE_DIR=str(state), CLAIMS_WEB_PORT=str(free_port()))
+    for k in ("CLAIMS_KAFKA_BOOTSTRAP", "CLAIMS_DATABASE_URL"):
+        env.pop(k, None)
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "run"], cwd=ROOT, env=env,
+                            stdout=open(state / "run.log", "ab"), stderr=subprocess.STDOUT)
+    try:
+        stack_file = state / "stack.json"
+        while not stack_file.exists():
+            if proc.poll() is not None or time.monotonic() - started > 120:
+                raise RuntimeError(f"claims-dispatch run did not come up; see {state / 'run.log'}")
+            time.sleep(0.05)
+        bootstrap = json.loads(stack_file.read_text())["kafka_bootstrap"]
+        from streams.cli import _demo_roster_path, _read_roster
+
+        [(rid, value)] = make_reports(_read_roster(_demo_roster_path()).regions, 1, 99, 9_000_000)
+
+        async def first() -> None:
+            w = Watch({rid})
+            watcher = asyncio.ensure_future(watch(bootstrap, "dispatch.assignments", w, 60, "start-up"))
+            await produce_all(bootstrap, "hotline.reports", [(rid, value)])
+            await watcher
+
+        asyncio.run(first())
+        return time.monotonic() - started
+    finally:
+        stop_process(proc)
+
+
+def main() -> int:
+    import faulthandler
+
+    faulthandler.register(__import__("signal").SIGUSR1)  # kill -USR1 <pid>: where is it stuck
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the stack on kill, like Ctrl-C
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--backlog", type=int, default=100_000)
+    ap.add_argument("--rate", type=float, default=200.0)
+    ap.add_argument("--latency-seconds", type=float, default=30.0)
+    ap.add_argument("--rss-reports", type=int, default=500_000, help="reports in all before reading peak RSS; 0: skip")
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--regions", type=int, default=30)
+    ap.add_argument("--surveyors-per-region", type=int, default=250)
+    args = ap.parse_args()
+
+    from streams.cli import _load_roster
+
+    state = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    print(f"state folder {state}", flush=True)
+    stack = start_stack(Settings(state_dir=state))
+    roster = bench_roster(args.regions, args.surveyors_per_region)
+    asyncio.run(_load_roster(stack.database_url, roster))
+    regions = roster.regions
+    from models.contract import topic
+
+    partitions = topic("hotline.reports").partitions
+    asyncio.run(create_topics(stack.kafka_bootstrap, [(BARE_IN, partitions), (BARE_OUT, partitions)]))
+    os.environ["CLAIMS_KAFKA_PROFILE"] = "embedded"
+    results: dict[str, dict] = {"bare": {}, "real": {}}
+    n_latency = int(args.rate * args.latency_seconds)
+    t0 = time.monotonic()
+    try:
+        lat_reports = make_reports(regions, n_latency, args.seed, 0)
+        backlog = make_reports(regions, args.backlog, args.seed + 1, 1_000_000)
+        print(f"made {n_latency} + {args.backlog} reports in {time.monotonic() - t0:.0f} s", flush=True)
+        all_ids = {k for k, _ in lat_reports} | {k for k, _ in backlog}
+
+        for name, starter, in_topic, out_topic in (("bare", start_bare, BARE_IN, BARE_OUT),
+                                                    ("real", start_real, "hotline.reports", "dispatch.assignments")):
+            proc, port = starter(stack, state)
+            try:
+                wait_until_ready(port, proc, timeout=120)
+                print(f"{name}: latency at {args.rate:.0f}/s for {args.latency_seconds:.0f} s", flush=True)
+                ms = asyncio.run(latency(stack.kafka_bootstrap, in_topic, out_topic, lat_reports, args.rate, name))
+                results[name]["p50"], results[name]["p99"] = pct(ms, 50), pct(ms, 99)
+            finally:
+                stop_process(proc)
+            print(f"{name}: producing a backlog of {args.backlog}", flush=True)
+            asyncio.run(produce_all(stack.kafka_bootstrap, in_topic, backlog))
+            since = datetime.now(timezone.utc)
+            proc, port = starter(stack, state)
+            try:
+                if name == "bare":
+                    w = Watch({k for k, _ in backlog})
+                    asyncio.run(watch(stack.kafka_bootstrap, out_topic, w, 3600, f"{name} backlog"))
+                    results[name]["throughput"] = throughput(w)
+                else:  # in a backlog most claims queue for a surveyor: a decision, but not always a record
+                    results[name]["throughput"] = asyncio.run(
+                        dispatched_since(stack.database_url, since, len(backlog), 3600, "real backlog"))
+                results[name]["rss_mb"] = peak_rss_mb(proc.pid)
+                if name == "real" and args.rss_reports > args.backlog + n_latency:
+                    more = make_reports(regions, args.rss_reports - args.backlog - n_latency, args.seed + 2, 2_000_000)
+                    all_ids |= {k for k, _ in more}
+                    print(f"real: {len(more)} more reports for the memory reading", flush=True)
+                    since = datetime.now(timezone.utc)
+                    asyncio.run(produce_all(stack.kafka_bootstrap, in_topic, more))
+                    results[name]["throughput_more"] = asyncio.run(
+                        dispatched_since(stack.database_url, since, len(more), 7200, "real, to the memory reading"))
+                    results[name]["rss_reports"] = args.rss_reports
+                results[name]["rss_mb"] = peak_rss_mb(proc.pid)
+            finally:
+                stop_process(proc)
+        results["real"]["db"] = asyncio.run(check_database(stack.database_url, all_ids))
+    finally:
+        stack.stop()
+    results["startup_s"] = startup_to_first_assignment()
+
+    bare, real = results["bare"], results["real"]
+    print()
+    print(f"pipeline bench, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, embedded "
+          f"Tansu + pgserver, one worker each, {args.regions} regions × {args.surveyors_per_region} surveyors")
+    print(f"{'':44} {'bare Faust':>12} {'pipeline':>12} {'ratio':>8}")
+    print(f"{'sustained throughput, backlog ' + str(args.backlog) + ' (/s)':44} {bare['throughput']:>12.0f} "
+          f"{real['throughput']:>12.0f} {real['throughput'] / bare['throughput']:>8.2f}")
+    print(f"{'latency p50 at ' + str(int(args.rate)) + '/s (ms)':44} {bare['p50']:>12.1f} {real['p50']:>12.1f} "
+          f"{real['p50'] / bare['p50']:>8.2f}")
+    print(f"{'latency p99 at ' + str(int(args.rate)) + '/s (ms)':44} {bare['p99']:>12.1f} {real['p99']:>12.1f} "
+          f"{real['p99'] / bare['p99']:>8.2f}")
+    rss_label = f"worker peak RSS after {real.get('rss_reports', args.backlog + n_latency)} reports (MB)"
+    print(f"{rss_label:44} {bare['rss_mb']:>12.0f} {real['rss_mb']:>12.0f}")
+    if "throughput_more" in real:
+        print(f"{'pipeline throughput on the way there (/s)':44} {'':>12} {real['throughput_more']:>12.0f}")
+    print(f"{'claims-dispatch run → first assignment (s)':44} {'':>12} {results['startup_s']:>12.1f}")
+    db = real["db"]
+    print(f"database: {db['stored']} of {len(all_ids)} reports stored, {db['assigned']} assigned, "
+          f"{db['escalated']} escalated, {db['stored'] - db['decided']} queued for a busy surveyor who will make "
+          f"it in time; {db['two_live_tasks']} with two live tasks")
+    return 0 if db["stored"] == len(all_ids) and db["two_live_tasks"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
