@@ -113,15 +113,23 @@ def eta_matrix(claims: list[ClaimRegistered], surveyors: list[SurveyorState], ve
     able = np.array([s.on_duty(local) for s in surveyors])
     clat = np.array([c.lat for c in claims])
     clon = np.array([c.lon for c in claims])
+    vlat_all = np.array([v.position[0] for v in vehicles])
+    vlon_all = np.array([v.position[1] for v in vehicles])
+    pickup_all = None  # surveyor → vehicle, for every vehicle: computed once, shared by the groups
+    fleets: dict[tuple, list[int]] = {}  # vehicles that suit a claim, by what decides it
     for (region, loss_type), rows in _groups(claims).items():
         skilled = able & np.array([s.surveyor.region_id == region and loss_type in s.surveyor.skills
                                    for s in surveyors])
-        fleet = [k for k, v in enumerate(vehicles) if equipped(claims[rows[0]], v, rules)]
+        need = rules.equipment_for.get(loss_type, frozenset())
+        if (region, need) not in fleets:
+            fleets[region, need] = [k for k, v in enumerate(vehicles) if equipped(claims[rows[0]], v, rules)]
+        fleet = fleets[region, need]
         if not skilled.any() or not fleet:
             continue
-        vlat = np.array([vehicles[k].position[0] for k in fleet])
-        vlon = np.array([vehicles[k].position[1] for k in fleet])
-        pickup = travel.drive_matrix(slat, slon, vlat, vlon, [Zone.URBAN] * len(fleet), now)     # S × V
+        if pickup_all is None:
+            pickup_all = travel.drive_matrix(slat, slon, vlat_all, vlon_all, [Zone.URBAN] * len(vehicles), now)
+        vlat, vlon = vlat_all[fleet], vlon_all[fleet]
+        pickup = pickup_all[:, fleet]                                                               # S × V
         k = min(NEAREST_VEHICLES, len(fleet))
         nearest = np.argpartition(pickup, k - 1, axis=1)[:, :k] if k < len(fleet) else \
             np.tile(np.arange(len(fleet)), (n_s, 1))                                                # S × k

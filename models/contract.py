@@ -12,7 +12,7 @@ from typing import Any
 
 from models.business_events import ClaimClosed, ComplaintEvent, PolicyEvent
 from models.callback_events import CallbackAttempted, CallbackTaskIssued, FindingRouted
-from models.dispatch_events import ClaimRegistered, DispatchDecision
+from models.dispatch_events import DispatchDecision
 from models.report_events import MonthlyReportPublished
 from models.reports import LossReported
 from models.surveyor_events import SurveyorStatus
@@ -37,9 +37,6 @@ class TopicSpec:
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("hotline.reports", LossReported, "report_id", 6,
               "Loss reports (報案) from hotline telephony, 24x7.", "hotline telephony", dead_letters=True),
-    TopicSpec("dispatch.pending", ClaimRegistered, "region_id", 6,
-              "Claims accepted by intake, re-keyed by dispatch region.", "claims-dispatch intake",
-              internal=True, dead_letters=True),
     TopicSpec("dispatch.assignments", DispatchDecision, "report_id", 6,
               "Dispatch decisions: assigned, reassigned, escalated, arrival deadline missed.", "claims-dispatch dispatch"),
     TopicSpec("surveyor.status", SurveyorStatus, "surveyor_id", 6,

@@ -1,4 +1,4 @@
-"""`dispatch.pending` (internal) and `dispatch.assignments`: what dispatch decided."""
+"""`dispatch.assignments`: what dispatch decided; and the claim as dispatch plans it."""
 
 from __future__ import annotations
 
@@ -14,11 +14,8 @@ from models.zones import Zone
 
 
 class ClaimRegistered(Event):
-    """Intake accepted a report and stored the claim; dispatch takes it from here.
-
-    Keyed by region on the internal `dispatch.pending` topic, so that one
-    region's surveyors are decided on by one partition at a time.
-    """
+    """Intake accepted a report and stored the claim: what dispatch plans with. Not published:
+    intake stores and decides a claim in one step (earlier versions sent it on `dispatch.pending`)."""
 
     type: Literal["claim_registered"] = "claim_registered"
     report_id: str

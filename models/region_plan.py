@@ -73,7 +73,10 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
     local = local_time(now, rules)
     claims = sorted(pending, key=lambda p: (p.claim.deadline_at, p.claim.report_id))
     free = sorted((s for s in surveyors if not s.busy), key=lambda s: s.surveyor_id)
-    busy = sorted((s for s in surveyors if s.busy and s.free_at is not None), key=lambda s: s.surveyor_id)
+    # A busy surveyor free only after every deadline here has passed cannot be waited for.
+    latest = max(p.claim.deadline_at for p in claims)
+    busy = sorted((s for s in surveyors if s.busy and s.free_at is not None and s.free_at < latest),
+                  key=lambda s: s.surveyor_id)
     fleet = sorted(vehicles, key=lambda v: v.vehicle.vehicle_id)
     excludes = [p.exclude for p in claims]
     plain = [p.claim for p in claims]
@@ -87,12 +90,18 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
     cost = np.where(np.isfinite(eta), cost, _IMPOSSIBLE)
 
     # A claim may also stay unassigned for now: cheaply if someone busy will still make it in time.
-    later, _ = eta_matrix(plain, busy, fleet_ignoring_busy(fleet), rules, travel, now, excludes)
-    can_wait = (later <= minutes_left[:, None]).any(axis=1) if busy else np.zeros(len(claims), bool)
+    if busy:
+        later, _ = eta_matrix(plain, busy, fleet_ignoring_busy(fleet), rules, travel, now, excludes)
+        can_wait = (later <= minutes_left[:, None]).any(axis=1)
+    else:
+        can_wait = np.zeros(len(claims), bool)
     dummy = np.full((len(claims), len(claims)), _IMPOSSIBLE)
     np.fill_diagonal(dummy, np.where(can_wait, _WAIT, _HOPELESS))
-    rows, cols = linear_sum_assignment(np.hstack([cost, dummy]))
-    chosen = {int(i): int(j) for i, j in zip(rows, cols) if j < len(free) and cost[i, j] < _IMPOSSIBLE}
+    if free:
+        rows, cols = linear_sum_assignment(np.hstack([cost, dummy]))
+        chosen = {int(i): int(j) for i, j in zip(rows, cols) if j < len(free) and cost[i, j] < _IMPOSSIBLE}
+    else:  # nobody free: every claim waits or is escalated, nothing to solve
+        chosen = {}
 
     # The solver paired claims with surveyors, each with that pair's best vehicle. Two pairs may
     # want one vehicle: the more urgent keeps it, the other takes its next best (or waits).
@@ -113,6 +122,7 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
         taken.add(k)
         options[i] = o
 
+    reasons: dict[tuple, tuple[EscalationReason, str]] = {}  # why not, per kind of claim: a storm has few kinds
     for i, p in enumerate(claims):
         if i in options:
             o = options[i]
@@ -128,14 +138,16 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
                 _raise(plan, p, EscalationReason.DISPATCH_OVERDUE,
                        f"no surveyor free for {rules.dispatch_within_minutes:g} min; one is expected in time", now)
         else:
-            reason, detail = _why_not(p, surveyors, vehicles, rules, local)
-            _raise(plan, p, reason, detail, now)
+            key = (p.claim.loss_type, p.exclude)
+            if key not in reasons:
+                reasons[key] = _why_not(p, surveyors, vehicles, rules, local)
+            _raise(plan, p, *reasons[key], now)
     return plan
 
 
 def fleet_ignoring_busy(fleet: list[VehicleState]) -> list[VehicleState]:
     """For a surveyor who is busy now: the vehicle they drive will be free when they are."""
-    return [VehicleState(v.vehicle, False, v.lat, v.lon) for v in fleet]
+    return [VehicleState(v.vehicle, False, v.lat, v.lon) if v.busy else v for v in fleet]
 
 
 def _why_not(p: PendingClaim, surveyors, vehicles, rules, local) -> tuple[EscalationReason, str]:
@@ -147,11 +159,11 @@ def _why_not(p: PendingClaim, surveyors, vehicles, rules, local) -> tuple[Escala
         return EscalationReason.NO_SURVEYOR_ON_DUTY, "no surveyor of the region is on shift"
     if not skilled:
         return EscalationReason.NO_SKILLED_SURVEYOR, f"no on-duty surveyor handles {c.loss_type.value}"
+    if not any(not s.busy for s in skilled):  # (their vehicles are out with them: busy says more)
+        return EscalationReason.ALL_SURVEYORS_BUSY, f"all {len(skilled)} suitable surveyors hold a task"
     if not any(equipped(c, v, rules) for v in vehicles):
         need = ", ".join(sorted(rules.equipment_for.get(c.loss_type, ()))) or "any equipment"
         return EscalationReason.NO_EQUIPPED_VEHICLE, f"no free vehicle carries {need}"
-    if not any(not s.busy for s in skilled):
-        return EscalationReason.ALL_SURVEYORS_BUSY, f"all {len(skilled)} suitable surveyors hold a task"
     return EscalationReason.ALL_SURVEYORS_BUSY, "every free suitable surveyor was needed for more urgent claims"
 
 

@@ -12,8 +12,7 @@ from models.intake import RejectReason
 from models.zones import Zone
 from streams import metrics
 from streams.kafka_security import faust_credentials
-from streams.agents import (callback_attempts, callback_triggers, dispatch, intake, monthly_report, surveyor_status,
-                            watchdog)
+from streams.agents import callback_attempts, callback_triggers, intake, monthly_report, surveyor_status, watchdog
 from streams.runtime import Runtime
 from streams.settings import Settings
 
@@ -69,7 +68,6 @@ def create_app(settings: Settings, database_url: str, kafka_bootstrap: str) -> t
         for t in TOPICS
     }
     intake.register(app, rt, topics)
-    dispatch.register(app, rt, topics)
     surveyor_status.register(app, rt, topics)
     callback_triggers.register(app, rt, topics)
     callback_attempts.register(app, rt, topics)

@@ -30,6 +30,14 @@ EVENTS_HANDLED = Counter("claims_events_handled_total", "Records handled by each
 STORE_RETRIES = Counter(
     "claims_store_retries_total", "Retries of a record after PostgreSQL could not be reached.", ["agent"]
 )
+BATCH_SIZE = Histogram(
+    "claims_batch_size", "Records an agent applied in one transaction (the high-volume agents batch).", ["agent"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+)
+BATCH_SECONDS = Histogram(
+    "claims_batch_seconds", "Time to handle one batch, from taking it to acknowledging it.", ["agent"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
 LAST_EVENT_TIME = Gauge(
     "claims_agent_last_event_timestamp_seconds", "Unix time each agent last finished a record.", ["agent"]
 )
@@ -121,9 +129,11 @@ def initialise(zones, kinds, reasons, departments, finding_kinds) -> None:
     for reason in reasons["dead_letter"]:
         REPORTS_DEAD_LETTERED.labels(reason)
         DEAD_LETTERS.labels("hotline.reports", reason)
-    for agent in ("intake", "dispatch", "surveyor-status", "callback-triggers", "callback-attempts"):
+    for agent in ("intake", "surveyor-status", "callback-triggers", "callback-attempts"):
         EVENTS_HANDLED.labels(agent)
         STORE_RETRIES.labels(agent)
+    BATCH_SIZE.labels("intake")
+    BATCH_SECONDS.labels("intake")
     for outcome in ("ok", "failed"):
         WATCHDOG_RUNS.labels(outcome)
     for kind in kinds:

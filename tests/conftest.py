@@ -125,7 +125,7 @@ class Bus:
 
         self.bootstrap = bootstrap
         self.records: dict[str, list[dict]] = {"dispatch.assignments": [], "hotline.reports.dlq": [],
-                                               "dispatch.pending": [], "surveyor.status.dlq": [],
+                                               "surveyor.status.dlq": [],
                                                "callbacks.tasks": [], "feedback.routed": [],
                                                "policy.events.dlq": [], "callbacks.attempts.dlq": []}
         self._reader = reader(bootstrap, *self.records)

@@ -123,6 +123,11 @@ def pipeline_health() -> Dashboard:
                        q("histogram_quantile(0.99, sum by (le) (rate(claims_dispatch_latency_seconds_bucket"
                          "[$__rate_interval])))", "p99")))
         .with_panel(ts("Consumer lag by partition", "short", q("claims:consumer_lag", "{{topic}}[{{partition}}]")))
+        .with_panel(ts("Intake batches: reports per batch and seconds per batch (mean)", "short",
+                       q('sum(rate(claims_batch_size_sum{agent="intake"}[$__rate_interval])) / '
+                         'sum(rate(claims_batch_size_count{agent="intake"}[$__rate_interval]))', "reports"),
+                       q('sum(rate(claims_batch_seconds_sum{agent="intake"}[$__rate_interval])) / '
+                         'sum(rate(claims_batch_seconds_count{agent="intake"}[$__rate_interval]))', "seconds")))
         .with_row(Row("Trouble"))
         .with_panel(ts("Dead letters (10 min)", "short", q("claims:dead_letters:increase10m", "{{topic}} {{reason}}")))
         .with_panel(ts("Commit latency p99", "ms",

@@ -1,42 +1,60 @@
-"""hotline.reports → claim stored → dispatch.pending (re-keyed by region), or a dead letter."""
+"""hotline.reports → claims stored and decided → dispatch.assignments, or a dead letter. Batched.
+
+Intake and dispatch are one step: a batch of reports is validated one by one
+(models.intake), then stored and planned, each region once, in one transaction
+(streams.store.dispatch_store.register_and_dispatch). One Faust hop per report.
+"""
 
 from __future__ import annotations
 
 import structlog
 
-from models.intake import Rejected, register_report
+from models.intake import Accepted, Rejected, register_report
 from streams import metrics
-from streams.agents.record_loop import Record, Refused, run_records
+from streams.agents.dispatch_metrics import count_plan
+from streams.agents.record_loop import Record, Refused, run_batches
 from streams.runtime import Runtime
-from streams.store.claims_store import register_claim
+from streams.store.dispatch_store import register_and_dispatch
 
 log = structlog.get_logger("claims_dispatch.intake")
 
 
-def make_handler(rt: Runtime):
-    async def handle(record: Record) -> None:
+def make_handlers(rt: Runtime):
+    async def prepare(record: Record) -> Accepted:
         metrics.REPORTS_RECEIVED.inc()
-        now = rt.now()
-        result = register_report(record.value, await rt.regions(), rt.rules, now)
+        result = register_report(record.value, await rt.regions(), rt.rules, rt.now())
         if isinstance(result, Rejected):
             raise Refused(result.reason.value, result.detail)
-        if result.report.report_id in rt.settings.fault_injection_report_ids:
-            raise RuntimeError("injected fault (fault drill)")
-        outputs, new = await register_claim(await rt.pool(), result, now)
-        await rt.publish_outbox(outputs)
-        if new:
-            metrics.REPORTS_REGISTERED.inc()
-        else:
-            metrics.REPORTS_DUPLICATE.inc()
-        log.info("report_registered" if new else "report_duplicate", event_id=str(result.report.event_id),
-                 report_id=result.report.report_id, region_id=result.claim.region_id, zone=result.claim.zone.value)
+        return result
 
-    return handle
+    async def apply(batch: list[tuple[Record, Accepted]]) -> None:
+        if any(a.report.report_id in rt.settings.fault_injection_report_ids for _, a in batch):
+            # Fault drill: a bug while applying, so that the whole batch fails and is applied again
+            # record by record, and only this report is dead-lettered.
+            raise RuntimeError("injected fault (fault drill)")
+        now = rt.now()
+        done = await register_and_dispatch(await rt.pool(), [accepted for _, accepted in batch], now,
+                                           rt.local_day_start(now), rt.rules, rt.planner())
+        await rt.publish_outbox(done.outputs)
+        metrics.REPORTS_REGISTERED.inc(len(done.new))
+        metrics.REPORTS_DUPLICATE.inc(len(batch) - len(done.new))
+        # One line a batch; each report's decision has its own line (count_plan), the registration
+        # itself only at debug level (a storm's log would otherwise double).
+        log.info("reports_registered", new=len(done.new), duplicates=len(done.duplicates), regions=len(done.plans))
+        for a in done.new:
+            log.debug("report_registered", event_id=str(a.report.event_id), report_id=a.report.report_id,
+                      region_id=a.claim.region_id, zone=a.claim.zone.value)
+        for a in done.duplicates:
+            log.info("report_duplicate", event_id=str(a.report.event_id), report_id=a.report.report_id)
+        for plan in done.plans:
+            count_plan(plan, now)
+
+    return prepare, apply
 
 
 def register(app, rt: Runtime, topics) -> None:
-    handle = make_handler(rt)
+    prepare, apply = make_handlers(rt)
 
     @app.agent(topics["hotline.reports"], name="intake")
     async def intake(stream):
-        await run_records("intake", rt, stream, handle, metrics.REPORTS_DEAD_LETTERED)
+        await run_batches("intake", rt, stream, prepare, apply, metrics.REPORTS_DEAD_LETTERED)

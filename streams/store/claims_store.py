@@ -1,4 +1,4 @@
-"""Claims from intake, and dead letters: each write one transaction with its inbox row."""
+"""Claims from intake, and dead letters."""
 
 from __future__ import annotations
 
@@ -8,35 +8,27 @@ import asyncpg
 
 from models.dead_letter import DeadLetter
 from models.intake import Accepted
-from streams.codec import Outgoing, encode
-from streams.store.outbox import add_outputs, claim_event, outputs_of
 
 
-async def register_claim(pool: asyncpg.Pool, accepted: Accepted, received_at: datetime) -> tuple[list[Outgoing], bool]:
-    """Store a new claim (pending dispatch) and queue it for its region. Returns (records to publish, whether new).
-
-    A redelivered event republishes what it produced and never published; a
-    report whose id is already known (re-sent with a new event id) produces nothing.
-    """
-    report, claim = accepted.report, accepted.claim
-    async with pool.acquire() as conn, conn.transaction():
-        if not await claim_event(conn, "intake", report.event_id):
-            return await outputs_of(conn, "intake", report.event_id), False
-        inserted = await conn.fetchval(
-            """
-            INSERT INTO claims (report_id, event_id, reported_at, loss_time, received_at, region_id, zone,
-                                loss_type, policy_no, deadline_at, report, pending_since)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $5)
-            ON CONFLICT (report_id) DO NOTHING RETURNING true
-            """,
-            report.report_id, report.event_id, report.occurred_at, report.loss_time, received_at, claim.region_id,
-            claim.zone.value, report.loss_type.value, report.policy.number, claim.deadline_at, report.model_dump_json(),
-        )
-        if not inserted:
-            return [], False
-        outputs = [encode("dispatch.pending", claim)]
-        await add_outputs(conn, "intake", report.event_id, outputs)
-        return outputs, True
+async def insert_claims(conn: asyncpg.Connection, items: list[Accepted], received_at: datetime) -> set[str]:
+    """Store new claims, pending dispatch, in one statement; returns the report ids stored (a report id
+    already known, or repeated in ``items``, is stored once: the first)."""
+    rows = await conn.fetch(
+        """
+        INSERT INTO claims (report_id, event_id, reported_at, loss_time, received_at, region_id, zone,
+                            loss_type, policy_no, deadline_at, report, pending_since)
+        SELECT r, e, ra, lt, $1, rg, z, l, p, d, j::jsonb, $1
+          FROM unnest($2::text[], $3::uuid[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[],
+                      $8::text[], $9::text[], $10::timestamptz[], $11::text[]) AS x(r, e, ra, lt, rg, z, l, p, d, j)
+        ON CONFLICT (report_id) DO NOTHING RETURNING report_id
+        """,
+        received_at, [a.report.report_id for a in items], [a.report.event_id for a in items],
+        [a.report.occurred_at for a in items], [a.report.loss_time for a in items],
+        [a.claim.region_id for a in items], [a.claim.zone.value for a in items],
+        [a.report.loss_type.value for a in items], [a.report.policy.number for a in items],
+        [a.claim.deadline_at for a in items], [a.report.model_dump_json() for a in items],
+    )
+    return {r["report_id"] for r in rows}
 
 
 async def record_dead_letter(pool: asyncpg.Pool, letter: DeadLetter) -> None:

@@ -15,18 +15,20 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from models.candidates import SurveyorState, VehicleState
-from models.dispatch_events import ClaimRegistered, SurveyorAssigned, SurveyorReassigned
+from models.candidates import SurveyorState, VehicleState, local_time
+from models.dispatch_events import ClaimRegistered, EscalationReason, SurveyorAssigned, SurveyorReassigned
 from models.dispatch_rules import DispatchRules, rules_for
 from models.events import derived_event_id
+from models.intake import Accepted
 from models.region_plan import PendingClaim, RegionPlan
 from models.reports import LossReported
 from models.surveyor_events import PositionReported, ShiftEnded, ShiftStarted, SurveyCompleted, SurveyorStatus
 from models.task_progress import next_status
 from models.zones import Region
 from streams.codec import Outgoing, encode
-from streams.store.outbox import add_outputs, claim_event, outputs_of
-from streams.store.roster_store import region_state
+from streams.store.claims_store import insert_claims
+from streams.store.outbox import add_outbox, add_outputs, claim_event, claim_events, outputs_of, outputs_of_many
+from streams.store.roster_store import parsed, regions_state
 
 Planner = Callable[[list[PendingClaim], list[SurveyorState], list[VehicleState], datetime, DispatchRules], RegionPlan]
 
@@ -43,86 +45,218 @@ class Dispatched:
     plan: RegionPlan | None = None
 
 
-async def dispatch_claim(pool: asyncpg.Pool, claim: ClaimRegistered, now: datetime, day_start: datetime,
-                         rules: DispatchRules, planner: Planner) -> Dispatched:
-    """A new claim in a region: plan the region's pending claims (this one among them)."""
+@dataclass
+class Intake(Dispatched):
+    """A batch of reports applied: records to publish, the plans, the claims new and the reports known."""
+
+    plans: list[RegionPlan] = field(default_factory=list)
+    new: list[Accepted] = field(default_factory=list)
+    duplicates: list[Accepted] = field(default_factory=list)  # a report id already known, under a new event id
+
+
+async def register_and_dispatch(pool: asyncpg.Pool, batch: list[Accepted], now: datetime, day_start: datetime,
+                                rules: DispatchRules, planner: Planner) -> Intake:
+    """Store a batch of accepted reports as claims and decide them, in one transaction.
+
+    Each region with new claims is planned once (``replan_region``, under the region's advisory lock,
+    taken in one order whatever the batch), its decisions stored with the claims, the consumed event
+    ids and the records to publish. A redelivered event decides nothing again and republishes what it
+    produced and never published; a report id seen before (or twice in the batch) produces nothing.
+    """
+    done = Intake()
     async with pool.acquire() as conn, conn.transaction():
-        if not await claim_event(conn, "dispatch", claim.event_id):
-            return Dispatched(await outputs_of(conn, "dispatch", claim.event_id))
-        result = await replan_region(conn, claim.region_id, now, day_start, rules, planner)
-        await add_outputs(conn, "dispatch", claim.event_id, result.outputs)
-        return result
+        fresh_ids = await claim_events(conn, "intake", [a.report.event_id for a in batch])
+        done.outputs = await outputs_of_many(conn, "intake",
+                                             [a.report.event_id for a in batch if a.report.event_id not in fresh_ids])
+        fresh: dict[uuid.UUID, Accepted] = {}
+        for a in batch:
+            if a.report.event_id in fresh_ids:
+                fresh.setdefault(a.report.event_id, a)  # an event twice in the batch is handled once
+        if not fresh:
+            return done
+        stored = await insert_claims(conn, list(fresh.values()), now)
+        by_region: dict[str, list[Accepted]] = {}
+        for a in fresh.values():
+            if a.report.report_id in stored:
+                stored.discard(a.report.report_id)  # the first of a repeated report id is the one stored
+                done.new.append(a)
+                by_region.setdefault(a.claim.region_id, []).append(a)
+            else:
+                done.duplicates.append(a)
+        planned = await replan_regions(conn, {rid: [a.report.report_id for a in new] for rid, new in by_region.items()},
+                                       now, day_start, rules, planner)
+        for region_id, result in planned.items():
+            new = by_region[region_id]
+            # Each record is kept with the report it is about, if that report came in this batch (a
+            # redelivery of it republishes it), else with the region's first new report.
+            source = {a.report.report_id: a.report.event_id for a in new}
+            rows = [(source.get(_report_of(o), new[0].report.event_id), o) for o in result.outputs]
+            await add_outbox(conn, "intake", rows)
+            done.outputs += result.outputs
+            if result.plan is not None:
+                done.plans.append(result.plan)
+    return done
+
+
+def _report_of(o: Outgoing) -> str:
+    return o.key.decode()  # dispatch.assignments is keyed by report id
+
+
+_PENDING_COLUMNS = """
+        c.report_id, c.event_id, c.region_id, c.zone, c.loss_type, c.reported_at, c.deadline_at, c.pending_since,
+        c.attempts, c.previous_task_id, c.reassign_reason,
+        (c.report->'location'->>'lat')::float8 AS lat, (c.report->'location'->>'lon')::float8 AS lon,
+        ARRAY(SELECT t.surveyor_id FROM survey_tasks t
+               WHERE t.report_id = c.report_id AND t.status IN ('declined', 'cancelled')) AS exclude,
+        ARRAY(SELECT e.reason FROM escalations e
+               WHERE e.report_id = c.report_id AND e.attempt = c.attempts + 1) AS raised
+"""
 
 
 async def replan_region(conn: asyncpg.Connection, region_id: str, now: datetime, day_start: datetime,
-                        rules: DispatchRules, planner: Planner) -> Dispatched:
-    """Decide every pending claim of the region together and store the decisions (inside the caller's transaction)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('region:' || $1))", region_id)
+                        rules: DispatchRules, planner: Planner, new_claims: list[str] | None = None) -> Dispatched:
+    """``replan_regions`` for one region."""
+    return (await replan_regions(conn, {region_id: new_claims}, now, day_start, rules, planner))[region_id]
+
+
+async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] | None], now: datetime,
+                         day_start: datetime, rules: DispatchRules, planner: Planner) -> dict[str, Dispatched]:
+    """Decide the pending claims of each region together and store the decisions (inside the caller's
+    transaction), for several regions in a handful of statements.
+
+    ``regions`` maps a region to the claims just arrived there (a list), or to None for a full re-plan.
+    Planned in a region: those claims and, for a full re-plan or when some surveyor there is free, the
+    waiting claims with the earliest deadlines (up to ``MAX_PENDING_PER_PLAN``). With every surveyor busy
+    a waiting claim's decision can only change with time, which the watchdog covers (review times):
+    it is not re-planned for each new claim of a storm, which keeps a backlog's cost per claim flat.
+    The regions' advisory locks are taken first, in one order whatever the caller.
+    """
+    ids = sorted(regions)
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('region:' || r)) FROM unnest($1::text[]) AS r", ids)
+    definitions = {r["region_id"]: r["definition"] for r in await conn.fetch(
+        "SELECT region_id, definition FROM regions WHERE region_id = ANY($1::text[])", ids)}
+    region_rules = {rid: _rules_in(rules, definitions.get(rid)) for rid in ids}
+    states = await regions_state(conn, ids, now, day_start, rules)
+    local = local_time(now, rules)
+    open_regions = [rid for rid in ids if regions[rid] is None
+                    or any(not s.busy and s.on_duty(local) for s in states[rid][0])]
     rows = await conn.fetch(
-        """
-        SELECT c.report_id, c.event_id, c.zone, c.loss_type, c.reported_at, c.deadline_at, c.pending_since,
-               c.attempts, c.previous_task_id, c.reassign_reason,
-               (c.report->'location'->>'lat')::float8 AS lat, (c.report->'location'->>'lon')::float8 AS lon,
-               ARRAY(SELECT t.surveyor_id FROM survey_tasks t
-                      WHERE t.report_id = c.report_id AND t.status IN ('declined', 'cancelled')) AS exclude,
-               ARRAY(SELECT e.reason FROM escalations e
-                      WHERE e.report_id = c.report_id AND e.attempt = c.attempts + 1) AS raised
-          FROM claims c
-         WHERE c.region_id = $1 AND c.dispatch_state = 'pending'
-         ORDER BY c.deadline_at, c.report_id
-         LIMIT $2
+        f"""
+        WITH picked AS (
+            SELECT report_id FROM claims WHERE report_id = ANY($1::text[]) AND dispatch_state = 'pending'
+            UNION
+            SELECT w.report_id FROM unnest($2::text[]) AS o(region_id) CROSS JOIN LATERAL
+                (SELECT report_id FROM claims
+                  WHERE region_id = o.region_id AND dispatch_state = 'pending'
+                  ORDER BY deadline_at, report_id LIMIT $3) AS w)
+        SELECT {_PENDING_COLUMNS} FROM claims c JOIN picked USING (report_id)
         """,
-        region_id, MAX_PENDING_PER_PLAN,
+        [r for new in regions.values() for r in (new or [])], open_regions, MAX_PENDING_PER_PLAN,
     )
-    if not rows:
-        return Dispatched()
-    pending = [
-        PendingClaim(
+    pending_of: dict[str, list[PendingClaim]] = {rid: [] for rid in ids}
+    for r in rows:
+        pending_of[r["region_id"]].append(PendingClaim(
             claim=ClaimRegistered(
                 event_id=derived_event_id("registered", r["event_id"]), occurred_at=r["pending_since"],
-                report_id=r["report_id"], region_id=region_id, zone=r["zone"], loss_type=r["loss_type"],
+                report_id=r["report_id"], region_id=r["region_id"], zone=r["zone"], loss_type=r["loss_type"],
                 reported_at=r["reported_at"], lat=r["lat"], lon=r["lon"], deadline_at=r["deadline_at"]),
             attempt=r["attempts"] + 1, pending_since=r["pending_since"], exclude=frozenset(r["exclude"]),
             previous_task_id=r["previous_task_id"], reassign_reason=r["reassign_reason"], raised=frozenset(r["raised"]),
-        )
-        for r in rows
-    ]
-    definition = await conn.fetchval("SELECT definition FROM regions WHERE region_id = $1", region_id)
-    rules = rules_for(rules, Region.model_validate_json(definition) if definition else None)
-    surveyors, vehicles = await region_state(conn, region_id, now, day_start, rules)
-    plan = planner(pending, surveyors, vehicles, now, rules)
-    attempt_of = {p.claim.report_id: p.attempt for p in pending}
-    outputs: list[Outgoing] = []
-    for a in plan.assigned:
-        await _insert_task(conn, a, attempt_of[a.report_id], now, rules)
-        outputs.append(encode("dispatch.assignments", a))
-    for e in plan.escalated:
-        inserted = await conn.fetchval(
+        ))
+    results = {rid: Dispatched() for rid in ids}
+    decided: list[tuple[list[PendingClaim], RegionPlan, DispatchRules]] = []
+    for rid in ids:
+        if pending_of[rid]:
+            surveyors, vehicles = states[rid]
+            plan = planner(pending_of[rid], surveyors, vehicles, now, region_rules[rid])
+            decided.append((pending_of[rid], plan, region_rules[rid]))
+            results[rid] = Dispatched([encode("dispatch.assignments", a) for a in plan.assigned], plan)
+    if not decided:
+        return results
+    attempt_of = {p.claim.report_id: p.attempt for pending, _, _ in decided for p in pending}
+    await _insert_tasks(conn, [(a, r) for _, plan, r in decided for a in plan.assigned], attempt_of, now)
+    await _set_reviews(conn, decided)
+    escalated = [e for _, plan, _ in decided for e in plan.escalated]
+    if escalated:
+        raised = {r["event_id"] for r in await conn.fetch(
             "INSERT INTO escalations (event_id, report_id, attempt, region_id, zone, reason, detail, created_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING true",
-            e.event_id, e.report_id, attempt_of[e.report_id], e.region_id, e.zone.value, e.reason.value, e.detail,
-            e.occurred_at,
-        )
-        if inserted:
-            outputs.append(encode("dispatch.assignments", e))
-    return Dispatched(outputs, plan)
+            " SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],"
+            " $8::timestamptz[]) ON CONFLICT DO NOTHING RETURNING event_id",
+            [e.event_id for e in escalated], [e.report_id for e in escalated],
+            [attempt_of[e.report_id] for e in escalated], [e.region_id for e in escalated],
+            [e.zone.value for e in escalated], [e.reason.value for e in escalated], [e.detail for e in escalated],
+            [e.occurred_at for e in escalated],
+        )}
+        for e in escalated:
+            if e.event_id in raised:
+                results[e.region_id].outputs.append(encode("dispatch.assignments", e))
+    return results
 
 
-async def _insert_task(conn: asyncpg.Connection, a: SurveyorAssigned | SurveyorReassigned, attempt: int,
-                       now: datetime, rules: DispatchRules) -> None:
+_RULES_IN: dict[tuple[int, str | None], tuple[DispatchRules, DispatchRules]] = {}
+
+
+def _rules_in(rules: DispatchRules, definition: str | None) -> DispatchRules:
+    """``rules_for`` the region stored as ``definition``, worked out once per distinct rules and region."""
+    key = (id(rules), definition)
+    hit = _RULES_IN.get(key)
+    if hit is None or hit[0] is not rules:
+        if len(_RULES_IN) > 10_000:
+            _RULES_IN.clear()
+        hit = _RULES_IN[key] = (rules, rules_for(rules, parsed(Region, definition) if definition else None))
+    return hit[1]
+
+
+async def _set_reviews(conn: asyncpg.Connection,
+                       decided: list[tuple[list[PendingClaim], RegionPlan, DispatchRules]]) -> None:
+    """A claim left waiting without an escalation is due for review when its dispatch limit passes
+    (the watchdog raises dispatch_overdue then); any other claim has no review due."""
+    overdue = EscalationReason.DISPATCH_OVERDUE.value
+    ids: list[str] = []
+    review: list[datetime | None] = []
+    for pending, plan, rules in decided:
+        raised_now = {e.report_id for e in plan.escalated if e.reason.value == overdue}
+        waiting = set(plan.waiting)
+        limit = timedelta(minutes=rules.dispatch_within_minutes)
+        for p in pending:
+            ids.append(p.claim.report_id)
+            review.append((p.pending_since or p.claim.reported_at) + limit
+                          if p.claim.report_id in waiting and overdue not in p.raised
+                          and p.claim.report_id not in raised_now else None)
+    await conn.execute(
+        "UPDATE claims c SET review_at = x.t FROM unnest($1::text[], $2::timestamptz[]) AS x(r, t)"
+        " WHERE c.report_id = x.r AND c.review_at IS DISTINCT FROM x.t",
+        ids, review,
+    )
+
+
+async def _insert_tasks(conn: asyncpg.Connection,
+                        assigned: list[tuple[SurveyorAssigned | SurveyorReassigned, DispatchRules]],
+                        attempt_of: dict[str, int], now: datetime) -> None:
+    if not assigned:
+        return
+    tasks = [a for a, _ in assigned]
     await conn.execute(
         """
         INSERT INTO survey_tasks (task_id, report_id, attempt, surveyor_id, vehicle_id, region_id, zone, status,
                                   assigned_at, deadline_at, estimated_arrival_at, meets_deadline,
                                   ack_due_at, contact_due_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, 'assigned', $8, $9, $10, $11, $12, $13)
+        SELECT t, r, a, s, v, rg, z, 'assigned', $1, d, eta, m, ack, contact
+          FROM unnest($2::uuid[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[],
+                      $9::timestamptz[], $10::timestamptz[], $11::bool[], $12::timestamptz[], $13::timestamptz[])
+               AS x(t, r, a, s, v, rg, z, d, eta, m, ack, contact)
         """,
-        a.task_id, a.report_id, attempt, a.surveyor_id, a.vehicle_id, a.region_id, a.zone.value, now,
-        a.deadline_at, a.estimated_arrival_at, a.meets_deadline,
-        now + timedelta(minutes=rules.ack_within_minutes), now + timedelta(minutes=rules.contact_within_minutes),
+        now, [a.task_id for a in tasks], [a.report_id for a in tasks], [attempt_of[a.report_id] for a in tasks],
+        [a.surveyor_id for a in tasks], [a.vehicle_id for a in tasks], [a.region_id for a in tasks],
+        [a.zone.value for a in tasks], [a.deadline_at for a in tasks], [a.estimated_arrival_at for a in tasks],
+        [a.meets_deadline for a in tasks],
+        [now + timedelta(minutes=r.ack_within_minutes) for _, r in assigned],
+        [now + timedelta(minutes=r.contact_within_minutes) for _, r in assigned],
     )
     await conn.execute(
-        "UPDATE claims SET dispatch_state = 'assigned', attempts = $2 WHERE report_id = $1", a.report_id, attempt
+        "UPDATE claims c SET dispatch_state = 'assigned', attempts = x.a"
+        " FROM unnest($1::text[], $2::int[]) AS x(r, a) WHERE c.report_id = x.r",
+        [a.report_id for a in tasks], [attempt_of[a.report_id] for a in tasks],
     )
 
 

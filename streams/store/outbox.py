@@ -23,13 +23,31 @@ async def claim_event(conn: asyncpg.Connection, consumer: str, event_id: uuid.UU
     return bool(row)
 
 
-async def add_outputs(conn: asyncpg.Connection, consumer: str, source_event_id: uuid.UUID, outputs: list[Outgoing]) -> None:
-    if outputs:
-        await conn.executemany(
-            "INSERT INTO outbox (event_id, consumer, source_event_id, topic, key, value) VALUES ($1, $2, $3, $4, $5, $6)"
-            " ON CONFLICT (event_id) DO NOTHING",
-            [(uuid.UUID(o.event_id), consumer, source_event_id, o.topic, o.key, o.value) for o in outputs],
+async def claim_events(conn: asyncpg.Connection, consumer: str, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """``claim_event`` for a batch in one statement: the ids not handled before (a repeated id counts once)."""
+    rows = await conn.fetch(
+        "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING"
+        " RETURNING event_id",
+        consumer, event_ids,
+    )
+    return {r["event_id"] for r in rows}
+
+
+async def add_outbox(conn: asyncpg.Connection, consumer: str, rows: list[tuple[uuid.UUID, Outgoing]]) -> None:
+    """Outbox records of a batch, each with the input event it came from, in one statement (in order: unnest
+    yields the arrays' order, so ``seq`` follows it)."""
+    if rows:
+        await conn.execute(
+            "INSERT INTO outbox (event_id, consumer, source_event_id, topic, key, value)"
+            " SELECT e, $1, s, t, k, v FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::bytea[], $6::bytea[])"
+            " AS x(e, s, t, k, v) ON CONFLICT (event_id) DO NOTHING",
+            consumer, [uuid.UUID(o.event_id) for _, o in rows], [src for src, _ in rows], [o.topic for _, o in rows],
+            [o.key for _, o in rows], [o.value for _, o in rows],
         )
+
+
+async def add_outputs(conn: asyncpg.Connection, consumer: str, source_event_id: uuid.UUID, outputs: list[Outgoing]) -> None:
+    await add_outbox(conn, consumer, [(source_event_id, o) for o in outputs])
 
 
 async def outputs_of(conn: asyncpg.Connection, consumer: str, source_event_id: uuid.UUID) -> list[Outgoing]:
@@ -43,6 +61,18 @@ async def outputs_of(conn: asyncpg.Connection, consumer: str, source_event_id: u
         "SELECT topic, key, value, event_id FROM outbox"
         " WHERE consumer = $1 AND source_event_id = $2 AND published_at IS NULL ORDER BY seq",
         consumer, source_event_id,
+    )
+    return [Outgoing(r["topic"], bytes(r["key"]), bytes(r["value"]), str(r["event_id"])) for r in rows]
+
+
+async def outputs_of_many(conn: asyncpg.Connection, consumer: str, source_event_ids: list[uuid.UUID]) -> list[Outgoing]:
+    """``outputs_of`` for a batch of redelivered events, in the order they were stored."""
+    if not source_event_ids:
+        return []
+    rows = await conn.fetch(
+        "SELECT topic, key, value, event_id FROM outbox"
+        " WHERE consumer = $1 AND source_event_id = ANY($2::uuid[]) AND published_at IS NULL ORDER BY seq",
+        consumer, source_event_ids,
     )
     return [Outgoing(r["topic"], bytes(r["key"]), bytes(r["value"]), str(r["event_id"])) for r in rows]
 

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import asyncpg
+from pydantic import BaseModel
 
 from models.candidates import SurveyorState, VehicleState
 from models.dispatch_rules import DispatchRules
 from models.roster import Roster, Surveyor, SurveyVehicle
 from models.zones import Region
+
+
+@lru_cache(maxsize=65536)
+def parsed(model: type[BaseModel], definition: str):
+    """A stored definition (JSON) as its model, parsed once per distinct text: region state is read for
+    every plan, and the definitions of a region's people and vehicles rarely change. The models are
+    frozen, so sharing one instance is safe."""
+    return model.model_validate_json(definition)
 
 
 async def load_roster(pool: asyncpg.Pool, roster: Roster) -> dict[str, int]:
@@ -48,41 +58,50 @@ async def regions(pool: asyncpg.Pool) -> tuple[Region, ...]:
     return tuple(Region.model_validate_json(r["definition"]) for r in rows)
 
 
-async def region_state(
-    conn: asyncpg.Connection, region_id: str, now: datetime, day_start: datetime, rules: DispatchRules
-) -> tuple[list[SurveyorState], list[VehicleState]]:
-    """Active surveyors and vehicles of a region: live tasks, expected end of them, workload, duty overrides."""
+async def regions_state(
+    conn: asyncpg.Connection, region_ids: list[str], now: datetime, day_start: datetime, rules: DispatchRules
+) -> dict[str, tuple[list[SurveyorState], list[VehicleState]]]:
+    """Active surveyors and vehicles of each region: live tasks, expected end of them, workload, duty
+    overrides. Two statements, however many regions.
+
+    Live tasks are read by the region they serve: a surveyor or vehicle that the roster moves to
+    another region while on a task counts as busy there again only when the task ends.
+    """
+    # Live tasks and today's workload of the regions first (index scans), then joined to their people:
+    # cheaper than a look-up per surveyor and per vehicle.
     srows = await conn.fetch(
         """
-        SELECT s.definition, s.lat, s.lon, CASE WHEN s.duty_until > $2 THEN s.duty END AS duty,
-               t.status AS task_status, t.arrived_at, t.estimated_arrival_at,
-               (SELECT count(*) FROM survey_tasks d
-                 WHERE d.surveyor_id = s.surveyor_id AND d.assigned_at >= $3
-                   AND d.status NOT IN ('declined', 'cancelled')) AS today
+        WITH live AS (SELECT surveyor_id, vehicle_id, status, arrived_at, estimated_arrival_at
+                        FROM survey_tasks WHERE region_id = ANY($1::text[]) AND live),
+             today AS (SELECT surveyor_id, count(*) AS n FROM survey_tasks
+                        WHERE region_id = ANY($1::text[]) AND assigned_at >= $3
+                          AND status NOT IN ('declined', 'cancelled')
+                        GROUP BY surveyor_id)
+        SELECT s.region_id, s.definition, s.lat, s.lon, CASE WHEN s.duty_until > $2 THEN s.duty END AS duty,
+               l.status AS task_status, l.arrived_at, l.estimated_arrival_at, l.vehicle_id,
+               COALESCE(t.n, 0) AS today
           FROM surveyors s
-          LEFT JOIN survey_tasks t ON t.surveyor_id = s.surveyor_id AND t.live
-         WHERE s.region_id = $1 AND s.active
+          LEFT JOIN live l USING (surveyor_id)
+          LEFT JOIN today t USING (surveyor_id)
+         WHERE s.region_id = ANY($1::text[]) AND s.active
         """,
-        region_id, now, day_start,
+        region_ids, now, day_start,
     )
+    in_use = {r["vehicle_id"] for r in srows if r["vehicle_id"] is not None}
     vrows = await conn.fetch(
-        """
-        SELECT v.definition, v.lat, v.lon,
-               EXISTS (SELECT 1 FROM survey_tasks t WHERE t.vehicle_id = v.vehicle_id AND t.live) AS busy
-          FROM vehicles v WHERE v.region_id = $1 AND v.active
-        """,
-        region_id,
-    )
+        "SELECT region_id, vehicle_id, definition, lat, lon FROM vehicles WHERE region_id = ANY($1::text[]) AND active",
+        region_ids)
     survey = timedelta(minutes=rules.survey_minutes)
-    surveyors = []
+    states: dict[str, tuple[list[SurveyorState], list[VehicleState]]] = {rid: ([], []) for rid in region_ids}
     for r in srows:
         busy = r["task_status"] is not None
         free_at = None
         if busy:
             on_scene_from = r["arrived_at"] or max(r["estimated_arrival_at"], now)
             free_at = max(now, on_scene_from + survey)
-        surveyors.append(SurveyorState(Surveyor.model_validate_json(r["definition"]), r["lat"], r["lon"], busy,
-                                       r["today"], free_at, r["duty"]))
-    vehicles = [VehicleState(SurveyVehicle.model_validate_json(r["definition"]), r["busy"], r["lat"], r["lon"])
-                for r in vrows]
-    return surveyors, vehicles
+        states[r["region_id"]][0].append(SurveyorState(parsed(Surveyor, r["definition"]), r["lat"], r["lon"], busy,
+                                                       r["today"], free_at, r["duty"]))
+    for r in vrows:
+        states[r["region_id"]][1].append(VehicleState(parsed(SurveyVehicle, r["definition"]),
+                                                      r["vehicle_id"] in in_use, r["lat"], r["lon"]))
+    return states

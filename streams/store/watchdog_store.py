@@ -15,9 +15,10 @@ from models.deadline_watch import arrival_missed, contact_overdue
 from models.dispatch_rules import DispatchRules
 from models.events import derived_event_id
 from streams.codec import encode
-from streams.store.dispatch_store import Dispatched, Planner, replan_region, send_back_to_dispatch
+from streams.store.dispatch_store import (MAX_PENDING_PER_PLAN, Dispatched, Planner, replan_region,
+                                         send_back_to_dispatch)
 from streams.store.outbox import add_outputs
-from streams.store.roster_store import region_state
+from streams.store.roster_store import regions_state
 
 BATCH = 100
 
@@ -87,14 +88,21 @@ async def fire_arrivals_missed(pool: asyncpg.Pool, now: datetime) -> list[tuple[
 
 async def replan_waiting(pool: asyncpg.Pool, now: datetime, day_start: datetime, rules: DispatchRules,
                          planner: Planner) -> list[Dispatched]:
-    """Re-plan every region with claims still waiting: surveyors free up, shifts start, limits pass."""
+    """Re-plan the regions whose waiting claims may be decided differently now: where a surveyor is
+    free (shifts start, tasks end outside the surveyor loop), and the claims whose dispatch limit has
+    passed while they waited for a busy surveyor (dispatch_overdue). A region whose every surveyor is
+    busy is not re-planned as a whole: nothing but time changes there, and its review times say when."""
     regions = [r["region_id"] for r in await pool.fetch(
-        "SELECT DISTINCT region_id FROM claims WHERE dispatch_state = 'pending' ORDER BY region_id")]
+        "SELECT region_id FROM regions r WHERE EXISTS (SELECT 1 FROM claims c"
+        " WHERE c.region_id = r.region_id AND c.dispatch_state = 'pending') ORDER BY region_id")]
     results = []
     tick = now.isoformat()
     for region_id in regions:
         async with pool.acquire() as conn, conn.transaction():
-            result = await replan_region(conn, region_id, now, day_start, rules, planner)
+            due = [r["report_id"] for r in await conn.fetch(
+                "SELECT report_id FROM claims WHERE review_at <= $2 AND region_id = $1 AND dispatch_state = 'pending'"
+                " ORDER BY review_at LIMIT $3", region_id, now, MAX_PENDING_PER_PLAN)]
+            result = await replan_region(conn, region_id, now, day_start, rules, planner, new_claims=due)
             await add_outputs(conn, "watchdog", derived_event_id("replan", region_id, tick), result.outputs)
             results.append(result)
     return results
@@ -119,11 +127,11 @@ async def dispatch_gauges(pool: asyncpg.Pool, now: datetime, day_start: datetime
          GROUP BY zone
         """, now)}
     local = local_time(now, rules)
-    available = {}
     async with pool.acquire() as conn:
-        for r in await conn.fetch("SELECT region_id FROM regions ORDER BY region_id"):
-            surveyors, _ = await region_state(conn, r["region_id"], now, day_start, rules)
-            available[r["region_id"]] = sum(1 for s in surveyors if not s.busy and s.on_duty(local))
+        ids = [r["region_id"] for r in await conn.fetch("SELECT region_id FROM regions ORDER BY region_id")]
+        states = await regions_state(conn, ids, now, day_start, rules)
+    available = {rid: sum(1 for s in surveyors if not s.busy and s.on_duty(local))
+                 for rid, (surveyors, _) in states.items()}
     return {"open_tasks": open_tasks, "pending": waiting, "available": available,
             "deadline_met": {z: (m / d if d else None) for z, (m, d) in met.items()}}
 

@@ -16,7 +16,8 @@ ID_NUMBER = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 def test_a_demo_run_logs_no_personal_data(tmp_path, cli_env):
     out = subprocess.run([*CLI, "demo", "--reports", "60", "--rate", "20", "--business-events", "60",
                           "--summary-json", str(tmp_path / "summary.json")],
-                         env=cli_env, capture_output=True, text=True, timeout=600)
+                         env=dict(cli_env, CLAIMS_LOG_LEVEL="DEBUG"),  # every line the code can write
+                         capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     demo_dir = tmp_path / "state" / "demo"
     logs = out.stdout + out.stderr + (demo_dir / "demo-worker.log").read_text(errors="replace")

@@ -90,7 +90,6 @@ async def test_the_same_report_sent_twice_gives_one_claim_and_one_assignment(sta
     assert len(bus.about("dispatch.assignments", report["report_id"])) == 1
     assert await db.fetchval("SELECT count(*) FROM claims WHERE report_id = $1", report["report_id"]) == 1
     assert await db.fetchval("SELECT count(*) FROM survey_tasks WHERE report_id = $1", report["report_id"]) == 1
-    assert len(bus.about("dispatch.pending", report["report_id"])) == 1
 
 
 async def test_a_report_no_one_can_take_is_escalated_with_the_reason(bus, db):

@@ -4,6 +4,7 @@ A database of its own, with no worker: nothing but the test touches it.
 """
 
 import asyncio
+import dataclasses
 import json
 import uuid
 from datetime import datetime, timezone
@@ -17,8 +18,7 @@ from models.intake import register_report
 from streams.store import roster_store
 from models.region_plan import plan_region
 from models.travel import StraightLineTravel
-from streams.store.claims_store import register_claim
-from streams.store.dispatch_store import dispatch_claim
+from streams.store.dispatch_store import register_and_dispatch
 from streams.store.migrations import apply_migrations
 from streams.store.outbox import mark_published
 from tests.conftest import valid_report
@@ -53,40 +53,68 @@ async def _accepted(db, area="store"):
     return register_report(raw, await roster_store.regions(db), RULES, datetime.now(timezone.utc))
 
 
-async def test_a_redelivered_report_republishes_the_same_records_until_they_are_published(db):
-    accepted = await _accepted(db)
-    now = datetime.now(timezone.utc)
-    first, new = await register_claim(db, accepted, now)
-    again, new_again = await register_claim(db, accepted, now)
-    assert new and not new_again
-    assert again == first and len(first) == 1 and first[0].topic == "dispatch.pending"
-    await mark_published(db, first)
-    assert await register_claim(db, accepted, now) == ([], False)
-    assert await db.fetchval("SELECT count(*) FROM claims WHERE report_id = $1", accepted.report.report_id) == 1
-
-
-async def test_a_redelivered_claim_is_not_decided_twice(db):
-    accepted = await _accepted(db, "twice")
-    await register_claim(db, accepted, datetime.now(timezone.utc))
-    calls = []
-
+def _planner(calls: list):
     def planner(pending, surveyors, vehicles, now, rules):
-        calls.append(len(pending))
+        calls.append(sorted(p.claim.report_id for p in pending))
         return plan_region(pending, surveyors, vehicles, rules, StraightLineTravel(), now)
 
+    return planner
+
+
+async def _intake(db, batch, calls=None):
     now = datetime.now(timezone.utc)
-    first = await dispatch_claim(db, accepted.claim, now, now.replace(hour=0), RULES, planner)
-    again = await dispatch_claim(db, accepted.claim, now, now.replace(hour=0), RULES, planner)
-    assert first.plan is not None and again.plan is None and again.outputs == first.outputs and calls == [1]
-    [assigned] = first.plan.assigned
-    assert assigned.report_id == accepted.report.report_id
+    return await register_and_dispatch(db, batch, now, now.replace(hour=0), RULES, _planner([] if calls is None
+                                                                                           else calls))
+
+
+async def test_a_redelivered_report_republishes_the_same_records_until_they_are_published(db):
+    accepted = await _accepted(db)
+    calls = []
+    first = await _intake(db, [accepted], calls)
+    again = await _intake(db, [accepted], calls)
+    assert [a.report.report_id for a in first.new] == [accepted.report.report_id] and again.new == []
+    assert calls == [[accepted.report.report_id]]  # decided once
+    assert again.outputs == first.outputs and [o.topic for o in first.outputs] == ["dispatch.assignments"]
+    await mark_published(db, first.outputs)
+    assert (await _intake(db, [accepted])).outputs == []
+    assert await db.fetchval("SELECT count(*) FROM claims WHERE report_id = $1", accepted.report.report_id) == 1
+    assert await db.fetchval("SELECT count(*) FROM survey_tasks WHERE report_id = $1", accepted.report.report_id) == 1
+
+
+async def test_a_batch_stores_and_decides_each_report_once_and_a_redelivered_batch_changes_nothing(db):
+    a, b = await _accepted(db, "store"), await _accepted(db, "store")
+    resent = dataclasses.replace(b, report=b.report.model_copy(update={"event_id": uuid.uuid4()}))
+    # a twice (a redelivery inside the batch), b under a second event id (the hotline sent it again)
+    done = await _intake(db, [a, b, a, resent])
+    assert [x.report.report_id for x in done.new] == [a.report.report_id, b.report.report_id]
+    assert [x.report.event_id for x in done.duplicates] == [resent.report.event_id]
+    assert sorted(d.report_id for p in done.plans for d in p.assigned) == sorted([a.report.report_id,
+                                                                                  b.report.report_id])
+    again = await _intake(db, [b, a, resent])  # the same batch again, split differently
+    assert again.new == [] and again.plans == []
+    assert sorted(o.event_id for o in again.outputs) == sorted(o.event_id for o in done.outputs)
+    await mark_published(db, done.outputs)
+    assert (await _intake(db, [a, b])).outputs == []
+    ids = [a.report.report_id, b.report.report_id]
+    assert await db.fetchval("SELECT count(*) FROM claims WHERE report_id = ANY($1)", ids) == 2
+    assert await db.fetchval("SELECT count(*) FROM survey_tasks WHERE report_id = ANY($1)", ids) == 2
+
+
+async def test_a_batch_of_two_regions_plans_each_region_once(db):
+    claims = [(await _accepted(db, area)) for area in ("simulate", "survey", "simulate")]
+    calls = []
+    done = await _intake(db, claims, calls)
+    assert len(calls) == 2  # one plan per region
+    assert sorted(r for call in calls for r in call) == sorted(c.report.report_id for c in claims)
+    assert sorted(d.report_id for p in done.plans for d in p.assigned) == sorted(c.report.report_id for c in claims)
 
 
 async def test_the_database_refuses_a_second_live_task_for_one_surveyor(db):
     a, b = await _accepted(db, "kcat"), await _accepted(db, "kcat")
-    now = datetime.now(timezone.utc)
-    for acc in (a, b):
-        await register_claim(db, acc, now)
+    from streams.store.claims_store import insert_claims
+
+    async with db.acquire() as conn:
+        await insert_claims(conn, [a, b], datetime.now(timezone.utc))
     insert = ("INSERT INTO survey_tasks (task_id, report_id, attempt, surveyor_id, vehicle_id, region_id, zone,"
               " status, assigned_at, deadline_at, estimated_arrival_at, meets_deadline, ack_due_at, contact_due_at)"
               " VALUES ($1, $2, 1, 'kcat-s0', $3, 'kcat', 'urban', 'assigned', now(), now() + interval '1 hour',"
