@@ -58,11 +58,31 @@ async def regions(pool: asyncpg.Pool) -> tuple[Region, ...]:
     return tuple(Region.model_validate_json(r["definition"]) for r in rows)
 
 
+#: Surveyor and vehicle definitions by (id, PostgreSQL's hashtext of the stored JSON): region state is
+#: read for every plan, so only the hash travels; a definition the roster changed has a new hash and
+#: is fetched and parsed once. Bounded: cleared when it outgrows any real roster.
+_DEFINITIONS: dict[tuple[str, str, int], BaseModel] = {}
+
+
+async def _definitions(conn: asyncpg.Connection, table: str, model: type[BaseModel],
+                       wanted: list[tuple[str, int]]) -> dict[str, BaseModel]:
+    key_column = "surveyor_id" if table == "surveyors" else "vehicle_id"
+    missing = [i for i, h in wanted if (table, i, h) not in _DEFINITIONS]
+    if missing:
+        if len(_DEFINITIONS) > 200_000:
+            _DEFINITIONS.clear()
+            missing = [i for i, _ in wanted]
+        for r in await conn.fetch(f"SELECT {key_column} AS id, definition, hashtext(definition::text) AS h FROM {table}"
+                                  f" WHERE {key_column} = ANY($1::text[])", missing):
+            _DEFINITIONS[table, r["id"], r["h"]] = parsed(model, r["definition"])
+    return {i: _DEFINITIONS[table, i, h] for i, h in wanted if (table, i, h) in _DEFINITIONS}
+
+
 async def regions_state(
     conn: asyncpg.Connection, region_ids: list[str], now: datetime, day_start: datetime, rules: DispatchRules
 ) -> dict[str, tuple[list[SurveyorState], list[VehicleState]]]:
     """Active surveyors and vehicles of each region: live tasks, expected end of them, workload, duty
-    overrides. Two statements, however many regions.
+    overrides. Two statements, however many regions (a third when a definition is new).
 
     Live tasks are read by the region they serve: a surveyor or vehicle that the roster moves to
     another region while on a task counts as busy there again only when the task ends.
@@ -77,7 +97,8 @@ async def regions_state(
                         WHERE region_id = ANY($1::text[]) AND assigned_at >= $3
                           AND status NOT IN ('declined', 'cancelled')
                         GROUP BY surveyor_id)
-        SELECT s.region_id, s.definition, s.lat, s.lon, CASE WHEN s.duty_until > $2 THEN s.duty END AS duty,
+        SELECT s.region_id, s.surveyor_id, hashtext(s.definition::text) AS h, s.lat, s.lon,
+               CASE WHEN s.duty_until > $2 THEN s.duty END AS duty,
                l.status AS task_status, l.arrived_at, l.estimated_arrival_at, l.vehicle_id,
                COALESCE(t.n, 0) AS today
           FROM surveyors s
@@ -89,19 +110,24 @@ async def regions_state(
     )
     in_use = {r["vehicle_id"] for r in srows if r["vehicle_id"] is not None}
     vrows = await conn.fetch(
-        "SELECT region_id, vehicle_id, definition, lat, lon FROM vehicles WHERE region_id = ANY($1::text[]) AND active",
-        region_ids)
+        "SELECT region_id, vehicle_id, hashtext(definition::text) AS h, lat, lon FROM vehicles"
+        " WHERE region_id = ANY($1::text[]) AND active", region_ids)
+    people = await _definitions(conn, "surveyors", Surveyor, [(r["surveyor_id"], r["h"]) for r in srows])
+    fleet = await _definitions(conn, "vehicles", SurveyVehicle, [(r["vehicle_id"], r["h"]) for r in vrows])
     survey = timedelta(minutes=rules.survey_minutes)
     states: dict[str, tuple[list[SurveyorState], list[VehicleState]]] = {rid: ([], []) for rid in region_ids}
     for r in srows:
+        if r["surveyor_id"] not in people:  # deleted between the two statements
+            continue
         busy = r["task_status"] is not None
         free_at = None
         if busy:
             on_scene_from = r["arrived_at"] or max(r["estimated_arrival_at"], now)
             free_at = max(now, on_scene_from + survey)
-        states[r["region_id"]][0].append(SurveyorState(parsed(Surveyor, r["definition"]), r["lat"], r["lon"], busy,
+        states[r["region_id"]][0].append(SurveyorState(people[r["surveyor_id"]], r["lat"], r["lon"], busy,
                                                        r["today"], free_at, r["duty"]))
     for r in vrows:
-        states[r["region_id"]][1].append(VehicleState(parsed(SurveyVehicle, r["definition"]),
-                                                      r["vehicle_id"] in in_use, r["lat"], r["lon"]))
+        if r["vehicle_id"] in fleet:
+            states[r["region_id"]][1].append(VehicleState(fleet[r["vehicle_id"]], r["vehicle_id"] in in_use,
+                                                          r["lat"], r["lon"]))
     return states
