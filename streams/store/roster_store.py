@@ -58,9 +58,10 @@ async def regions(pool: asyncpg.Pool) -> tuple[Region, ...]:
     return tuple(Region.model_validate_json(r["definition"]) for r in rows)
 
 
-#: Surveyor and vehicle definitions by (id, PostgreSQL's hashtext of the stored JSON): region state is
-#: read for every plan, so only the hash travels; a definition the roster changed has a new hash and
-#: is fetched and parsed once. Bounded: cleared when it outgrows any real roster.
+#: Surveyor and vehicle definitions by (id, definition_hash: hashtext of the stored JSON, a generated
+#: column since migration 005). Region state is read for every plan, so only the hash travels; a
+#: definition the roster changed has a new hash and is fetched and parsed once. Bounded: cleared when
+#: it outgrows any real roster.
 _DEFINITIONS: dict[tuple[str, str, int], BaseModel] = {}
 
 
@@ -72,7 +73,7 @@ async def _definitions(conn: asyncpg.Connection, table: str, model: type[BaseMod
         if len(_DEFINITIONS) > 200_000:
             _DEFINITIONS.clear()
             missing = [i for i, _ in wanted]
-        for r in await conn.fetch(f"SELECT {key_column} AS id, definition, hashtext(definition::text) AS h FROM {table}"
+        for r in await conn.fetch(f"SELECT {key_column} AS id, definition, definition_hash AS h FROM {table}"
                                   f" WHERE {key_column} = ANY($1::text[])", missing):
             _DEFINITIONS[table, r["id"], r["h"]] = parsed(model, r["definition"])
     return {i: _DEFINITIONS[table, i, h] for i, h in wanted if (table, i, h) in _DEFINITIONS}
@@ -97,7 +98,7 @@ async def regions_state(
                         WHERE region_id = ANY($1::text[]) AND assigned_at >= $3
                           AND status NOT IN ('declined', 'cancelled')
                         GROUP BY surveyor_id)
-        SELECT s.region_id, s.surveyor_id, hashtext(s.definition::text) AS h, s.lat, s.lon,
+        SELECT s.region_id, s.surveyor_id, s.definition_hash AS h, s.lat, s.lon,
                CASE WHEN s.duty_until > $2 THEN s.duty END AS duty,
                l.status AS task_status, l.arrived_at, l.estimated_arrival_at, l.vehicle_id,
                COALESCE(t.n, 0) AS today
@@ -110,7 +111,7 @@ async def regions_state(
     )
     in_use = {r["vehicle_id"] for r in srows if r["vehicle_id"] is not None}
     vrows = await conn.fetch(
-        "SELECT region_id, vehicle_id, hashtext(definition::text) AS h, lat, lon FROM vehicles"
+        "SELECT region_id, vehicle_id, definition_hash AS h, lat, lon FROM vehicles"
         " WHERE region_id = ANY($1::text[]) AND active", region_ids)
     people = await _definitions(conn, "surveyors", Surveyor, [(r["surveyor_id"], r["h"]) for r in srows])
     fleet = await _definitions(conn, "vehicles", SurveyVehicle, [(r["vehicle_id"], r["h"]) for r in vrows])
