@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -22,6 +24,15 @@ class ClaimsApp(faust.App):
 
     fetch_max_wait_ms: int | None = None
     runtime: Runtime | None = None
+
+    async def on_started(self) -> None:
+        await super().on_started()
+        # Everything alive now (modules, the app, Faust's services) lives as long as the process: move it
+        # out of the collector's sight (gc.freeze, Python's documented remedy). Measured in the pipeline
+        # bench: full collections scanned that heap every ~2 s and paused the worker ~100 ms each time,
+        # which was most of the p99 latency at 200 reports/s.
+        gc.collect()
+        gc.freeze()
 
     async def on_stop(self) -> None:
         await super().on_stop()  # stops consuming and flushes the producer first
