@@ -118,7 +118,10 @@ class Watch:
         return len(self.stamp_ms) >= len(self.expected)
 
 
-async def watch(bootstrap: str, topic: str, w: Watch, timeout_s: float, progress: str) -> Watch:
+async def watch(bootstrap: str, topic: str, w: Watch, timeout_s: float, progress: str,
+                joined: asyncio.Event | None = None) -> Watch:
+    """Read ``topic`` until every expected report has an output; ``joined`` is set once the reader holds
+    its partitions (Tansu holds a group join for half the session timeout)."""
     r = reader(bootstrap, topic)
     await r.start()
     deadline = time.monotonic() + timeout_s
@@ -127,7 +130,10 @@ async def watch(bootstrap: str, topic: str, w: Watch, timeout_s: float, progress
         while not w.done:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{progress}: {len(w.stamp_ms)} of {len(w.expected)} outputs in {timeout_s} s")
-            for records in (await r.getmany(timeout_ms=200, max_records=5000)).values():
+            batch = await r.getmany(timeout_ms=200, max_records=5000)
+            if joined is not None and r.assignment():
+                joined.set()
+            for records in batch.values():
                 now = time.time()
                 for m in records:
                     rid = json.loads(m.value).get("report_id")
@@ -199,8 +205,11 @@ def throughput(w: Watch) -> float:
 
 async def latency(bootstrap: str, in_topic: str, out_topic: str, records, rate: float, label: str) -> list[float]:
     w = Watch({k for k, _ in records})
-    watcher = asyncio.ensure_future(watch(bootstrap, out_topic, w, 1800 + len(records) / rate, label))
-    await asyncio.sleep(6)  # the reader joins its group (Tansu holds a join for half the session timeout)
+    joined = asyncio.Event()
+    watcher = asyncio.ensure_future(watch(bootstrap, out_topic, w, 1800 + len(records) / rate, label, joined))
+    await asyncio.wait([asyncio.ensure_future(joined.wait()), watcher], return_when=asyncio.FIRST_COMPLETED)
+    if watcher.done():
+        watcher.result()  # it failed before joining: say why
     sent = await paced(bootstrap, in_topic, records, rate)
     await watcher
     return [(w.seen_at[k] - sent[k]) * 1000 for k in sent]

@@ -87,6 +87,12 @@ def local_day_start(now: datetime, rules: DispatchRules) -> datetime:
     return now.astimezone(ZoneInfo(rules.timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def free_on_duty(surveyors: list[SurveyorState], now: datetime, rules: DispatchRules) -> list[SurveyorState]:
+    """The surveyors who could be sent now: on duty and without a live task."""
+    local = local_time(now, rules)
+    return [s for s in surveyors if not s.busy and s.on_duty(local)]
+
+
 def equipped(claim: ClaimRegistered, v: VehicleState, rules: DispatchRules) -> bool:
     return (v.vehicle.region_id == claim.region_id and not v.busy
             and rules.equipment_for.get(claim.loss_type, frozenset()) <= v.vehicle.equipment)

@@ -51,6 +51,9 @@ class RegionPlan:
     assigned: list[SurveyorAssigned | SurveyorReassigned] = field(default_factory=list)
     escalated: list[DispatchEscalated] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # report ids left pending, with a prospect of being on time
+    #: For every claim planned: when to look at it again without waiting for a surveyor to free up (a claim
+    #: left waiting without an escalation: when its dispatch limit passes, to raise dispatch_overdue), or None.
+    reviews: dict[str, datetime | None] = field(default_factory=dict)
 
 
 _OPTIONS = {
@@ -124,6 +127,7 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
 
     reasons: dict[tuple, tuple[EscalationReason, str]] = {}  # why not, per kind of claim: a storm has few kinds
     for i, p in enumerate(claims):
+        plan.reviews[p.claim.report_id] = None
         if i in options:
             o = options[i]
             plan.assigned.append(_assignment(p, o, now))
@@ -134,9 +138,12 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
         elif can_wait[i]:
             plan.waiting.append(p.claim.report_id)
             since = p.pending_since or p.claim.reported_at
-            if now - since >= timedelta(minutes=rules.dispatch_within_minutes):
+            due = since + timedelta(minutes=rules.dispatch_within_minutes)
+            if now >= due:
                 _raise(plan, p, EscalationReason.DISPATCH_OVERDUE,
                        f"no surveyor free for {rules.dispatch_within_minutes:g} min; one is expected in time", now)
+            elif EscalationReason.DISPATCH_OVERDUE.value not in p.raised:
+                plan.reviews[p.claim.report_id] = due
         else:
             key = (p.claim.loss_type, p.exclude)
             if key not in reasons:

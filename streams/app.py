@@ -40,16 +40,18 @@ class ClaimsApp(faust.App):
             await self.runtime.close()
 
 
-def create_app(settings: Settings, database_url: str, kafka_bootstrap: str) -> tuple[ClaimsApp, Runtime]:
-    """Build the worker's app. Nothing connects until the worker starts."""
+def faust_app(settings: Settings, kafka_bootstrap: str, app_id: str | None = None,
+              datadir: str = "faust") -> ClaimsApp:
+    """A Faust app with this project's Kafka transport and client settings (also the pipeline bench's
+    pass-through, so that it is measured on exactly the same footing). No agents, no runtime."""
     brokers = ";".join(f"claimskafka://{h.strip()}" for h in kafka_bootstrap.split(",") if h.strip())
     app = ClaimsApp(
-        settings.app_id,
+        app_id or settings.app_id,
         broker=brokers,
         broker_credentials=faust_credentials(settings),  # TLS / SASL, README "Security"
         store="memory://",
         autodiscover=False,
-        datadir=str(settings.state_dir / "faust"),
+        datadir=str(settings.state_dir / datadir),
         web_host=settings.web_host,
         web_port=settings.web_port,
         web_in_thread=False,
@@ -64,6 +66,19 @@ def create_app(settings: Settings, database_url: str, kafka_bootstrap: str) -> t
         topic_disable_leader=True,
     )
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+
+    @app.page("/ready")
+    async def ready_page(web, request):
+        # Ready = this worker holds partitions of the consumer group (it is consuming).
+        assigned = len(app.consumer.assignment()) if app.started else 0
+        return web.json({"ready": assigned > 0, "assigned_partitions": assigned}, status=200 if assigned else 503)
+
+    return app
+
+
+def create_app(settings: Settings, database_url: str, kafka_bootstrap: str) -> tuple[ClaimsApp, Runtime]:
+    """Build the worker's app. Nothing connects until the worker starts."""
+    app = faust_app(settings, kafka_bootstrap)
     app.monitor = metrics.faust_monitor()  # Faust's supported sensor seam
     metrics.initialise(
         zones=[z.value for z in Zone], kinds=[k.value for k in CallbackKind],
@@ -89,11 +104,5 @@ def create_app(settings: Settings, database_url: str, kafka_bootstrap: str) -> t
     async def metrics_page(web, request):
         # aiohttp refuses a charset inside content_type; the exposition format is UTF-8 anyway.
         return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0] + "; version=0.0.4")
-
-    @app.page("/ready")
-    async def ready_page(web, request):
-        # Ready = this worker holds partitions of the consumer group (it is consuming).
-        assigned = len(app.consumer.assignment()) if app.started else 0
-        return web.json({"ready": assigned > 0, "assigned_partitions": assigned}, status=200 if assigned else 503)
 
     return app, rt

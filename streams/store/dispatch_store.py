@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from models.candidates import SurveyorState, VehicleState, local_time
-from models.dispatch_events import ClaimRegistered, EscalationReason, SurveyorAssigned, SurveyorReassigned
+from models.candidates import SurveyorState, VehicleState, free_on_duty
+from models.dispatch_events import ClaimRegistered, SurveyorAssigned, SurveyorReassigned
 from models.dispatch_rules import DispatchRules, rules_for
 from models.events import derived_event_id
 from models.intake import Accepted
@@ -46,9 +46,10 @@ class Dispatched:
 
 
 @dataclass
-class Intake(Dispatched):
+class Intake:
     """A batch of reports applied: records to publish, the plans, the claims new and the reports known."""
 
+    outputs: list[Outgoing] = field(default_factory=list)
     plans: list[RegionPlan] = field(default_factory=list)
     new: list[Accepted] = field(default_factory=list)
     duplicates: list[Accepted] = field(default_factory=list)  # a report id already known, under a new event id
@@ -58,7 +59,7 @@ async def register_and_dispatch(pool: asyncpg.Pool, batch: list[Accepted], now: 
                                 rules: DispatchRules, planner: Planner) -> Intake:
     """Store a batch of accepted reports as claims and decide them, in one transaction.
 
-    Each region with new claims is planned once (``replan_region``, under the region's advisory lock,
+    Each region with new claims is planned once (``replan_regions``, under the region's advisory lock,
     taken in one order whatever the batch), its decisions stored with the claims, the consumed event
     ids and the records to publish. A redelivered event decides nothing again and republishes what it
     produced and never published; a report id seen before (or twice in the batch) produces nothing.
@@ -137,9 +138,7 @@ async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] 
         "SELECT region_id, definition FROM regions WHERE region_id = ANY($1::text[])", ids)}
     region_rules = {rid: _rules_in(rules, definitions.get(rid)) for rid in ids}
     states = await regions_state(conn, ids, now, day_start, rules)
-    local = local_time(now, rules)
-    open_regions = [rid for rid in ids if regions[rid] is None
-                    or any(not s.busy and s.on_duty(local) for s in states[rid][0])]
+    open_regions = [rid for rid in ids if regions[rid] is None or free_on_duty(states[rid][0], now, rules)]
     rows = await conn.fetch(
         f"""
         WITH picked AS (
@@ -209,24 +208,12 @@ def _rules_in(rules: DispatchRules, definition: str | None) -> DispatchRules:
 
 async def _set_reviews(conn: asyncpg.Connection,
                        decided: list[tuple[list[PendingClaim], RegionPlan, DispatchRules]]) -> None:
-    """A claim left waiting without an escalation is due for review when its dispatch limit passes
-    (the watchdog raises dispatch_overdue then); any other claim has no review due."""
-    overdue = EscalationReason.DISPATCH_OVERDUE.value
-    ids: list[str] = []
-    review: list[datetime | None] = []
-    for pending, plan, rules in decided:
-        raised_now = {e.report_id for e in plan.escalated if e.reason.value == overdue}
-        waiting = set(plan.waiting)
-        limit = timedelta(minutes=rules.dispatch_within_minutes)
-        for p in pending:
-            ids.append(p.claim.report_id)
-            review.append((p.pending_since or p.claim.reported_at) + limit
-                          if p.claim.report_id in waiting and overdue not in p.raised
-                          and p.claim.report_id not in raised_now else None)
+    """Store each planned claim's review time (``RegionPlan.reviews``), where it changed."""
+    reviews = [(report_id, at) for _, plan, _ in decided for report_id, at in plan.reviews.items()]
     await conn.execute(
         "UPDATE claims c SET review_at = x.t FROM unnest($1::text[], $2::timestamptz[]) AS x(r, t)"
         " WHERE c.report_id = x.r AND c.review_at IS DISTINCT FROM x.t",
-        ids, review,
+        [r for r, _ in reviews], [t for _, t in reviews],
     )
 
 

@@ -65,16 +65,22 @@ async def regions(pool: asyncpg.Pool) -> tuple[Region, ...]:
 _DEFINITIONS: dict[tuple[str, str, int], BaseModel] = {}
 
 
+_DEFINITIONS_OF = {
+    "surveyors": "SELECT surveyor_id AS id, definition, definition_hash AS h FROM surveyors"
+                 " WHERE surveyor_id = ANY($1::text[])",
+    "vehicles": "SELECT vehicle_id AS id, definition, definition_hash AS h FROM vehicles"
+                " WHERE vehicle_id = ANY($1::text[])",
+}
+
+
 async def _definitions(conn: asyncpg.Connection, table: str, model: type[BaseModel],
                        wanted: list[tuple[str, int]]) -> dict[str, BaseModel]:
-    key_column = "surveyor_id" if table == "surveyors" else "vehicle_id"
     missing = [i for i, h in wanted if (table, i, h) not in _DEFINITIONS]
     if missing:
         if len(_DEFINITIONS) > 200_000:
             _DEFINITIONS.clear()
             missing = [i for i, _ in wanted]
-        for r in await conn.fetch(f"SELECT {key_column} AS id, definition, definition_hash AS h FROM {table}"
-                                  f" WHERE {key_column} = ANY($1::text[])", missing):
+        for r in await conn.fetch(_DEFINITIONS_OF[table], missing):
             _DEFINITIONS[table, r["id"], r["h"]] = parsed(model, r["definition"])
     return {i: _DEFINITIONS[table, i, h] for i, h in wanted if (table, i, h) in _DEFINITIONS}
 

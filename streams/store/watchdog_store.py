@@ -10,7 +10,7 @@ from datetime import datetime
 
 import asyncpg
 
-from models.candidates import local_time
+from models.candidates import free_on_duty
 from models.deadline_watch import arrival_missed, contact_overdue
 from models.dispatch_rules import DispatchRules
 from models.events import derived_event_id
@@ -126,12 +126,10 @@ async def dispatch_gauges(pool: asyncpg.Pool, now: datetime, day_start: datetime
                     AND deadline_at > $1::timestamptz - interval '24 hours'))
          GROUP BY zone
         """, now)}
-    local = local_time(now, rules)
     async with pool.acquire() as conn:
         ids = [r["region_id"] for r in await conn.fetch("SELECT region_id FROM regions ORDER BY region_id")]
         states = await regions_state(conn, ids, now, day_start, rules)
-    available = {rid: sum(1 for s in surveyors if not s.busy and s.on_duty(local))
-                 for rid, (surveyors, _) in states.items()}
+    available = {rid: len(free_on_duty(surveyors, now, rules)) for rid, (surveyors, _) in states.items()}
     return {"open_tasks": open_tasks, "pending": waiting, "available": available,
             "deadline_met": {z: (m / d if d else None) for z, (m, d) in met.items()}}
 

@@ -89,12 +89,30 @@ def test_a_worker_dispatches_over_tls_to_kafka_and_postgresql(tls_stack, tmp_pat
 
 
 def test_the_audit_command_reads_over_tls(tls_stack, tmp_path):
+    import json
+    import re
+
+    from streams.kafka_clients import producer
+    from tests.conftest import valid_report
+
     stack, _terminator, _certs = tls_stack
+
+    async def send_one() -> None:  # so that there is a report for the audit to read, whichever test ran first
+        p = producer(stack.kafka_bootstrap)
+        await p.start()
+        try:
+            report = valid_report("probe", areas=AREAS)
+            await p.send_and_wait("hotline.reports", json.dumps(report).encode(), key=report["report_id"].encode())
+        finally:
+            await p.stop()
+
+    asyncio.run(send_one())
     env = dict(os.environ, CLAIMS_KAFKA_BOOTSTRAP=stack.kafka_bootstrap, CLAIMS_DATABASE_URL=stack.database_url,
                CLAIMS_STATE_DIR=str(tmp_path))
     done = subprocess.run([sys.executable, "-m", "streams.cli", "audit"], env=env, capture_output=True, text=True,
                           timeout=120)
-    assert "counted:" in done.stdout, done.stdout + done.stderr
+    counted = re.search(r"counted: reports (\d+)", done.stdout)
+    assert counted and int(counted.group(1)) >= 1, done.stdout + done.stderr  # it read hotline.reports over TLS
 
 
 def test_plaintext_and_unverified_connections_are_refused(tls_stack, tmp_path):

@@ -14,7 +14,7 @@ def test_plaintext_is_the_default():
     assert faust_credentials(Settings()) is None
 
 
-def test_sasl_over_tls_with_scram(tmp_path):
+def test_sasl_over_tls_with_scram():
     settings = Settings(kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism="SCRAM-SHA-256",
                         kafka_sasl_username="claims", kafka_sasl_password="s3cret")
     auth = aiokafka_auth(settings)

@@ -75,18 +75,45 @@ def test_a_late_arrival_predicted_at_dispatch_is_sent_and_escalated_at_once():
 
 def test_a_claim_waits_for_a_surveyor_who_will_still_be_on_time_rather_than_escalating():
     busy = state(surveyor("busy", at=offset(4)), busy=True, free_at=NOW + timedelta(minutes=5))
-    p = plan([claim(at=offset(5))], [busy], [vehicle("v")])
+    c = claim(at=offset(5))
+    p = plan([c], [busy], [vehicle("v")])
     assert p.waiting == ["R1"] and not p.escalated and not p.assigned
+    assert p.reviews == {"R1": c.reported_at + timedelta(minutes=RULES.dispatch_within_minutes)}  # to raise overdue
 
 
 def test_waiting_past_the_dispatch_limit_is_escalated_once():
     busy = state(surveyor("busy", at=offset(4)), busy=True, free_at=NOW + timedelta(minutes=6))
     late = NOW + timedelta(minutes=5)
     p = plan([pending(claim(at=offset(5)), pending_since=NOW)], [busy], [vehicle("v")], now=late)
-    assert [e.reason for e in p.escalated] == [EscalationReason.DISPATCH_OVERDUE]
+    assert [e.reason for e in p.escalated] == [EscalationReason.DISPATCH_OVERDUE] and p.reviews == {"R1": None}
     again = plan([pending(claim(at=offset(5)), pending_since=NOW, raised=frozenset({"dispatch_overdue"}))],
                  [busy], [vehicle("v")], now=late)
-    assert not again.escalated and again.waiting == ["R1"]
+    assert not again.escalated and again.waiting == ["R1"] and again.reviews == {"R1": None}
+
+
+def test_only_a_claim_left_waiting_without_an_escalation_has_a_review_time():
+    busy = state(surveyor("busy", at=offset(4)), busy=True, free_at=NOW + timedelta(minutes=5))
+    sent = plan([claim(at=offset(5))], [state(surveyor("s"))], [vehicle("v")])
+    hopeless = plan([claim(at=offset(5))], [state(surveyor("b"), busy=True, free_at=NOW + timedelta(hours=3))],
+                    [vehicle("v")])
+    waiting = plan([claim(at=offset(5))], [busy], [vehicle("v")])
+    assert sent.reviews == {"R1": None} and hopeless.reviews == {"R1": None}
+    assert waiting.reviews["R1"] is not None
+
+
+def test_with_everyone_busy_the_reason_is_that_not_the_vehicles_they_took():
+    p = plan([claim()], [state(surveyor("b"), busy=True, free_at=NOW + timedelta(hours=3))],
+             [vehicle("v", busy=True)])
+    assert [e.reason for e in p.escalated] == [EscalationReason.ALL_SURVEYORS_BUSY]
+
+
+def test_free_on_duty_is_free_and_on_shift_by_the_roster_or_the_app():
+    from models.candidates import free_on_duty
+
+    ss = [state(surveyor("free")), state(surveyor("busy"), busy=True),
+          state(surveyor("night", shift=ShiftKind.NIGHT, start=time(20), end=time(8))),
+          state(surveyor("went_home"), duty=False)]
+    assert [s.surveyor_id for s in free_on_duty(ss, NOW, RULES)] == ["free"]
 
 
 def test_a_surveyor_who_declined_is_passed_over_and_the_task_is_a_reassignment():
