@@ -29,6 +29,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -242,11 +243,15 @@ def batch_figures(port: int) -> str:
             if sample.labels.get("agent") == "intake" and sample.name in (
                     "claims_batch_size_sum", "claims_batch_size_count", "claims_batch_seconds_sum"):
                 got[sample.name] = sample.value
+            if sample.name == "claims_region_state_reads_total":
+                got[sample.labels["source"]] = sample.value
     n = got.get("claims_batch_size_count", 0)
     if not n:
         return "no batches"
+    reads = got.get("memory", 0) + got.get("database", 0)
     return (f"{n:.0f} batches, mean {got['claims_batch_size_sum'] / n:.0f} reports and "
-            f"{1000 * got['claims_batch_seconds_sum'] / n:.0f} ms each")
+            f"{1000 * got['claims_batch_seconds_sum'] / n:.0f} ms each"
+            f" (region states from memory so far: {got.get('memory', 0) / max(1, reads):.0%})")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -275,7 +280,7 @@ async def check_database(database_url: str, report_ids: set[str]) -> dict:
         await conn.close()
 
 
-def startup_to_first_assignment() -> float:
+def startup_to_first_assignment(keep: bool) -> float:
     """`claims-dispatch run` in a fresh state folder; a report is sent as soon as the stack file says where."""
     state = Path(tempfile.mkdtemp(prefix="bench-startup-"))
     env = dict(os.environ, CLAIMS_STATE_DIR=str(state), CLAIMS_WEB_PORT=str(free_port()))
@@ -306,6 +311,8 @@ def startup_to_first_assignment() -> float:
         return asyncio.run(first()) - started_wall
     finally:
         stop_process(proc)
+        if not keep:
+            shutil.rmtree(state, ignore_errors=True)
 
 
 def main() -> int:
@@ -323,6 +330,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--regions", type=int, default=30)
     ap.add_argument("--surveyors-per-region", type=int, default=120)
+    ap.add_argument("--keep", action="store_true", help="keep the state folders (logs, databases) for a look")
     args = ap.parse_args()
 
     from streams.cli import _load_roster
@@ -389,7 +397,9 @@ def main() -> int:
         results["real"]["db"] = asyncio.run(check_database(stack.database_url, all_ids))
     finally:
         stack.stop()
-    results["startup_s"] = startup_to_first_assignment()
+        if not args.keep:
+            shutil.rmtree(state, ignore_errors=True)  # ~100 MB a run, mostly the database
+    results["startup_s"] = startup_to_first_assignment(args.keep)
 
     bare, real = results["bare"], results["real"]
     print()

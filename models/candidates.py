@@ -119,23 +119,31 @@ def eta_matrix(claims: list[ClaimRegistered], surveyors: list[SurveyorState], ve
     able = np.array([s.on_duty(local) for s in surveyors])
     clat = np.array([c.lat for c in claims])
     clon = np.array([c.lon for c in claims])
-    vlat_all = np.array([v.position[0] for v in vehicles])
-    vlon_all = np.array([v.position[1] for v in vehicles])
-    pickup_all = None  # surveyor → vehicle, for every vehicle: computed once, shared by the groups
+    positions = [v.position for v in vehicles]
+    vlat_all = np.array([p[0] for p in positions])
+    vlon_all = np.array([p[1] for p in positions])
+    groups = _groups(claims)
     fleets: dict[tuple, list[int]] = {}  # vehicles that suit a claim, by what decides it
-    for (region, loss_type), rows in _groups(claims).items():
-        skilled = able & np.array([s.surveyor.region_id == region and loss_type in s.surveyor.skills
-                                   for s in surveyors])
+    for (region, loss_type), rows in groups.items():
         need = rules.equipment_for.get(loss_type, frozenset())
         if (region, need) not in fleets:
             fleets[region, need] = [k for k, v in enumerate(vehicles) if equipped(claims[rows[0]], v, rules)]
-        fleet = fleets[region, need]
+    # Surveyor → vehicle, computed once: for the one fleet most plans need, else for every vehicle.
+    if len(fleets) == 1:
+        [only] = fleets.values()
+        pickups = {tuple(only): travel.drive_matrix(slat, slon, vlat_all[only], vlon_all[only],
+                                                    [Zone.URBAN] * len(only), now)}
+    else:
+        pickup_all = travel.drive_matrix(slat, slon, vlat_all, vlon_all, [Zone.URBAN] * len(vehicles), now)
+        pickups = {tuple(f): pickup_all[:, f] for f in fleets.values()}
+    for (region, loss_type), rows in groups.items():
+        skilled = able & np.array([s.surveyor.region_id == region and loss_type in s.surveyor.skills
+                                   for s in surveyors])
+        fleet = fleets[region, rules.equipment_for.get(loss_type, frozenset())]
         if not skilled.any() or not fleet:
             continue
-        if pickup_all is None:
-            pickup_all = travel.drive_matrix(slat, slon, vlat_all, vlon_all, [Zone.URBAN] * len(vehicles), now)
         vlat, vlon = vlat_all[fleet], vlon_all[fleet]
-        pickup = pickup_all[:, fleet]                                                               # S × V
+        pickup = pickups[tuple(fleet)]                                                              # S × V
         k = min(NEAREST_VEHICLES, len(fleet))
         nearest = np.argpartition(pickup, k - 1, axis=1)[:, :k] if k < len(fleet) else \
             np.tile(np.arange(len(fleet)), (n_s, 1))                                                # S × k
@@ -146,7 +154,7 @@ def eta_matrix(claims: list[ClaimRegistered], surveyors: list[SurveyorState], ve
         best[~skilled, :] = np.inf
         eta[rows, :] = best.T
         chosen[rows, :] = np.asarray(fleet)[np.take_along_axis(nearest, best_k, 1)].T
-    if excludes:
+    if excludes and any(excludes):
         index = {s.surveyor_id: j for j, s in enumerate(surveyors)}
         for i, ex in enumerate(excludes):
             for sid in ex:

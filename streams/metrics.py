@@ -66,6 +66,12 @@ OPEN_TASKS = Gauge("claims_open_tasks", "Live survey tasks, by region.", ["regio
 PENDING_REPORTS = Gauge("claims_pending_reports", "Claims waiting for a surveyor, by region.", ["region"])
 AVAILABLE_SURVEYORS = Gauge("claims_available_surveyors", "On-duty surveyors without a task, by region.", ["region"])
 WATCHDOG_RUNS = Counter("claims_watchdog_runs_total", "Watchdog passes, by outcome.", ["outcome"])
+REGION_STATE_READS = Counter(
+    "claims_region_state_reads_total",
+    "Region states a plan needed, by where they came from: the worker's memory, or the database (changed since).",
+    ["source"])
+BOARD_REFRESHES = Counter("claims_board_refreshes_total", "Recomputations of the board's gauges, by outcome.",
+                          ["outcome"])
 
 # Callbacks
 CALLBACK_TRIGGERS = Counter("claims_callback_triggers_total", "Business events that call for a callback, by kind.",
@@ -133,9 +139,12 @@ def initialise(zones, kinds, reasons, departments, finding_kinds) -> None:
         EVENTS_HANDLED.labels(agent)
         STORE_RETRIES.labels(agent)
     BATCH_SIZE.labels("intake")
+    for source in ("memory", "database"):
+        REGION_STATE_READS.labels(source)
     BATCH_SECONDS.labels("intake")
     for outcome in ("ok", "failed"):
         WATCHDOG_RUNS.labels(outcome)
+        BOARD_REFRESHES.labels(outcome)
     for kind in kinds:
         for m in (CALLBACK_TRIGGERS, CALLBACKS_ELIGIBLE, CALLBACKS_SCHEDULED):
             m.labels(kind)

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     db_pool_max: int = Field(default=10, ge=1)
     roster_refresh_s: float = Field(default=15.0, gt=0, description="How often workers reread regions and roster.")
     watchdog_interval_s: float = Field(default=2.0, gt=0, description="How often deadlines are checked.")
+    board_interval_s: float = Field(
+        default=10.0, gt=0,
+        description="How often the dispatch and callback gauges (the dispatchers' board) are recomputed. They read "
+                    "every region's state: every 2 s that pass alone delayed intake batches by 50-100 ms.")
     fault_injection_report_ids: frozenset[str] = Field(
         default=frozenset(),
         description="Fault drills only: intake raises a bug-like error for these report ids (never set in production).",

@@ -34,8 +34,11 @@ def make_handlers(rt: Runtime):
             raise RuntimeError("injected fault (fault drill)")
         now = rt.now()
         done = await register_and_dispatch(await rt.pool(), [accepted for _, accepted in batch], now,
-                                           rt.local_day_start(now), rt.rules, rt.planner())
+                                           rt.local_day_start(now), rt.rules, rt.planner(), rt.region_states)
         await rt.publish_outbox(done.outputs)
+        hits, misses = rt.region_states.take_counts()
+        metrics.REGION_STATE_READS.labels("memory").inc(hits)
+        metrics.REGION_STATE_READS.labels("database").inc(misses)
         metrics.REPORTS_REGISTERED.inc(len(done.new))
         metrics.REPORTS_DUPLICATE.inc(len(batch) - len(done.new))
         # One line a batch; each report's decision has its own line (count_plan), the registration

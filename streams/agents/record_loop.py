@@ -35,11 +35,12 @@ log = structlog.get_logger("claims_dispatch.agents")
 #: Failures that mean "the database is not there right now", not "this record is bad".
 #: Includes a server shutting down or starting up (OperatorInterventionError: admin/crash shutdown, cannot
 #: connect now), running out of connections, and asyncpg's InternalClientError ("another operation is in
-#: progress"), seen on a connection the server dropped mid-statement during a restart. Retrying is safe:
-#: every effect is idempotent (inbox/outbox).
+#: progress"), seen on a connection the server dropped mid-statement during a restart; and a deadlock the
+#: server broke by aborting this transaction (rare: a roster load upserting regions while a batch bumps their
+#: state versions). Retrying is safe: every effect is idempotent (inbox/outbox).
 TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
              asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.TooManyConnectionsError,
-             asyncpg.exceptions.InternalClientError, asyncio.TimeoutError)
+             asyncpg.exceptions.InternalClientError, asyncpg.exceptions.DeadlockDetectedError, asyncio.TimeoutError)
 
 
 @dataclass(frozen=True)

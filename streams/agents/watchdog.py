@@ -1,5 +1,6 @@
-"""The watchdog timer: deadlines from PostgreSQL fire once each, waiting claims are re-planned,
-records a dead worker left unpublished are relayed, dispatch gauges are refreshed."""
+"""The watchdog timers: deadlines from PostgreSQL fire once each, waiting claims are re-planned,
+records a dead worker left unpublished are relayed (every ``watchdog_interval_s``); the board's
+gauges are recomputed on a slower timer of their own (``board_interval_s``)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,19 @@ async def watch_once(rt: Runtime) -> None:
         await rt.publish_outbox(result.outputs)
         count_plan(result.plan, now)
     await rt.publish_outbox(await unpublished(pool, RELAY_AFTER_S))
-    gauges = await watchdog_store.dispatch_gauges(pool, now, day_start, rt.rules)
+    overdue, expired = await callbacks_store.mark_overdue_and_expire(pool, now)
+    for kind in expired:
+        metrics.CALLBACKS_CLOSED.labels(kind, "expired").inc()
+    if overdue or expired:
+        log.warning("callbacks_overdue", overdue=len(overdue), expired=len(expired))
+
+
+async def refresh_board(rt: Runtime) -> None:
+    """The gauges dispatchers and service managers watch: per region open tasks, waiting claims and
+    available surveyors; per zone the deadline-met ratio; per callback kind the month's rates."""
+    pool = await rt.pool()
+    now = rt.now()
+    gauges = await watchdog_store.dispatch_gauges(pool, now, rt.local_day_start(now), rt.rules)
     for region, n in gauges["available"].items():
         metrics.AVAILABLE_SURVEYORS.labels(region).set(n)
         metrics.OPEN_TASKS.labels(region).set(gauges["open_tasks"].get(region, 0))
@@ -43,16 +56,6 @@ async def watch_once(rt: Runtime) -> None:
     for zone, ratio in gauges["deadline_met"].items():
         if ratio is not None:
             metrics.DEADLINE_MET_RATIO.labels(zone).set(ratio)
-    await watch_callbacks(rt, pool, now)
-
-
-async def watch_callbacks(rt: Runtime, pool, now) -> None:
-    """Overdue and expired callback tasks; month-to-date rates against the targets."""
-    overdue, expired = await callbacks_store.mark_overdue_and_expire(pool, now)
-    for kind in expired:
-        metrics.CALLBACKS_CLOSED.labels(kind, "expired").inc()
-    if overdue or expired:
-        log.warning("callbacks_overdue", overdue=len(overdue), expired=len(expired))
     figures = await callbacks_store.month_figures(pool, callbacks_store.month_of(now, rt.callback_rules))
     for kind, kind_rules in rt.callback_rules.kinds.items():
         f = figures.get(kind.value, {})
@@ -64,13 +67,21 @@ async def watch_callbacks(rt: Runtime, pool, now) -> None:
             metrics.CALLBACK_COVERAGE_RATIO.labels(kind.value).set(f.get("selected", 0) / eligible)
 
 
+async def _counted(run, rt: Runtime, counter, failure: str) -> None:
+    # A failed pass (database away, a bug) is logged and counted; the next pass tries again.
+    try:
+        await run(rt)
+        counter.labels("ok").inc()
+    except Exception:
+        counter.labels("failed").inc()
+        log.exception(failure)
+
+
 def register(app, rt: Runtime) -> None:
     @app.timer(interval=rt.settings.watchdog_interval_s)
     async def watchdog():
-        # A failed pass (database away, a bug) is logged and counted; the next pass tries again.
-        try:
-            await watch_once(rt)
-            metrics.WATCHDOG_RUNS.labels("ok").inc()
-        except Exception:
-            metrics.WATCHDOG_RUNS.labels("failed").inc()
-            log.exception("watchdog_failed")
+        await _counted(watch_once, rt, metrics.WATCHDOG_RUNS, "watchdog_failed")
+
+    @app.timer(interval=rt.settings.board_interval_s)
+    async def board():
+        await _counted(refresh_board, rt, metrics.BOARD_REFRESHES, "board_refresh_failed")

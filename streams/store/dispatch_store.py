@@ -28,7 +28,7 @@ from models.zones import Region
 from streams.codec import Outgoing, encode
 from streams.store.claims_store import insert_claims
 from streams.store.outbox import add_outbox, add_outputs, claim_event, claim_events, outputs_of, outputs_of_many
-from streams.store.roster_store import parsed, regions_state
+from streams.store.roster_store import RegionRows, RegionStateCache, parsed, region_rows
 
 Planner = Callable[[list[PendingClaim], list[SurveyorState], list[VehicleState], datetime, DispatchRules], RegionPlan]
 
@@ -43,6 +43,9 @@ class Dispatched:
 
     outputs: list[Outgoing] = field(default_factory=list)
     plan: RegionPlan | None = None
+    #: The region's rows after this decision, at the version it committed (None: not known); for the
+    #: worker's region cache, once the transaction has committed.
+    rows_after: RegionRows | None = None
 
 
 @dataclass
@@ -56,15 +59,19 @@ class Intake:
 
 
 async def register_and_dispatch(pool: asyncpg.Pool, batch: list[Accepted], now: datetime, day_start: datetime,
-                                rules: DispatchRules, planner: Planner) -> Intake:
+                                rules: DispatchRules, planner: Planner,
+                                cache: RegionStateCache | None = None) -> Intake:
     """Store a batch of accepted reports as claims and decide them, in one transaction.
 
     Each region with new claims is planned once (``replan_regions``, under the region's advisory lock,
     taken in one order whatever the batch), its decisions stored with the claims, the consumed event
     ids and the records to publish. A redelivered event decides nothing again and republishes what it
     produced and never published; a report id seen before (or twice in the batch) produces nothing.
+    With a ``cache``, regions' state comes from it where still current, and what this batch assigned is
+    kept in it once committed.
     """
     done = Intake()
+    planned: dict[str, Dispatched] = {}
     async with pool.acquire() as conn, conn.transaction():
         fresh_ids = await claim_events(conn, "intake", [a.report.event_id for a in batch])
         done.outputs = await outputs_of_many(conn, "intake",
@@ -85,17 +92,22 @@ async def register_and_dispatch(pool: asyncpg.Pool, batch: list[Accepted], now: 
             else:
                 done.duplicates.append(a)
         planned = await replan_regions(conn, {rid: [a.report.report_id for a in new] for rid, new in by_region.items()},
-                                       now, day_start, rules, planner)
+                                       now, day_start, rules, planner, cache)
+        rows = []
         for region_id, result in planned.items():
             new = by_region[region_id]
             # Each record is kept with the report it is about, if that report came in this batch (a
             # redelivery of it republishes it), else with the region's first new report.
             source = {a.report.report_id: a.report.event_id for a in new}
-            rows = [(source.get(_report_of(o), new[0].report.event_id), o) for o in result.outputs]
-            await add_outbox(conn, "intake", rows)
+            rows += [(source.get(_report_of(o), new[0].report.event_id), o) for o in result.outputs]
             done.outputs += result.outputs
             if result.plan is not None:
                 done.plans.append(result.plan)
+        await add_outbox(conn, "intake", rows)
+    if cache is not None:  # committed
+        for region_id, result in planned.items():
+            if result.rows_after is not None:
+                cache.put(region_id, result.rows_after)
     return done
 
 
@@ -121,7 +133,8 @@ async def replan_region(conn: asyncpg.Connection, region_id: str, now: datetime,
 
 
 async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] | None], now: datetime,
-                         day_start: datetime, rules: DispatchRules, planner: Planner) -> dict[str, Dispatched]:
+                         day_start: datetime, rules: DispatchRules, planner: Planner,
+                         cache: RegionStateCache | None = None) -> dict[str, Dispatched]:
     """Decide the pending claims of each region together and store the decisions (inside the caller's
     transaction), for several regions in a handful of statements.
 
@@ -131,13 +144,21 @@ async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] 
     a waiting claim's decision can only change with time, which the watchdog covers (review times):
     it is not re-planned for each new claim of a storm, which keeps a backlog's cost per claim flat.
     The regions' advisory locks are taken first, in one order whatever the caller.
+
+    ``cache`` (a worker's region cache) is only for a transaction that has not written to surveyors,
+    vehicles or survey tasks before this call: the versions it reads must be committed ones. Each
+    result then carries the region's rows after its decisions (``rows_after``) for the caller to keep
+    once the transaction has committed.
     """
     ids = sorted(regions)
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('region:' || r)) FROM unnest($1::text[]) AS r", ids)
-    definitions = {r["region_id"]: r["definition"] for r in await conn.fetch(
-        "SELECT region_id, definition FROM regions WHERE region_id = ANY($1::text[])", ids)}
-    region_rules = {rid: _rules_in(rules, definitions.get(rid)) for rid in ids}
-    states = await regions_state(conn, ids, now, day_start, rules)
+    stored = await conn.fetch(
+        "SELECT region_id, definition, state_version FROM regions WHERE region_id = ANY($1::text[])", ids)
+    region_rules = {rid: _rules_in(rules, None) for rid in ids}
+    region_rules.update({r["region_id"]: _rules_in(rules, r["definition"]) for r in stored})
+    versions = {r["region_id"]: r["state_version"] for r in stored}
+    state_rows = await region_rows(conn, ids, day_start, versions, cache)
+    states = {rid: state_rows[rid].states(now, rules) for rid in ids}
     open_regions = [rid for rid in ids if regions[rid] is None or free_on_duty(states[rid][0], now, rules)]
     rows = await conn.fetch(
         f"""
@@ -174,7 +195,13 @@ async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] 
         return results
     attempt_of = {p.claim.report_id: p.attempt for pending, _, _ in decided for p in pending}
     await _insert_tasks(conn, [(a, r) for _, plan, r in decided for a in plan.assigned], attempt_of, now)
-    await _set_reviews(conn, decided)
+    after = await _set_reviews(conn, decided, [rid for rid in ids if cache is not None and rid in versions])
+    for rid, version in after.items():
+        # Inserting tasks bumped the version of each region that got some, once (the only write here to
+        # what region state reads); one more bump is another transaction's: read the region again.
+        assigned = results[rid].plan.assigned if results[rid].plan is not None else []
+        if version == versions[rid] + (1 if assigned else 0):
+            results[rid].rows_after = state_rows[rid].assigned(version, assigned)
     escalated = [e for _, plan, _ in decided for e in plan.escalated]
     if escalated:
         raised = {r["event_id"] for r in await conn.fetch(
@@ -206,15 +233,18 @@ def _rules_in(rules: DispatchRules, definition: str | None) -> DispatchRules:
     return hit[1]
 
 
-async def _set_reviews(conn: asyncpg.Connection,
-                       decided: list[tuple[list[PendingClaim], RegionPlan, DispatchRules]]) -> None:
-    """Store each planned claim's review time (``RegionPlan.reviews``), where it changed."""
+async def _set_reviews(conn: asyncpg.Connection, decided: list[tuple[list[PendingClaim], RegionPlan, DispatchRules]],
+                       versions_of: list[str]) -> dict[str, int]:
+    """Store each planned claim's review time (``RegionPlan.reviews``), where it changed; and, in the same
+    statement (a round trip fewer), read the state versions of ``versions_of`` as this transaction has left them."""
     reviews = [(report_id, at) for _, plan, _ in decided for report_id, at in plan.reviews.items()]
-    await conn.execute(
-        "UPDATE claims c SET review_at = x.t FROM unnest($1::text[], $2::timestamptz[]) AS x(r, t)"
-        " WHERE c.report_id = x.r AND c.review_at IS DISTINCT FROM x.t",
-        [r for r, _ in reviews], [t for _, t in reviews],
+    rows = await conn.fetch(
+        "WITH reviewed AS (UPDATE claims c SET review_at = x.t FROM unnest($1::text[], $2::timestamptz[]) AS x(r, t)"
+        " WHERE c.report_id = x.r AND c.review_at IS DISTINCT FROM x.t)"
+        " SELECT region_id, state_version FROM regions WHERE region_id = ANY($3::text[])",
+        [r for r, _ in reviews], [t for _, t in reviews], versions_of,
     )
+    return {r["region_id"]: r["state_version"] for r in rows}
 
 
 async def _insert_tasks(conn: asyncpg.Connection,
@@ -223,15 +253,19 @@ async def _insert_tasks(conn: asyncpg.Connection,
     if not assigned:
         return
     tasks = [a for a, _ in assigned]
-    await conn.execute(
+    await conn.execute(  # the tasks, and their claims marked assigned: one statement
         """
-        INSERT INTO survey_tasks (task_id, report_id, attempt, surveyor_id, vehicle_id, region_id, zone, status,
-                                  assigned_at, deadline_at, estimated_arrival_at, meets_deadline,
-                                  ack_due_at, contact_due_at)
-        SELECT t, r, a, s, v, rg, z, 'assigned', $1, d, eta, m, ack, contact
-          FROM unnest($2::uuid[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[],
-                      $9::timestamptz[], $10::timestamptz[], $11::bool[], $12::timestamptz[], $13::timestamptz[])
-               AS x(t, r, a, s, v, rg, z, d, eta, m, ack, contact)
+        WITH tasks AS (
+            INSERT INTO survey_tasks (task_id, report_id, attempt, surveyor_id, vehicle_id, region_id, zone, status,
+                                      assigned_at, deadline_at, estimated_arrival_at, meets_deadline,
+                                      ack_due_at, contact_due_at)
+            SELECT t, r, a, s, v, rg, z, 'assigned', $1, d, eta, m, ack, contact
+              FROM unnest($2::uuid[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[],
+                          $9::timestamptz[], $10::timestamptz[], $11::bool[], $12::timestamptz[], $13::timestamptz[])
+                   AS x(t, r, a, s, v, rg, z, d, eta, m, ack, contact)
+            RETURNING report_id, attempt)
+        UPDATE claims c SET dispatch_state = 'assigned', attempts = tasks.attempt
+          FROM tasks WHERE c.report_id = tasks.report_id
         """,
         now, [a.task_id for a in tasks], [a.report_id for a in tasks], [attempt_of[a.report_id] for a in tasks],
         [a.surveyor_id for a in tasks], [a.vehicle_id for a in tasks], [a.region_id for a in tasks],
@@ -239,11 +273,6 @@ async def _insert_tasks(conn: asyncpg.Connection,
         [a.meets_deadline for a in tasks],
         [now + timedelta(minutes=r.ack_within_minutes) for _, r in assigned],
         [now + timedelta(minutes=r.contact_within_minutes) for _, r in assigned],
-    )
-    await conn.execute(
-        "UPDATE claims c SET dispatch_state = 'assigned', attempts = x.a"
-        " FROM unnest($1::text[], $2::int[]) AS x(r, a) WHERE c.report_id = x.r",
-        [a.report_id for a in tasks], [attempt_of[a.report_id] for a in tasks],
     )
 
 

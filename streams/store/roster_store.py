@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -23,24 +24,32 @@ def parsed(model: type[BaseModel], definition: str):
 
 
 async def load_roster(pool: asyncpg.Pool, roster: Roster) -> dict[str, int]:
-    """Upsert a roster file; people and vehicles missing from it are made inactive, not deleted."""
+    """Upsert a roster file; people and vehicles missing from it are made inactive, not deleted.
+
+    Rows are written region by region in region order: each write bumps its region's state version
+    (migration 006), and workers bump theirs in that order too, so a roster load and a batch do not
+    deadlock (should they, the batch's transaction is retried).
+    """
+    regions_in_order = sorted(roster.regions, key=lambda r: r.region_id)
+    surveyors_in_order = sorted(roster.surveyors, key=lambda s: (s.region_id, s.surveyor_id))
+    vehicles_in_order = sorted(roster.vehicles, key=lambda v: (v.region_id, v.vehicle_id))
     async with pool.acquire() as conn, conn.transaction():
         await conn.executemany(
             "INSERT INTO regions (region_id, definition) VALUES ($1, $2)"
             " ON CONFLICT (region_id) DO UPDATE SET definition = EXCLUDED.definition, updated_at = now()",
-            [(r.region_id, r.model_dump_json()) for r in roster.regions],
+            [(r.region_id, r.model_dump_json()) for r in regions_in_order],
         )
         await conn.executemany(
             "INSERT INTO surveyors (surveyor_id, region_id, definition, lat, lon) VALUES ($1, $2, $3, $4, $5)"
             " ON CONFLICT (surveyor_id) DO UPDATE SET region_id = EXCLUDED.region_id,"
             " definition = EXCLUDED.definition, active = true, updated_at = now()",
-            [(s.surveyor_id, s.region_id, s.model_dump_json(), s.base_lat, s.base_lon) for s in roster.surveyors],
+            [(s.surveyor_id, s.region_id, s.model_dump_json(), s.base_lat, s.base_lon) for s in surveyors_in_order],
         )
         await conn.executemany(
             "INSERT INTO vehicles (vehicle_id, region_id, definition) VALUES ($1, $2, $3)"
             " ON CONFLICT (vehicle_id) DO UPDATE SET region_id = EXCLUDED.region_id,"
             " definition = EXCLUDED.definition, active = true, updated_at = now()",
-            [(v.vehicle_id, v.region_id, v.model_dump_json()) for v in roster.vehicles],
+            [(v.vehicle_id, v.region_id, v.model_dump_json()) for v in vehicles_in_order],
         )
         await conn.execute(
             "UPDATE surveyors SET active = false, updated_at = now() WHERE NOT (surveyor_id = ANY($1::text[]))",
@@ -85,56 +94,140 @@ async def _definitions(conn: asyncpg.Connection, table: str, model: type[BaseMod
     return {i: _DEFINITIONS[table, i, h] for i, h in wanted if (table, i, h) in _DEFINITIONS}
 
 
+@dataclass
+class RegionRows:
+    """One region's dispatch state as stored, at a version: what ``SurveyorState`` and ``VehicleState``
+    are built from (they depend on the clock too, so they are built per plan)."""
+
+    version: int | None
+    day_start: datetime
+    #: (surveyor, lat, lon, on a live task, arrived_at, estimated_arrival_at, vehicle_id, tasks today,
+    #:  duty, duty_until)
+    surveyors: list[tuple] = field(default_factory=list)
+    vehicles: list[tuple] = field(default_factory=list)  # (vehicle, lat, lon)
+
+    def states(self, now: datetime, rules: DispatchRules) -> tuple[list[SurveyorState], list[VehicleState]]:
+        survey = timedelta(minutes=rules.survey_minutes)
+        people = []
+        in_use = set()
+        for surveyor, lat, lon, busy, arrived_at, eta, vehicle_id, today, duty, duty_until in self.surveyors:
+            free_at = None
+            if busy:
+                in_use.add(vehicle_id)
+                free_at = max(now, (arrived_at or max(eta, now)) + survey)
+            people.append(SurveyorState(surveyor, lat, lon, busy, today, free_at,
+                                        duty if duty_until is not None and duty_until > now else None))
+        fleet = [VehicleState(vehicle, vehicle.vehicle_id in in_use, lat, lon) for vehicle, lat, lon in self.vehicles]
+        return people, fleet
+
+    def assigned(self, version: int, tasks: list) -> "RegionRows":
+        """These rows after this worker's own survey tasks were stored (``SurveyorAssigned`` or
+        ``SurveyorReassigned``): what reading them back at ``version`` would give."""
+        task_of = {t.surveyor_id: t for t in tasks}
+        rows = []
+        for row in self.surveyors:
+            t = task_of.get(row[0].surveyor_id)
+            if t is not None:
+                s, lat, lon, _, _, _, _, today, duty, duty_until = row
+                row = (s, lat, lon, True, None, t.estimated_arrival_at, t.vehicle_id, today + 1, duty, duty_until)
+            rows.append(row)
+        return RegionRows(version, self.day_start, rows, self.vehicles)
+
+
+class RegionStateCache:
+    """Regions' rows kept in memory by a worker, valid while the region's ``state_version`` is unchanged
+    (bumped by triggers on every write to surveyors, vehicles and survey tasks: migration 006). The
+    database stays the record: a region whose version moved is read again."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, RegionRows] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, region_id: str, version: int, day_start: datetime) -> RegionRows | None:
+        rows = self._rows.get(region_id)
+        if rows is not None and rows.version == version and rows.day_start == day_start:
+            self.hits += 1
+            return rows
+        self.misses += 1
+        return None
+
+    def put(self, region_id: str, rows: RegionRows) -> None:
+        if rows.version is not None:
+            self._rows[region_id] = rows
+
+    def take_counts(self) -> tuple[int, int]:
+        """(hits, misses) since the last call."""
+        counts = self.hits, self.misses
+        self.hits = self.misses = 0
+        return counts
+
+
 async def regions_state(
-    conn: asyncpg.Connection, region_ids: list[str], now: datetime, day_start: datetime, rules: DispatchRules
+    conn: asyncpg.Connection, region_ids: list[str], now: datetime, day_start: datetime, rules: DispatchRules,
+    versions: dict[str, int] | None = None, cache: RegionStateCache | None = None,
 ) -> dict[str, tuple[list[SurveyorState], list[VehicleState]]]:
     """Active surveyors and vehicles of each region: live tasks, expected end of them, workload, duty
-    overrides. Two statements, however many regions (a third when a definition is new).
+    overrides. See ``region_rows``."""
+    rows = await region_rows(conn, region_ids, day_start, versions, cache)
+    return {rid: rows[rid].states(now, rules) for rid in region_ids}
+
+
+async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start: datetime,
+                      versions: dict[str, int] | None = None,
+                      cache: RegionStateCache | None = None) -> dict[str, RegionRows]:
+    """Each region's rows: from ``cache`` where it holds the region at the version in ``versions`` (read
+    in this transaction), else read in two statements however many regions (a third when a definition
+    is new) and kept in ``cache`` at that version.
 
     Live tasks are read by the region they serve: a surveyor or vehicle that the roster moves to
     another region while on a task counts as busy there again only when the task ends.
     """
+    found: dict[str, RegionRows] = {}
+    if cache is not None and versions is not None:
+        for rid in region_ids:
+            hit = cache.get(rid, versions[rid], day_start) if rid in versions else None
+            if hit is not None:
+                found[rid] = hit
+    missing = [rid for rid in region_ids if rid not in found]
+    if not missing:
+        return found
     # Live tasks and today's workload of the regions first (index scans), then joined to their people:
     # cheaper than a look-up per surveyor and per vehicle.
     srows = await conn.fetch(
         """
-        WITH live AS (SELECT surveyor_id, vehicle_id, status, arrived_at, estimated_arrival_at
+        WITH live AS (SELECT surveyor_id, vehicle_id, arrived_at, estimated_arrival_at
                         FROM survey_tasks WHERE region_id = ANY($1::text[]) AND live),
              today AS (SELECT surveyor_id, count(*) AS n FROM survey_tasks
-                        WHERE region_id = ANY($1::text[]) AND assigned_at >= $3
+                        WHERE region_id = ANY($1::text[]) AND assigned_at >= $2
                           AND status NOT IN ('declined', 'cancelled')
                         GROUP BY surveyor_id)
-        SELECT s.region_id, s.surveyor_id, s.definition_hash AS h, s.lat, s.lon,
-               CASE WHEN s.duty_until > $2 THEN s.duty END AS duty,
-               l.status AS task_status, l.arrived_at, l.estimated_arrival_at, l.vehicle_id,
+        SELECT s.region_id, s.surveyor_id, s.definition_hash AS h, s.lat, s.lon, s.duty, s.duty_until,
+               l.surveyor_id IS NOT NULL AS busy, l.arrived_at, l.estimated_arrival_at, l.vehicle_id,
                COALESCE(t.n, 0) AS today
           FROM surveyors s
           LEFT JOIN live l USING (surveyor_id)
           LEFT JOIN today t USING (surveyor_id)
          WHERE s.region_id = ANY($1::text[]) AND s.active
         """,
-        region_ids, now, day_start,
+        missing, day_start,
     )
-    in_use = {r["vehicle_id"] for r in srows if r["vehicle_id"] is not None}
     vrows = await conn.fetch(
         "SELECT region_id, vehicle_id, definition_hash AS h, lat, lon FROM vehicles"
-        " WHERE region_id = ANY($1::text[]) AND active", region_ids)
+        " WHERE region_id = ANY($1::text[]) AND active", missing)
     people = await _definitions(conn, "surveyors", Surveyor, [(r["surveyor_id"], r["h"]) for r in srows])
     fleet = await _definitions(conn, "vehicles", SurveyVehicle, [(r["vehicle_id"], r["h"]) for r in vrows])
-    survey = timedelta(minutes=rules.survey_minutes)
-    states: dict[str, tuple[list[SurveyorState], list[VehicleState]]] = {rid: ([], []) for rid in region_ids}
+    read = {rid: RegionRows((versions or {}).get(rid), day_start) for rid in missing}
     for r in srows:
-        if r["surveyor_id"] not in people:  # deleted between the two statements
-            continue
-        busy = r["task_status"] is not None
-        free_at = None
-        if busy:
-            on_scene_from = r["arrived_at"] or max(r["estimated_arrival_at"], now)
-            free_at = max(now, on_scene_from + survey)
-        states[r["region_id"]][0].append(SurveyorState(people[r["surveyor_id"]], r["lat"], r["lon"], busy,
-                                                       r["today"], free_at, r["duty"]))
+        if r["surveyor_id"] in people:  # (else deleted between the two statements)
+            read[r["region_id"]].surveyors.append(
+                (people[r["surveyor_id"]], r["lat"], r["lon"], r["busy"], r["arrived_at"], r["estimated_arrival_at"],
+                 r["vehicle_id"], r["today"], r["duty"], r["duty_until"]))
     for r in vrows:
         if r["vehicle_id"] in fleet:
-            states[r["region_id"]][1].append(VehicleState(fleet[r["vehicle_id"]], r["vehicle_id"] in in_use,
-                                                          r["lat"], r["lon"]))
-    return states
+            read[r["region_id"]].vehicles.append((fleet[r["vehicle_id"]], r["lat"], r["lon"]))
+    for rid, rows in read.items():
+        if cache is not None:
+            cache.put(rid, rows)
+        found[rid] = rows
+    return found

@@ -162,3 +162,69 @@ async def test_a_migration_changed_after_it_was_applied_is_a_loud_error(store_ur
     finally:
         await conn.execute("UPDATE schema_migrations SET sha256 = NULL WHERE version = '001_initial'")
         await conn.close()
+
+
+async def test_region_state_kept_in_memory_stays_what_the_database_holds(db):
+    """A worker's region cache (RegionStateCache) against a fresh read after every kind of write: its own
+    assignments are mirrored, other transactions' changes make it read again, a rollback leaves no trace."""
+    cache = roster_store.RegionStateCache()
+    regions = ["escalate", "twice"]
+    now = datetime.now(timezone.utc)
+    day_start = now.replace(hour=0)
+
+    async def intake(batch, planner=None):
+        return await register_and_dispatch(db, batch, now, day_start, RULES, planner or _planner([]), cache)
+
+    async def versions():
+        return {r["region_id"]: r["state_version"] for r in await db.fetch(
+            "SELECT region_id, state_version FROM regions WHERE region_id = ANY($1::text[])", regions)}
+
+    async def kept_is_current():
+        current = await versions()
+        async with db.acquire() as conn:
+            read = await roster_store.region_rows(conn, regions, day_start)
+        for rid in regions:
+            kept = cache.get(rid, current[rid], day_start)
+            assert kept is not None, f"{rid}: the cache should hold version {current[rid]}"
+            for mine, theirs in zip(kept.states(now, RULES), read[rid].states(now, RULES)):
+                assert sorted(map(repr, mine)) == sorted(map(repr, theirs))  # in any order: plans sort them
+
+    first = await intake([await _accepted(db, "escalate"), await _accepted(db, "twice")])
+    assert len([a for p in first.plans for a in p.assigned]) == 2
+    await kept_is_current()  # own assignments mirrored: no reread needed
+
+    before = cache.misses
+    second = await intake([await _accepted(db, "escalate")])
+    assert cache.misses == before  # served from memory
+    assert [a.surveyor_id for p in second.plans for a in p.assigned][0] not in \
+        [a.surveyor_id for p in first.plans for a in p.assigned]  # the first one is busy in memory too
+    await kept_is_current()
+
+    task = first.plans[0].assigned[0].task_id
+    unchanged = await versions()
+    await db.execute("UPDATE survey_tasks SET status = 'accepted', accepted_at = now() WHERE task_id = $1", task)
+    await db.execute("UPDATE survey_tasks SET contacted_at = now() WHERE task_id = $1", task)
+    assert await versions() == unchanged  # nothing region state reads changed
+    await kept_is_current()
+
+    for write in ("UPDATE survey_tasks SET status = 'completed' WHERE task_id = $1",
+                  "UPDATE surveyors SET lat = lat + 0.001 WHERE surveyor_id = (SELECT surveyor_id FROM survey_tasks"
+                  " WHERE task_id = $1)"):
+        old = await versions()
+        await db.execute(write, task)
+        new = await versions()
+        changed = [rid for rid in regions if new[rid] != old[rid]]
+        assert changed and all(cache.get(rid, new[rid], day_start) is None for rid in changed)
+        misses = cache.misses
+        await intake([await _accepted(db, rid) for rid in changed])
+        assert cache.misses > misses  # read again
+        await kept_is_current()
+
+    def failing(pending, surveyors, vehicles, now, rules):
+        raise RuntimeError("planner bug")
+
+    kept = await versions()
+    with pytest.raises(RuntimeError):
+        await intake([await _accepted(db, "escalate")], failing)
+    assert await versions() == kept
+    await kept_is_current()
