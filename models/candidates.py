@@ -129,13 +129,9 @@ def eta_matrix(claims: list[ClaimRegistered], surveyors: list[SurveyorState], ve
         if (region, need) not in fleets:
             fleets[region, need] = [k for k, v in enumerate(vehicles) if equipped(claims[rows[0]], v, rules)]
     # Surveyor → vehicle, computed once: for the one fleet most plans need, else for every vehicle.
-    if len(fleets) == 1:
-        [only] = fleets.values()
-        pickups = {tuple(only): travel.drive_matrix(slat, slon, vlat_all[only], vlon_all[only],
-                                                    [Zone.URBAN] * len(only), now)}
-    else:
-        pickup_all = travel.drive_matrix(slat, slon, vlat_all, vlon_all, [Zone.URBAN] * len(vehicles), now)
-        pickups = {tuple(f): pickup_all[:, f] for f in fleets.values()}
+    pickup_all = None if len(fleets) == 1 else \
+        travel.drive_matrix(slat, slon, vlat_all, vlon_all, [Zone.URBAN] * len(vehicles), now)
+    nearest_of: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # per fleet: pickup times, nearest vehicles
     for (region, loss_type), rows in groups.items():
         skilled = able & np.array([s.surveyor.region_id == region and loss_type in s.surveyor.skills
                                    for s in surveyors])
@@ -143,10 +139,14 @@ def eta_matrix(claims: list[ClaimRegistered], surveyors: list[SurveyorState], ve
         if not skilled.any() or not fleet:
             continue
         vlat, vlon = vlat_all[fleet], vlon_all[fleet]
-        pickup = pickups[tuple(fleet)]                                                              # S × V
-        k = min(NEAREST_VEHICLES, len(fleet))
-        nearest = np.argpartition(pickup, k - 1, axis=1)[:, :k] if k < len(fleet) else \
-            np.tile(np.arange(len(fleet)), (n_s, 1))                                                # S × k
+        if tuple(fleet) not in nearest_of:
+            pickup = pickup_all[:, fleet] if pickup_all is not None else \
+                travel.drive_matrix(slat, slon, vlat, vlon, [Zone.URBAN] * len(fleet), now)         # S × V
+            k = min(NEAREST_VEHICLES, len(fleet))
+            nearest = np.argpartition(pickup, k - 1, axis=1)[:, :k] if k < len(fleet) else \
+                np.tile(np.arange(len(fleet)), (n_s, 1))                                            # S × k
+            nearest_of[tuple(fleet)] = pickup, nearest
+        pickup, nearest = nearest_of[tuple(fleet)]
         drive = travel.drive_matrix(vlat, vlon, clat[rows], clon[rows], [claims[r].zone for r in rows], now)  # V × C
         total = np.take_along_axis(pickup, nearest, 1)[:, :, None] + drive[nearest]                # S × k × C
         best_k = total.argmin(axis=1)                                                               # S × C

@@ -71,6 +71,19 @@ def register_report(raw: bytes, regions: tuple[Region, ...], rules: DispatchRule
     """
     if len(raw) > MAX_REPORT_BYTES:
         return Rejected(RejectReason.TOO_LARGE, f"payload of {len(raw)} bytes exceeds {MAX_REPORT_BYTES}")
+    try:  # the fast path: pydantic-core parses and validates in one pass (~10% of a backlog's CPU before)
+        report = LossReported.model_validate_json(raw)
+    except ValidationError:  # find out exactly why, for the dead letter
+        result = _refusal(raw)
+        if isinstance(result, Rejected):
+            return result
+        report = result
+    return _place(report, regions, rules, now)
+
+
+def _refusal(raw: bytes) -> LossReported | Rejected:
+    """The reason a payload is not a loss report: not JSON, not an object, a schema version too new, the
+    fields that fail (or, should the slow path accept what the fast one did not, the report)."""
     try:
         data = json.loads(raw)
     except UnicodeDecodeError as exc:
@@ -88,10 +101,14 @@ def register_report(raw: bytes, regions: tuple[Region, ...], rules: DispatchRule
             f"schema_version {version} is newer than the {SCHEMA_VERSION} this intake understands",
         )
     try:
-        report = LossReported.model_validate(data)
+        return LossReported.model_validate(data)
     except ValidationError as exc:
         return Rejected(*_describe(exc))
 
+
+def _place(report: LossReported, regions: tuple[Region, ...], rules: DispatchRules,
+           now: datetime) -> Accepted | Rejected:
+    """A valid report checked for meaning (times, service area) and placed: region, zone, deadline."""
     if report.loss_time > now + timedelta(seconds=rules.max_future_skew_seconds):
         return Rejected(RejectReason.LOSS_TIME_IN_FUTURE, f"loss_time {report.loss_time.isoformat()} is after now ({now.isoformat()})")
     if report.occurred_at > now + timedelta(seconds=rules.max_future_skew_seconds):

@@ -87,10 +87,7 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
     eta, vehicle_of = eta_matrix(plain, free, fleet, rules, travel, now, excludes)
     minutes_left = np.array([(p.claim.deadline_at - now).total_seconds() / 60.0 for p in claims])
     late = eta - minutes_left[:, None]
-    spread = np.minimum(0.9, eta / 1e5)   # among equals, earlier arrival; never outweighs a deadline
-    tie = np.array([s.tasks_today for s in free]) * 1e-7  # workload only breaks ties in arrival time
-    cost = np.where(late <= 0, _ON_TIME, _LATE + late) + spread + tie[None, :]
-    cost = np.where(np.isfinite(eta), cost, _IMPOSSIBLE)
+    cost = _pair_cost(eta, minutes_left[:, None], np.array([s.tasks_today for s in free])[None, :])
 
     # A claim may also stay unassigned for now: cheaply if someone busy will still make it in time.
     if busy:
@@ -100,30 +97,25 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
         can_wait = np.zeros(len(claims), bool)
     dummy = np.full((len(claims), len(claims)), _IMPOSSIBLE)
     np.fill_diagonal(dummy, np.where(can_wait, _WAIT, _HOPELESS))
-    if free:
+
+    # The solver pairs claims with surveyors, each pair with its best vehicle; two pairs may want one
+    # vehicle. The more urgent keeps it; the other pair's arrival is worked out again with the vehicles
+    # left, and the problem solved again with that, until no two pairs want one vehicle (each round
+    # only raises costs, so it ends; the last round's rule below settles what is left, if anything).
+    options: dict[int, Option] = {}
+    for _ in range(len(fleet) + 1 if free else 0):  # nobody free: every claim waits or is escalated
         rows, cols = linear_sum_assignment(np.hstack([cost, dummy]))
         chosen = {int(i): int(j) for i, j in zip(rows, cols) if j < len(free) and cost[i, j] < _IMPOSSIBLE}
-    else:  # nobody free: every claim waits or is escalated, nothing to solve
-        chosen = {}
-
-    # The solver paired claims with surveyors, each with that pair's best vehicle. Two pairs may
-    # want one vehicle: the more urgent keeps it, the other takes its next best (or waits).
-    taken: set[int] = set()
-    options: dict[int, Option] = {}
-    for i in sorted(chosen, key=lambda i: (late[i, chosen[i]] > 0, claims[i].claim.deadline_at, i)):
-        j = chosen[i]
-        k = int(vehicle_of[i, j])
-        if k in taken:
-            rest = [v for n, v in enumerate(fleet) if n not in taken]
-            o = best_option(claims[i].claim, free[j], rest, rules, travel, now)
-            if o is None:
-                continue
-            k = next(n for n, v in enumerate(fleet) if v.vehicle.vehicle_id == o.vehicle_id)
-        else:
-            o = Option(free[j].surveyor_id, fleet[k].vehicle.vehicle_id, now + timedelta(minutes=float(eta[i, j])),
-                       free[j].tasks_today)
-        taken.add(k)
-        options[i] = o
+        options, bumped = _settle_vehicles(chosen, claims, free, fleet, eta, vehicle_of, late, rules, travel, now)
+        if not bumped:
+            break
+        for i, j, o in bumped:  # the pair's real arrival, without the vehicle a more urgent pair keeps
+            eta[i, j] = np.inf if o is None else (o.eta - now).total_seconds() / 60.0
+            vehicle_of[i, j] = -1 if o is None else next(n for n, v in enumerate(fleet)
+                                                          if v.vehicle.vehicle_id == o.vehicle_id)
+            cost[i, j] = _IMPOSSIBLE if o is None else \
+                _pair_cost(eta[i, j], minutes_left[i], free[j].tasks_today)
+            late[i, j] = eta[i, j] - minutes_left[i]
 
     reasons: dict[tuple, tuple[EscalationReason, str]] = {}  # why not, per kind of claim: a storm has few kinds
     for i, p in enumerate(claims):
@@ -150,6 +142,40 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
                 reasons[key] = _why_not(p, surveyors, vehicles, rules, local)
             _raise(plan, p, *reasons[key], now)
     return plan
+
+
+def _pair_cost(eta, minutes_left, tasks_today):
+    """What sending a surveyor to a claim costs (arrays broadcast): a missed deadline outweighs everything;
+    among equals, the earlier arrival (never outweighing a deadline), then the lighter workload."""
+    late = eta - minutes_left
+    cost = np.where(late <= 0, _ON_TIME, _LATE + late) + np.minimum(0.9, eta / 1e5) + tasks_today * 1e-7
+    return np.where(np.isfinite(eta), cost, _IMPOSSIBLE)
+
+
+def _settle_vehicles(chosen: dict[int, int], claims: list[PendingClaim], free: list[SurveyorState],
+                     fleet: list[VehicleState], eta, vehicle_of, late, rules: DispatchRules, travel: TravelTimeModel,
+                     now: datetime) -> tuple[dict[int, Option], list[tuple[int, int, Option | None]]]:
+    """Vehicles for the chosen pairs, the on-time and more urgent first. A pair whose best vehicle is
+    already taken takes its next best: returned also as ``bumped`` (claim, surveyor, option or None)."""
+    taken: set[int] = set()
+    options: dict[int, Option] = {}
+    bumped = []
+    for i in sorted(chosen, key=lambda i: (late[i, chosen[i]] > 0, claims[i].claim.deadline_at, i)):
+        j = chosen[i]
+        k = int(vehicle_of[i, j])
+        if k in taken:
+            rest = [v for n, v in enumerate(fleet) if n not in taken]
+            o = best_option(claims[i].claim, free[j], rest, rules, travel, now)
+            bumped.append((i, j, o))
+            if o is None:
+                continue
+            k = next(n for n, v in enumerate(fleet) if v.vehicle.vehicle_id == o.vehicle_id)
+        else:
+            o = Option(free[j].surveyor_id, fleet[k].vehicle.vehicle_id, now + timedelta(minutes=float(eta[i, j])),
+                       free[j].tasks_today)
+        taken.add(k)
+        options[i] = o
+    return options, bumped
 
 
 def fleet_ignoring_busy(fleet: list[VehicleState]) -> list[VehicleState]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,9 +38,11 @@ class StraightLineTravel(BaseModel):
     night_starts: time = time(22, 0)
     night_ends: time = time(6, 0)
     setup_minutes: float = Field(default=3.0, ge=0, description="Getting on the road after accepting.")
+    timezone: str = Field(default="Asia/Shanghai", description="Whose clock night_starts/night_ends are on.")
 
     def _speeds(self, at: datetime) -> dict[Zone, float]:
-        local = at.timetz().replace(tzinfo=None)
+        # Night is local night: `at` is in UTC throughout the pipeline (10:00 in Shanghai is 02:00 UTC).
+        local = (at.astimezone(ZoneInfo(self.timezone)) if at.tzinfo else at).time()
         night = local >= self.night_starts or local < self.night_ends
         return self.night_speed_kmh if night else self.day_speed_kmh
 

@@ -35,7 +35,7 @@ class Runtime:
         self.rules = settings.dispatch
         self.callback_rules = settings.callbacks
         self.calendar = settings.calendar
-        self.travel: TravelTimeModel = travel or StraightLineTravel()
+        self.travel: TravelTimeModel = travel or StraightLineTravel(timezone=settings.dispatch.timezone)
         self.database_url = database_url
         self.app: faust.App | None = None
         self._pool: asyncpg.Pool | None = None

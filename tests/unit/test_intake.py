@@ -79,3 +79,16 @@ def test_reasons_never_carry_the_reporters_phone_or_name():
     result = register(data)
     assert isinstance(result, Rejected)
     assert "12345" not in result.detail and "reporter.phone" in result.detail
+
+
+def test_the_fast_json_path_reads_a_report_exactly_as_the_checked_path_does():
+    """register_report validates straight from bytes (pydantic-core's JSON mode) and only takes the slower
+    json.loads route to explain a refusal: both must read a valid report the same way."""
+    from models.reports import LossReported
+
+    for data in (report_dict(at=offset(5)), report_dict(at=offset(70), loss_type="theft"),
+                 report_dict(at=offset(150), agreed_arrival_at=(NOW + timedelta(hours=4)).isoformat()),
+                 {**report_dict(at=offset(5)), "unknown_field": 1, "description": "  padded  "}):
+        raw = json.dumps(data, ensure_ascii=False).encode()
+        assert LossReported.model_validate_json(raw) == LossReported.model_validate(json.loads(raw))
+        assert register(raw).report == LossReported.model_validate(json.loads(raw))

@@ -9,7 +9,7 @@ from models.region_plan import plan_region
 from models.reports import LossType
 from models.roster import ShiftKind
 from models.travel import StraightLineTravel
-from tests.unit.builders import NOW, claim, offset, pending, state, surveyor, vehicle
+from tests.unit.builders import CENTRE, NOW, claim, offset, pending, state, surveyor, vehicle
 
 RULES = DispatchRules()
 TRAVEL = StraightLineTravel()
@@ -76,7 +76,7 @@ def test_a_late_arrival_predicted_at_dispatch_is_sent_and_escalated_at_once():
 def test_a_claim_waits_for_a_surveyor_who_will_still_be_on_time_rather_than_escalating():
     busy = state(surveyor("busy", at=offset(4)), busy=True, free_at=NOW + timedelta(minutes=5))
     c = claim(at=offset(5))
-    p = plan([c], [busy], [vehicle("v")])
+    p = plan([c], [busy], [vehicle("v", at=offset(4))])
     assert p.waiting == ["R1"] and not p.escalated and not p.assigned
     assert p.reviews == {"R1": c.reported_at + timedelta(minutes=RULES.dispatch_within_minutes)}  # to raise overdue
 
@@ -84,19 +84,19 @@ def test_a_claim_waits_for_a_surveyor_who_will_still_be_on_time_rather_than_esca
 def test_waiting_past_the_dispatch_limit_is_escalated_once():
     busy = state(surveyor("busy", at=offset(4)), busy=True, free_at=NOW + timedelta(minutes=6))
     late = NOW + timedelta(minutes=5)
-    p = plan([pending(claim(at=offset(5)), pending_since=NOW)], [busy], [vehicle("v")], now=late)
+    p = plan([pending(claim(at=offset(5)), pending_since=NOW)], [busy], [vehicle("v", at=offset(4))], now=late)
     assert [e.reason for e in p.escalated] == [EscalationReason.DISPATCH_OVERDUE] and p.reviews == {"R1": None}
     again = plan([pending(claim(at=offset(5)), pending_since=NOW, raised=frozenset({"dispatch_overdue"}))],
-                 [busy], [vehicle("v")], now=late)
+                 [busy], [vehicle("v", at=offset(4))], now=late)
     assert not again.escalated and again.waiting == ["R1"] and again.reviews == {"R1": None}
 
 
 def test_only_a_claim_left_waiting_without_an_escalation_has_a_review_time():
     busy = state(surveyor("busy", at=offset(4)), busy=True, free_at=NOW + timedelta(minutes=5))
-    sent = plan([claim(at=offset(5))], [state(surveyor("s"))], [vehicle("v")])
+    sent = plan([claim(at=offset(5))], [state(surveyor("s"))], [vehicle("v", at=offset(4))])
     hopeless = plan([claim(at=offset(5))], [state(surveyor("b"), busy=True, free_at=NOW + timedelta(hours=3))],
-                    [vehicle("v")])
-    waiting = plan([claim(at=offset(5))], [busy], [vehicle("v")])
+                    [vehicle("v", at=offset(4))])
+    waiting = plan([claim(at=offset(5))], [busy], [vehicle("v", at=offset(4))])
     assert sent.reviews == {"R1": None} and hopeless.reviews == {"R1": None}
     assert waiting.reviews["R1"] is not None
 
@@ -205,3 +205,19 @@ def test_property_every_claim_is_assigned_waiting_or_escalated_and_nobody_is_dou
             taken_v.add(a.vehicle_id)
             greedy_on_time += a.meets_deadline
     assert on_time >= greedy_on_time
+
+
+def test_two_pairs_wanting_one_vehicle_are_solved_again_so_no_deadline_is_lost_to_it():
+    # Found by the property test: two surveyors beside one vehicle, a second vehicle 8 km off. Paired by arrival
+    # alone, both would take the near vehicle to the two claims beside it, and the second pair, left with the
+    # far one, is late; one of them should instead take the far vehicle to the claim 2 km off, which it reaches
+    # in time (at night speeds: 15 + 11.25 + 3 min set-up).
+    night = NOW + timedelta(hours=13)  # 23:00 in Shanghai
+    ss = [state(surveyor("s0", shift=ShiftKind.ON_CALL, start=time(0), end=time(0))),
+          state(surveyor("s1", shift=ShiftKind.ON_CALL, start=time(0), end=time(0)))]
+    vs = [vehicle("v0"), vehicle("v1", at=offset(8))]
+    cs = [claim(at=CENTRE, report_id="R0", reported=night), claim(at=offset(2), report_id="R1", reported=night),
+          claim(at=CENTRE, report_id="R2", reported=night)]
+    p = plan(cs, ss, vs, now=night)
+    assert sum(a.meets_deadline for a in p.assigned) == 2
+    assert {a.vehicle_id for a in p.assigned} == {"v0", "v1"}
