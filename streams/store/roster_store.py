@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 import asyncpg
@@ -97,7 +97,9 @@ async def _definitions(conn: asyncpg.Connection, table: str, model: type[BaseMod
 @dataclass
 class RegionRows:
     """One region's dispatch state as stored, at a version: what ``SurveyorState`` and ``VehicleState``
-    are built from (they depend on the clock too, so they are built per plan)."""
+    are built from. They depend on the clock too (a surveyor past the expected arrival is expected to
+    be free ``survey_minutes`` from now; a duty override lapses), so each state built is kept with the
+    span of time in which building it again would give the same, and reused within it."""
 
     version: int | None
     day_start: datetime
@@ -105,33 +107,69 @@ class RegionRows:
     #:  duty, duty_until)
     surveyors: list[tuple] = field(default_factory=list)
     vehicles: list[tuple] = field(default_factory=list)  # (vehicle, lat, lon)
+    _built: list = field(default_factory=list, repr=False, compare=False)  # per surveyor: (state, from, until)
+    _fleet: list[VehicleState] | None = field(default=None, repr=False, compare=False)
+    _survey: timedelta | None = field(default=None, repr=False, compare=False)
 
     def states(self, now: datetime, rules: DispatchRules) -> tuple[list[SurveyorState], list[VehicleState]]:
         survey = timedelta(minutes=rules.survey_minutes)
+        if self._survey != survey or len(self._built) != len(self.surveyors):
+            self._built, self._survey = [None] * len(self.surveyors), survey
         people = []
-        in_use = set()
-        for surveyor, lat, lon, busy, arrived_at, eta, vehicle_id, today, duty, duty_until in self.surveyors:
-            free_at = None
-            if busy:
-                in_use.add(vehicle_id)
-                free_at = max(now, (arrived_at or max(eta, now)) + survey)
-            people.append(SurveyorState(surveyor, lat, lon, busy, today, free_at,
-                                        duty if duty_until is not None and duty_until > now else None))
-        fleet = [VehicleState(vehicle, vehicle.vehicle_id in in_use, lat, lon) for vehicle, lat, lon in self.vehicles]
-        return people, fleet
+        for n, row in enumerate(self.surveyors):
+            kept = self._built[n]
+            if kept is not None and kept[1] <= now < kept[2]:
+                people.append(kept[0])
+                continue
+            state, until = _surveyor_state(row, now, survey)
+            self._built[n] = (state, now, until) if until > now else None
+            people.append(state)
+        if self._fleet is None:
+            in_use = {row[6] for row in self.surveyors if row[3]}
+            self._fleet = [VehicleState(vehicle, vehicle.vehicle_id in in_use, lat, lon)
+                           for vehicle, lat, lon in self.vehicles]
+        return people, list(self._fleet)
 
     def assigned(self, version: int, tasks: list) -> "RegionRows":
         """These rows after this worker's own survey tasks were stored (``SurveyorAssigned`` or
         ``SurveyorReassigned``): what reading them back at ``version`` would give."""
         task_of = {t.surveyor_id: t for t in tasks}
-        rows = []
-        for row in self.surveyors:
+        rows, built = [], []
+        for n, row in enumerate(self.surveyors):
             t = task_of.get(row[0].surveyor_id)
             if t is not None:
                 s, lat, lon, _, _, _, _, today, duty, duty_until = row
                 row = (s, lat, lon, True, None, t.estimated_arrival_at, t.vehicle_id, today + 1, duty, duty_until)
             rows.append(row)
-        return RegionRows(version, self.day_start, rows, self.vehicles)
+            built.append(None if t is not None or len(self._built) != len(self.surveyors) else self._built[n])
+        fleet = None
+        if self._fleet is not None:  # only the vehicles the new tasks took are out now (their surveyors were free)
+            taken = {t.vehicle_id for t in tasks}
+            fleet = [VehicleState(v.vehicle, True, v.lat, v.lon) if v.vehicle.vehicle_id in taken else v
+                     for v in self._fleet]
+        return RegionRows(version, self.day_start, rows, self.vehicles, built, fleet, self._survey)
+
+
+_FOREVER = datetime.max.replace(tzinfo=timezone.utc)
+
+
+def _surveyor_state(row: tuple, now: datetime, survey: timedelta) -> tuple[SurveyorState, datetime]:
+    """A surveyor's state now, and until when it stays that (``now`` itself: it changes with the clock)."""
+    surveyor, lat, lon, busy, arrived_at, eta, _, today, duty, duty_until = row
+    until = _FOREVER
+    if duty_until is not None and duty_until > now:
+        until = duty_until  # the override lapses then
+    else:
+        duty = None
+    free_at = None
+    if busy:  # expected free survey_minutes after arriving, or after the expected arrival; never before now
+        if arrived_at is not None:
+            free_at = max(now, arrived_at + survey)
+            until = min(until, arrived_at + survey) if now < arrived_at + survey else now  # then: now
+        else:
+            free_at = max(eta, now) + survey
+            until = min(until, eta) if now < eta else now  # past the expected arrival: from now
+    return SurveyorState(surveyor, lat, lon, busy, today, free_at, duty), until
 
 
 class RegionStateCache:

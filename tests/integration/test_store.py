@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import asyncpg
 import pytest
@@ -186,8 +186,11 @@ async def test_region_state_kept_in_memory_stays_what_the_database_holds(db):
         for rid in regions:
             kept = cache.get(rid, current[rid], day_start)
             assert kept is not None, f"{rid}: the cache should hold version {current[rid]}"
-            for mine, theirs in zip(kept.states(now, RULES), read[rid].states(now, RULES)):
-                assert sorted(map(repr, mine)) == sorted(map(repr, theirs))  # in any order: plans sort them
+            # now, and later (expected arrivals passed: states built earlier must not be reused), and now again
+            for t in (now, now + timedelta(minutes=1), now + timedelta(hours=2), now):
+                fresh = roster_store.RegionRows(None, day_start, read[rid].surveyors, read[rid].vehicles)
+                for mine, theirs in zip(kept.states(t, RULES), fresh.states(t, RULES)):
+                    assert sorted(map(repr, mine)) == sorted(map(repr, theirs))  # in any order: plans sort them
 
     first = await intake([await _accepted(db, "escalate"), await _accepted(db, "twice")])
     assert len([a for p in first.plans for a in p.assigned]) == 2
