@@ -8,8 +8,8 @@ hundreds of claims in front of hundreds of surveyors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -47,6 +47,51 @@ class SurveyorState:
 
     def on_duty(self, local: time) -> bool:
         return self.duty if self.duty is not None else self.surveyor.on_duty_at(local)
+
+
+#: A span of time with no end.
+FOREVER = datetime.max.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class SurveyorRecord:
+    """A surveyor as stored: position, the live task (if any) and its times, today's workload, the duty
+    override and when it lapses. ``state_at`` turns it into what dispatch sees at a moment."""
+
+    surveyor: Surveyor
+    lat: float
+    lon: float
+    busy: bool                                   # holds a live task
+    arrived_at: datetime | None = None           # of the live task
+    estimated_arrival_at: datetime | None = None
+    vehicle_id: str | None = None                # the vehicle of the live task
+    tasks_today: int = 0
+    duty: bool | None = None                     # shift started/ended in the app ...
+    duty_until: datetime | None = None           # ... overriding the roster window until then
+
+    def state_at(self, now: datetime, survey_minutes: float) -> tuple[SurveyorState, datetime]:
+        """The surveyor's state at ``now``, and until when it stays exactly that (``now`` itself when it
+        moves with the clock). A busy surveyor is expected free ``survey_minutes`` after arriving, or after
+        the expected arrival, or, once that has passed without an arrival, from now; never before now."""
+        until, duty = FOREVER, None
+        if self.duty_until is not None and self.duty_until > now:
+            until, duty = self.duty_until, self.duty  # the override lapses then
+        free_at = None
+        if self.busy:
+            survey = timedelta(minutes=survey_minutes)
+            if self.arrived_at is not None:
+                done = self.arrived_at + survey
+                free_at = max(now, done)
+                until = min(until, done) if now < done else now
+            else:
+                free_at = max(self.estimated_arrival_at, now) + survey
+                until = min(until, self.estimated_arrival_at) if now < self.estimated_arrival_at else now
+        return SurveyorState(self.surveyor, self.lat, self.lon, self.busy, self.tasks_today, free_at, duty), until
+
+    def with_task(self, vehicle_id: str, estimated_arrival_at: datetime) -> "SurveyorRecord":
+        """The record once a new task is stored for this (free) surveyor."""
+        return replace(self, busy=True, arrived_at=None, estimated_arrival_at=estimated_arrival_at,
+                       vehicle_id=vehicle_id, tasks_today=self.tasks_today + 1)
 
 
 @dataclass(frozen=True)

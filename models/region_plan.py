@@ -111,8 +111,7 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
             break
         for i, j, o in bumped:  # the pair's real arrival, without the vehicle a more urgent pair keeps
             eta[i, j] = np.inf if o is None else (o.eta - now).total_seconds() / 60.0
-            vehicle_of[i, j] = -1 if o is None else next(n for n, v in enumerate(fleet)
-                                                          if v.vehicle.vehicle_id == o.vehicle_id)
+            vehicle_of[i, j] = -1 if o is None else _index_of(fleet, o.vehicle_id)
             cost[i, j] = _IMPOSSIBLE if o is None else \
                 _pair_cost(eta[i, j], minutes_left[i], free[j].tasks_today)
             late[i, j] = eta[i, j] - minutes_left[i]
@@ -169,13 +168,17 @@ def _settle_vehicles(chosen: dict[int, int], claims: list[PendingClaim], free: l
             bumped.append((i, j, o))
             if o is None:
                 continue
-            k = next(n for n, v in enumerate(fleet) if v.vehicle.vehicle_id == o.vehicle_id)
+            k = _index_of(fleet, o.vehicle_id)
         else:
             o = Option(free[j].surveyor_id, fleet[k].vehicle.vehicle_id, now + timedelta(minutes=float(eta[i, j])),
                        free[j].tasks_today)
         taken.add(k)
         options[i] = o
     return options, bumped
+
+
+def _index_of(fleet: list[VehicleState], vehicle_id: str) -> int:
+    return next(n for n, v in enumerate(fleet) if v.vehicle.vehicle_id == vehicle_id)
 
 
 def fleet_ignoring_busy(fleet: list[VehicleState]) -> list[VehicleState]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import lru_cache
 
 import asyncpg
 from pydantic import BaseModel
 
-from models.candidates import SurveyorState, VehicleState
+from models.candidates import SurveyorRecord, SurveyorState, VehicleState
 from models.dispatch_rules import DispatchRules
 from models.roster import Roster, Surveyor, SurveyVehicle
 from models.zones import Region
@@ -96,36 +96,33 @@ async def _definitions(conn: asyncpg.Connection, table: str, model: type[BaseMod
 
 @dataclass
 class RegionRows:
-    """One region's dispatch state as stored, at a version: what ``SurveyorState`` and ``VehicleState``
-    are built from. They depend on the clock too (a surveyor past the expected arrival is expected to
-    be free ``survey_minutes`` from now; a duty override lapses), so each state built is kept with the
-    span of time in which building it again would give the same, and reused within it."""
+    """One region's dispatch state as stored, at a version: the records ``SurveyorState`` and
+    ``VehicleState`` are built from. States depend on the clock too (``SurveyorRecord.state_at``), so each
+    one built is kept with the span of time in which building it again would give the same, and reused
+    within it."""
 
     version: int | None
     day_start: datetime
-    #: (surveyor, lat, lon, on a live task, arrived_at, estimated_arrival_at, vehicle_id, tasks today,
-    #:  duty, duty_until)
-    surveyors: list[tuple] = field(default_factory=list)
+    surveyors: list[SurveyorRecord] = field(default_factory=list)
     vehicles: list[tuple] = field(default_factory=list)  # (vehicle, lat, lon)
     _built: list = field(default_factory=list, repr=False, compare=False)  # per surveyor: (state, from, until)
     _fleet: list[VehicleState] | None = field(default=None, repr=False, compare=False)
-    _survey: timedelta | None = field(default=None, repr=False, compare=False)
+    _survey: float | None = field(default=None, repr=False, compare=False)
 
     def states(self, now: datetime, rules: DispatchRules) -> tuple[list[SurveyorState], list[VehicleState]]:
-        survey = timedelta(minutes=rules.survey_minutes)
-        if self._survey != survey or len(self._built) != len(self.surveyors):
-            self._built, self._survey = [None] * len(self.surveyors), survey
+        if self._survey != rules.survey_minutes or len(self._built) != len(self.surveyors):
+            self._built, self._survey = [None] * len(self.surveyors), rules.survey_minutes
         people = []
-        for n, row in enumerate(self.surveyors):
+        for n, record in enumerate(self.surveyors):
             kept = self._built[n]
             if kept is not None and kept[1] <= now < kept[2]:
                 people.append(kept[0])
                 continue
-            state, until = _surveyor_state(row, now, survey)
+            state, until = record.state_at(now, rules.survey_minutes)
             self._built[n] = (state, now, until) if until > now else None
             people.append(state)
         if self._fleet is None:
-            in_use = {row[6] for row in self.surveyors if row[3]}
+            in_use = {r.vehicle_id for r in self.surveyors if r.busy}
             self._fleet = [VehicleState(vehicle, vehicle.vehicle_id in in_use, lat, lon)
                            for vehicle, lat, lon in self.vehicles]
         return people, list(self._fleet)
@@ -134,42 +131,18 @@ class RegionRows:
         """These rows after this worker's own survey tasks were stored (``SurveyorAssigned`` or
         ``SurveyorReassigned``): what reading them back at ``version`` would give."""
         task_of = {t.surveyor_id: t for t in tasks}
-        rows, built = [], []
-        for n, row in enumerate(self.surveyors):
-            t = task_of.get(row[0].surveyor_id)
-            if t is not None:
-                s, lat, lon, _, _, _, _, today, duty, duty_until = row
-                row = (s, lat, lon, True, None, t.estimated_arrival_at, t.vehicle_id, today + 1, duty, duty_until)
-            rows.append(row)
-            built.append(None if t is not None or len(self._built) != len(self.surveyors) else self._built[n])
+        keep_built = len(self._built) == len(self.surveyors)
+        records, built = [], []
+        for n, record in enumerate(self.surveyors):
+            t = task_of.get(record.surveyor.surveyor_id)
+            records.append(record if t is None else record.with_task(t.vehicle_id, t.estimated_arrival_at))
+            built.append(self._built[n] if t is None and keep_built else None)
         fleet = None
         if self._fleet is not None:  # only the vehicles the new tasks took are out now (their surveyors were free)
             taken = {t.vehicle_id for t in tasks}
             fleet = [VehicleState(v.vehicle, True, v.lat, v.lon) if v.vehicle.vehicle_id in taken else v
                      for v in self._fleet]
-        return RegionRows(version, self.day_start, rows, self.vehicles, built, fleet, self._survey)
-
-
-_FOREVER = datetime.max.replace(tzinfo=timezone.utc)
-
-
-def _surveyor_state(row: tuple, now: datetime, survey: timedelta) -> tuple[SurveyorState, datetime]:
-    """A surveyor's state now, and until when it stays that (``now`` itself: it changes with the clock)."""
-    surveyor, lat, lon, busy, arrived_at, eta, _, today, duty, duty_until = row
-    until = _FOREVER
-    if duty_until is not None and duty_until > now:
-        until = duty_until  # the override lapses then
-    else:
-        duty = None
-    free_at = None
-    if busy:  # expected free survey_minutes after arriving, or after the expected arrival; never before now
-        if arrived_at is not None:
-            free_at = max(now, arrived_at + survey)
-            until = min(until, arrived_at + survey) if now < arrived_at + survey else now  # then: now
-        else:
-            free_at = max(eta, now) + survey
-            until = min(until, eta) if now < eta else now  # past the expected arrival: from now
-    return SurveyorState(surveyor, lat, lon, busy, today, free_at, duty), until
+        return RegionRows(version, self.day_start, records, self.vehicles, built, fleet, self._survey)
 
 
 class RegionStateCache:
@@ -201,13 +174,10 @@ class RegionStateCache:
         return counts
 
 
-async def regions_state(
-    conn: asyncpg.Connection, region_ids: list[str], now: datetime, day_start: datetime, rules: DispatchRules,
-    versions: dict[str, int] | None = None, cache: RegionStateCache | None = None,
-) -> dict[str, tuple[list[SurveyorState], list[VehicleState]]]:
-    """Active surveyors and vehicles of each region: live tasks, expected end of them, workload, duty
-    overrides. See ``region_rows``."""
-    rows = await region_rows(conn, region_ids, day_start, versions, cache)
+async def regions_state(conn: asyncpg.Connection, region_ids: list[str], now: datetime, day_start: datetime,
+                        rules: DispatchRules) -> dict[str, tuple[list[SurveyorState], list[VehicleState]]]:
+    """Active surveyors and vehicles of each region, read now: see ``region_rows``."""
+    rows = await region_rows(conn, region_ids, day_start)
     return {rid: rows[rid].states(now, rules) for rid in region_ids}
 
 
@@ -258,9 +228,9 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
     read = {rid: RegionRows((versions or {}).get(rid), day_start) for rid in missing}
     for r in srows:
         if r["surveyor_id"] in people:  # (else deleted between the two statements)
-            read[r["region_id"]].surveyors.append(
-                (people[r["surveyor_id"]], r["lat"], r["lon"], r["busy"], r["arrived_at"], r["estimated_arrival_at"],
-                 r["vehicle_id"], r["today"], r["duty"], r["duty_until"]))
+            read[r["region_id"]].surveyors.append(SurveyorRecord(
+                people[r["surveyor_id"]], r["lat"], r["lon"], r["busy"], r["arrived_at"], r["estimated_arrival_at"],
+                r["vehicle_id"], r["today"], r["duty"], r["duty_until"]))
     for r in vrows:
         if r["vehicle_id"] in fleet:
             read[r["region_id"]].vehicles.append((fleet[r["vehicle_id"]], r["lat"], r["lon"]))

@@ -107,6 +107,32 @@ def test_with_everyone_busy_the_reason_is_that_not_the_vehicles_they_took():
     assert [e.reason for e in p.escalated] == [EscalationReason.ALL_SURVEYORS_BUSY]
 
 
+def test_a_stored_surveyor_is_seen_as_of_now_and_says_how_long_that_holds():
+    from models.candidates import FOREVER, SurveyorRecord
+
+    s, m = surveyor("s"), timedelta(minutes=1)
+    free = SurveyorRecord(s, 30.0, 120.0, busy=False)
+    assert free.state_at(NOW, 25) == (state(s, at=(30.0, 120.0)), FOREVER)
+    override = SurveyorRecord(s, 30.0, 120.0, busy=False, duty=False, duty_until=NOW + 60 * m)
+    assert override.state_at(NOW, 25)[0].duty is False and override.state_at(NOW, 25)[1] == NOW + 60 * m
+    assert override.state_at(NOW + 60 * m, 25) == (state(s, at=(30.0, 120.0)), FOREVER)  # lapsed
+
+    driving = SurveyorRecord(s, 30.0, 120.0, busy=True, estimated_arrival_at=NOW + 10 * m, vehicle_id="v")
+    assert driving.state_at(NOW, 25) == (state(s, busy=True, at=(30.0, 120.0), free_at=NOW + 35 * m), NOW + 10 * m)
+    late = driving.state_at(NOW + 15 * m, 25)  # past the expected arrival, not arrived: from now, and moving
+    assert late == (state(s, busy=True, at=(30.0, 120.0), free_at=NOW + 40 * m), NOW + 15 * m)
+
+    there = SurveyorRecord(s, 30.0, 120.0, busy=True, arrived_at=NOW, estimated_arrival_at=NOW - m, vehicle_id="v")
+    assert there.state_at(NOW + 5 * m, 25) == (state(s, busy=True, at=(30.0, 120.0), free_at=NOW + 25 * m),
+                                               NOW + 25 * m)
+    assert there.state_at(NOW + 30 * m, 25)[0].free_at == NOW + 30 * m  # overrunning: free "now"
+    assert there.state_at(NOW + 30 * m, 25)[1] == NOW + 30 * m
+
+    sent = free.with_task("v9", NOW + 12 * m)
+    assert (sent.busy, sent.arrived_at, sent.estimated_arrival_at, sent.vehicle_id, sent.tasks_today) == \
+        (True, None, NOW + 12 * m, "v9", 1)
+
+
 def test_free_on_duty_is_free_and_on_shift_by_the_roster_or_the_app():
     from models.candidates import free_on_duty
 
