@@ -30,6 +30,14 @@ EVENTS_HANDLED = Counter("claims_events_handled_total", "Records handled by each
 STORE_RETRIES = Counter(
     "claims_store_retries_total", "Retries of a record after PostgreSQL could not be reached.", ["agent"]
 )
+BROKER_RETRIES = Counter(
+    "claims_broker_retries_total", "Retries of a record after the broker did not take what it produced.", ["agent"]
+)
+AGENT_LOOP_ERRORS = Counter(
+    "claims_agent_loop_errors_total",
+    "Failures outside a handler (publishing a dead letter, acknowledging); the same events are taken again.",
+    ["agent"],
+)
 BATCH_SIZE = Histogram(
     "claims_batch_size", "Records an agent applied in one transaction (the high-volume agents batch).", ["agent"],
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
@@ -138,6 +146,8 @@ def initialise(zones, kinds, reasons, departments, finding_kinds) -> None:
     for agent in ("intake", "surveyor-status", "callback-triggers", "callback-attempts"):
         EVENTS_HANDLED.labels(agent)
         STORE_RETRIES.labels(agent)
+        BROKER_RETRIES.labels(agent)
+        AGENT_LOOP_ERRORS.labels(agent)
     BATCH_SIZE.labels("intake")
     for source in ("memory", "database"):
         REGION_STATE_READS.labels(source)

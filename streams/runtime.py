@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import asyncpg
 import faust
 import structlog
+from aiokafka.errors import KafkaTimeoutError
 
 from models.candidates import local_day_start
 from models.region_plan import plan_region
@@ -46,6 +47,7 @@ class Runtime:
         self.region_states = roster_store.RegionStateCache()
         self._to_mark: list[Outgoing] = []          # published, not yet marked published in the outbox
         self._marking: asyncio.Future | None = None
+        self._failures_to_inject = dict(settings.fault_injection_publish_failures)  # fault drills only
 
     @staticmethod
     def now() -> datetime:
@@ -92,6 +94,10 @@ class Runtime:
     async def publish(self, outputs: list[Outgoing]) -> None:
         """Send records and wait until the broker has them, before the input's offset may be committed."""
         assert self.app is not None
+        for topic in {o.topic for o in outputs} & self._failures_to_inject.keys():
+            if self._failures_to_inject[topic] > 0:
+                self._failures_to_inject[topic] -= 1
+                raise KafkaTimeoutError(f"injected: {topic} not confirmed (fault drill)")
         producer = self.app.producer
         futures = [
             await producer.send(o.topic, o.key, o.value, partition=None, timestamp=None, headers=None) for o in outputs

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         default=frozenset(),
         description="Fault drills only: intake raises a bug-like error for these report ids (never set in production).",
     )
+    fault_injection_publish_failures: dict[str, int] = Field(
+        default_factory=dict,
+        description="Fault drills only: the first N sends to each of these topics fail as if the broker had not "
+                    "confirmed them in time (never set in production).",
+    )
 
     dispatch: DispatchRules = DispatchRules()
     callbacks: CallbackRules = CallbackRules()

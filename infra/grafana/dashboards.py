@@ -133,8 +133,10 @@ def pipeline_health() -> Dashboard:
         .with_panel(ts("Commit latency p99", "ms",
                        q("histogram_quantile(0.99, sum by (le) (rate(claims_faust_consumer_commit_latency_bucket"
                          "[$__rate_interval])))", "p99")))
-        .with_panel(ts("PostgreSQL retries per hour", "short",
-                       q("sum by (agent) (increase(claims_store_retries_total[1h]))", "{{agent}}")))
+        .with_panel(ts("Retries per hour: PostgreSQL or broker away, failures outside a handler", "short",
+                       q("sum by (agent) (increase(claims_store_retries_total[1h]))", "PostgreSQL {{agent}}"),
+                       q("sum by (agent) (increase(claims_broker_retries_total[1h]))", "broker {{agent}}"),
+                       q("sum by (agent) (increase(claims_agent_loop_errors_total[1h]))", "loop {{agent}}")))
         .with_panel(ts("Worker restarts per hour", "short",
                        q("sum by (instance) (changes(process_start_time_seconds[1h]))", "{{instance}}")))
         .with_panel(ts("Watchdog passes failed per hour", "short",

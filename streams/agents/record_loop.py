@@ -2,8 +2,12 @@
 
 - A record the handler refuses (``Refused``) or fails on becomes a dead letter
   on ``<topic>.dlq`` with the reason, and is counted; the stream goes on.
-- When PostgreSQL cannot be reached the same record (or batch) is retried with
+- When PostgreSQL or the broker cannot be reached the same record (or batch) is retried with
   backoff: the offset is not committed past a failed write, and the worker does not crash.
+- Nothing that fails outside the handler (publishing a dead letter, acknowledging) drops the events
+  in hand: the same events are taken again, with backoff, until they are done. An exception escaping
+  an agent would leave them unacknowledged but behind the consumer's position: not handled again until
+  the worker restarts, and the committed offset stuck before them.
 
 ``run_records`` handles one record at a time. ``run_batches`` (the high-volume agents) takes
 what has arrived, up to a limit, and applies it in one transaction: records are prepared
@@ -22,6 +26,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from pydantic import TypeAdapter, ValidationError
 
 from models.dead_letter import dead_letter_for
@@ -41,6 +46,20 @@ log = structlog.get_logger("claims_dispatch.agents")
 TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
              asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.TooManyConnectionsError,
              asyncpg.exceptions.InternalClientError, asyncpg.exceptions.DeadlockDetectedError, asyncio.TimeoutError)
+
+
+def _unavailable(exc: BaseException) -> str | None:
+    """``"database"`` or ``"broker"`` when ``exc`` means that one is not there right now, else None.
+
+    A send the broker did not confirm in time (KafkaTimeoutError: aiokafka does not flag it retriable, as
+    the record may have been written) is retried like the rest: what is sent again carries the same event
+    id, and consumers dedupe by it.
+    """
+    if isinstance(exc, KafkaTimeoutError) or (isinstance(exc, KafkaError) and exc.retriable):
+        return "broker"
+    if isinstance(exc, TRANSIENT):
+        return "database"
+    return None
 
 
 @dataclass(frozen=True)
@@ -79,7 +98,8 @@ def parse(adapter: TypeAdapter, record: Record):
 async def run_records(agent: str, rt: Runtime, stream, handle: Handler, dead_letter_counter=None) -> None:
     """Consume ``stream`` record by record with ``handle``; see the module docstring."""
     async for event in stream.events():
-        await _one_or_dead_letter(agent, rt, _record(event), handle, dead_letter_counter)
+        record = _record(event)
+        await _until_done(agent, lambda: _one_or_dead_letter(agent, rt, record, handle, dead_letter_counter))
         metrics.EVENTS_HANDLED.labels(agent).inc()
         metrics.LAST_EVENT_TIME.labels(agent).set(time.time())
 
@@ -117,9 +137,30 @@ async def run_batches(agent: str, rt: Runtime, stream, prepare: Prepare, apply: 
             events = [getting.result()]
             while len(events) < max_batch and not queue.empty():
                 events.append(queue.get_nowait())
-            await _run_batch(agent, rt, manual, events, prepare, apply, dead_letter_counter)
+            await _until_done(agent, lambda: _run_batch(agent, rt, manual, events, prepare, apply,
+                                                         dead_letter_counter))
     finally:
         pumping.cancel()
+
+
+async def _until_done(agent: str, call: Callable[[], Awaitable[None]]) -> None:
+    """``call()`` again, with backoff, until it returns: the events it works on are not given up.
+
+    Handling is idempotent (inbox and outbox), so taking the same events again changes nothing that was
+    done; a failure that repeats shows as a growing ``claims_agent_loop_errors_total`` and consumer lag,
+    never as events skipped.
+    """
+    backoff = 0.2
+    while True:
+        try:
+            return await call()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            metrics.AGENT_LOOP_ERRORS.labels(agent).inc()
+            log.exception("agent_loop_error_retrying", agent=agent, error=type(exc).__name__, retry_in_s=backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
 
 
 async def _run_batch(agent: str, rt: Runtime, stream, events, prepare: Prepare, apply: Apply,
@@ -163,31 +204,36 @@ async def _one_or_dead_letter(agent: str, rt: Runtime, record: Record, handle: H
                                                      offset=record.offset):
             await _retrying(agent, lambda: handle(record))
     except Refused as refused:
-        await dead_letter(rt, record, refused.reason, refused.detail, dead_letter_counter)
+        await dead_letter(rt, record, refused.reason, refused.detail, dead_letter_counter, agent)
     except Exception as exc:  # a bug must not kill the partition: dead-letter the record, keep flowing
         log.exception("handler_error", agent=agent)
-        await dead_letter(rt, record, "handler_error", f"{type(exc).__name__} in {agent}", dead_letter_counter)
+        await dead_letter(rt, record, "handler_error", f"{type(exc).__name__} in {agent}", dead_letter_counter, agent)
 
 
 async def _retrying(agent: str | None, call: Callable[[], Awaitable[Any]]) -> Any:
-    """``call()`` again, with backoff, for as long as it fails because PostgreSQL is not there."""
+    """``call()`` again, with backoff, for as long as it fails because PostgreSQL or the broker is not there."""
     backoff = 0.2
     while True:
         try:
             return await call()
-        except TRANSIENT as exc:
+        except Exception as exc:
+            away = _unavailable(exc)
+            if away is None:
+                raise
             if agent is not None:
-                metrics.STORE_RETRIES.labels(agent).inc()
-                log.warning("store_unavailable_retrying", agent=agent, error=type(exc).__name__,
-                            retry_in_s=backoff)
+                counter, event = ((metrics.STORE_RETRIES, "store_unavailable_retrying") if away == "database"
+                                  else (metrics.BROKER_RETRIES, "broker_unavailable_retrying"))
+                counter.labels(agent).inc()
+                log.warning(event, agent=agent, error=type(exc).__name__, retry_in_s=backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 
 
-async def dead_letter(rt: Runtime, record: Record, reason: str, detail: str, counter=None) -> None:
+async def dead_letter(rt: Runtime, record: Record, reason: str, detail: str, counter=None,
+                      agent: str | None = None) -> None:
     letter = dead_letter_for(record.topic, record.partition, record.offset, record.key, record.value, reason, detail,
                              rt.now())
-    await rt.publish([encode_dead_letter(record.topic, letter)])
+    await _retrying(agent, lambda: rt.publish([encode_dead_letter(record.topic, letter)]))
     await _retrying(None, lambda: _store_dead_letter(rt, letter))
     metrics.DEAD_LETTERS.labels(record.topic, reason).inc()
     if counter is not None:

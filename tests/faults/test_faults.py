@@ -305,6 +305,45 @@ async def test_the_broker_paused_for_fifteen_seconds(fault_stack, workers):
     assert lost == 0 and duplicates == 0 and verdict == "clean"
 
 
+async def test_sends_the_broker_does_not_confirm_are_retried_and_nothing_valid_is_dead_lettered(fault_stack, workers):
+    # The first sends of assignments and of dead letters fail as if the broker had not confirmed them in time
+    # (KafkaTimeoutError, from a fault drill in the worker's publish). Before they were retried, a failed send
+    # after the claims were committed failed the batch, and each valid report was dead-lettered as a bug; a
+    # failed dead-letter send escaped the agent, leaving its batch behind the consumer's position.
+    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    worker = await asyncio.to_thread(workers.start, "claims-dispatch", {
+        "CLAIMS_FAULT_INJECTION_PUBLISH_FAILURES": json.dumps({"dispatch.assignments": 3, "hotline.reports.dlq": 2})})
+    port = workers.ports[worker.pid]
+    valid = [_valid() for _ in range(20)]
+    poison = _removed("location")
+    records = [json.dumps(r).encode() for r in valid[:10]] + [poison] + [json.dumps(r).encode() for r in valid[10:]]
+    await paced_send(fault_stack.kafka_bootstrap, len(records), 5000,
+                     lambda i: ("hotline.reports", "unconfirmed-sends", records[i]))
+    waited, lost = await accounted(fault_stack.database_url, {r["report_id"] for r in valid}, 0)
+    conn = await asyncpg.connect(fault_stack.database_url)
+    try:
+        for _ in range(60):  # the poison's dead letter is stored once its send went through
+            letters = await conn.fetch("SELECT reason FROM dead_letters WHERE created_at >= $1 AND source_topic ="
+                                       " 'hotline.reports'", since)
+            if letters:
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    retries = sum(float(line.split()[-1]) for line in body.splitlines()
+                  if line.startswith("claims_broker_retries_total{"))
+    duplicates = await duplicate_effects(fault_stack.database_url)
+    verdict = await _audit(fault_stack, since)
+    record("sends not confirmed by the broker (3 assignments, 2 dead letters)", len(records), lost, duplicates,
+           waited, verdict)
+    print(f"broker retries counted {retries:.0f}; dead letters {[r['reason'] for r in letters]}")
+    assert worker.poll() is None
+    assert [r["reason"] for r in letters] == ["invalid_schema"], "a valid report was dead-lettered, or the poison lost"
+    assert retries >= 2, "the injected failures did not reach the agents: the test tested nothing"
+    assert lost == 0 and duplicates == 0 and verdict == "clean"
+
+
 async def test_a_handler_bug_on_one_event_dead_letters_it_and_the_partition_keeps_flowing(fault_stack, workers):
     since = datetime.now(timezone.utc) - timedelta(seconds=1)
     doomed = _valid()
