@@ -14,12 +14,16 @@ Run on purpose (never part of the tests):
 Each gets the same reports. Measured, in this order:
 1. latency at a fixed rate: sent → first output for the report seen by a reader (for the real
    pipeline: the dispatch decision on dispatch.assignments: an assignment, or an escalation
-   when no surveyor can be had), p50/p99; both measured the same way;
+   when no surveyor can be had), p50/p99; both measured the same way, each after a warm-up of
+   --warmup-seconds at the same rate that is not counted (first connections, first reads of regions);
 2. sustained throughput from a backlog produced before the worker starts: outputs per second
    between the first and the last output's broker timestamps;
 3. peak RSS (VmHWM) of the real worker after --rss-reports reports in all;
 4. seconds from `claims-dispatch run` (fresh state, initdb included) to the first assignment.
 The real pipeline's database is checked at the end: every report stored, decided once.
+Before the workers start, last month's callback report is generated (`claims-dispatch report`), as it is in
+any database but on the month's first working day; otherwise the worker's 15 s check would generate it
+inside the latency measurement.
 """
 
 from __future__ import annotations
@@ -204,7 +208,9 @@ def throughput(w: Watch) -> float:
     return (len(stamps) - 1) / max((stamps[-1] - stamps[0]) / 1000, 1e-3)
 
 
-async def latency(bootstrap: str, in_topic: str, out_topic: str, records, rate: float, label: str) -> list[float]:
+async def latency(bootstrap: str, in_topic: str, out_topic: str, records, rate: float, label: str,
+                  warmup: int) -> list[float]:
+    """Latencies of ``records`` sent at ``rate``, but for the first ``warmup`` (sent the same way, not counted)."""
     w = Watch({k for k, _ in records})
     joined = asyncio.Event()
     watcher = asyncio.ensure_future(watch(bootstrap, out_topic, w, 1800 + len(records) / rate, label, joined))
@@ -213,7 +219,7 @@ async def latency(bootstrap: str, in_topic: str, out_topic: str, records, rate: 
         watcher.result()  # it failed before joining: say why
     sent = await paced(bootstrap, in_topic, records, rate)
     await watcher
-    return [(w.seen_at[k] - sent[k]) * 1000 for k in sent]
+    return [(w.seen_at[k] - sent[k]) * 1000 for k in list(sent)[warmup:]]
 
 
 def start_bare(stack: Stack, state: Path) -> tuple[subprocess.Popen, int]:
@@ -315,6 +321,21 @@ def startup_to_first_assignment(keep: bool) -> float:
             shutil.rmtree(state, ignore_errors=True)
 
 
+def last_months_report(stack: Stack, out: Path) -> None:
+    """Last month's report generated and announced, as in any database but on its first working day: with a
+    fresh database the worker would generate it 15 s after starting, inside the latency measurement (once a
+    month, ~1.5 s of CPU in a thread; measured on its own, README "Performance")."""
+    from zoneinfo import ZoneInfo
+
+    from models.monthly_report import month_key, previous_month
+
+    now = datetime.now(ZoneInfo(Settings().callbacks.timezone))  # the worker's month is the local one
+    env = dict(os.environ, CLAIMS_KAFKA_BOOTSTRAP=stack.kafka_bootstrap, CLAIMS_DATABASE_URL=stack.database_url)
+    subprocess.run([sys.executable, "-m", "streams.cli", "report", "--month",
+                    previous_month(month_key(now.year, now.month)), "--out", str(out)],
+                   cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
 def main() -> int:
     import faulthandler
 
@@ -326,6 +347,8 @@ def main() -> int:
     ap.add_argument("--backlog", type=int, default=100_000)
     ap.add_argument("--rate", type=float, default=200.0)
     ap.add_argument("--latency-seconds", type=float, default=15.0)
+    ap.add_argument("--warmup-seconds", type=float, default=2.0,
+                    help="sent at the same rate before the latency measurement and not counted (both runs)")
     ap.add_argument("--rss-reports", type=int, default=500_000, help="reports in all before reading peak RSS; 0: skip")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--regions", type=int, default=30)
@@ -340,6 +363,7 @@ def main() -> int:
     stack = start_stack(Settings(state_dir=state))
     roster = bench_roster(args.regions, args.surveyors_per_region)
     asyncio.run(_load_roster(stack.database_url, roster))
+    last_months_report(stack, state / "reports")
     regions = roster.regions
     from models.contract import topic
 
@@ -347,7 +371,8 @@ def main() -> int:
     asyncio.run(create_topics(stack.kafka_bootstrap, [(BARE_IN, partitions), (BARE_OUT, partitions)]))
     os.environ["CLAIMS_KAFKA_PROFILE"] = "embedded"
     results: dict[str, dict] = {"bare": {}, "real": {}}
-    n_latency = int(args.rate * args.latency_seconds)
+    n_warmup = int(args.rate * args.warmup_seconds)
+    n_latency = n_warmup + int(args.rate * args.latency_seconds)
     t0 = time.monotonic()
     try:
         lat_reports = make_reports(regions, n_latency, args.seed, 0)
@@ -361,7 +386,8 @@ def main() -> int:
             try:
                 wait_until_ready(port, proc, timeout=120)
                 print(f"{name}: latency at {args.rate:.0f}/s for {args.latency_seconds:.0f} s", flush=True)
-                ms = asyncio.run(latency(stack.kafka_bootstrap, in_topic, out_topic, lat_reports, args.rate, name))
+                ms = asyncio.run(latency(stack.kafka_bootstrap, in_topic, out_topic, lat_reports, args.rate, name,
+                                            n_warmup))
                 results[name]["p50"], results[name]["p99"] = pct(ms, 50), pct(ms, 99)
                 if name == "real":
                     results[name]["batches_latency"] = batch_figures(port)

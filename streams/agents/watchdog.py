@@ -48,7 +48,7 @@ async def refresh_board(rt: Runtime) -> None:
     available surveyors; per zone the deadline-met ratio; per callback kind the month's rates."""
     pool = await rt.pool()
     now = rt.now()
-    gauges = await watchdog_store.dispatch_gauges(pool, now, rt.local_day_start(now), rt.rules)
+    gauges = await watchdog_store.dispatch_gauges(pool, now, rt.local_day_start(now), rt.rules, rt.region_states)
     for region, n in gauges["available"].items():
         metrics.AVAILABLE_SURVEYORS.labels(region).set(n)
         metrics.OPEN_TASKS.labels(region).set(gauges["open_tasks"].get(region, 0))

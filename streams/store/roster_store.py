@@ -174,13 +174,6 @@ class RegionStateCache:
         return counts
 
 
-async def regions_state(conn: asyncpg.Connection, region_ids: list[str], now: datetime, day_start: datetime,
-                        rules: DispatchRules) -> dict[str, tuple[list[SurveyorState], list[VehicleState]]]:
-    """Active surveyors and vehicles of each region, read now: see ``region_rows``."""
-    rows = await region_rows(conn, region_ids, day_start)
-    return {rid: rows[rid].states(now, rules) for rid in region_ids}
-
-
 async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start: datetime,
                       versions: dict[str, int] | None = None,
                       cache: RegionStateCache | None = None) -> dict[str, RegionRows]:

@@ -15,7 +15,7 @@ import pytest_asyncio
 
 from models.dispatch_rules import DispatchRules
 from models.intake import register_report
-from streams.store import roster_store
+from streams.store import roster_store, watchdog_store
 from models.region_plan import plan_region
 from models.travel import StraightLineTravel
 from streams.store.dispatch_store import register_and_dispatch
@@ -231,3 +231,26 @@ async def test_region_state_kept_in_memory_stays_what_the_database_holds(db):
         await intake([await _accepted(db, "escalate")], failing)
     assert await versions() == kept
     await kept_is_current()
+
+
+async def test_the_board_counts_from_kept_region_state_what_the_database_holds(db):
+    """The board's gauges read regions' state through the worker's cache: the same figures as a fresh
+    read, from memory while nothing changed, and read again when another transaction changed a region."""
+    cache = roster_store.RegionStateCache()
+    now = datetime.now(timezone.utc)
+    day_start = now.replace(hour=0)
+
+    async def board():
+        kept = await watchdog_store.dispatch_gauges(db, now, day_start, RULES, cache)
+        assert kept == await watchdog_store.dispatch_gauges(db, now, day_start, RULES)  # as read afresh
+        return kept["available"]
+
+    done = await register_and_dispatch(db, [await _accepted(db, "twice")], now, day_start, RULES, _planner([]))
+    task = [a for p in done.plans for a in p.assigned][0]
+    before = await board()
+    hits = cache.hits
+    assert await board() == before
+    assert cache.hits - hits == len(before)  # every region from memory
+    await db.execute("UPDATE survey_tasks SET status = 'completed' WHERE task_id = $1", task.task_id)
+    after = await board()
+    assert after[task.region_id] == before[task.region_id] + 1  # the surveyor freed elsewhere is seen
