@@ -56,7 +56,10 @@ FOREVER = datetime.max.replace(tzinfo=timezone.utc)
 @dataclass(frozen=True)
 class SurveyorRecord:
     """A surveyor as stored: position, the live task (if any) and its times, today's workload, the duty
-    override and when it lapses. ``state_at`` turns it into what dispatch sees at a moment."""
+    override and when it lapses. ``state_at`` turns it into what dispatch sees at a moment.
+
+    The position is where the surveyor sets out from next: for one on a task, its scene (where the
+    survey ends), else the last position reported (the base, or the scene of the last task)."""
 
     surveyor: Surveyor
     lat: float
@@ -88,10 +91,12 @@ class SurveyorRecord:
                 until = min(until, self.estimated_arrival_at) if now < self.estimated_arrival_at else now
         return SurveyorState(self.surveyor, self.lat, self.lon, self.busy, self.tasks_today, free_at, duty), until
 
-    def with_task(self, vehicle_id: str, estimated_arrival_at: datetime) -> "SurveyorRecord":
-        """The record once a new task is stored for this (free) surveyor."""
-        return replace(self, busy=True, arrived_at=None, estimated_arrival_at=estimated_arrival_at,
-                       vehicle_id=vehicle_id, tasks_today=self.tasks_today + 1)
+    def with_task(self, vehicle_id: str, estimated_arrival_at: datetime,
+                  scene: tuple[float, float]) -> "SurveyorRecord":
+        """The record once a new task at ``scene`` (lat, lon) is stored for this (free) surveyor."""
+        return replace(self, lat=scene[0], lon=scene[1], busy=True, arrived_at=None,
+                       estimated_arrival_at=estimated_arrival_at, vehicle_id=vehicle_id,
+                       tasks_today=self.tasks_today + 1)
 
 
 @dataclass(frozen=True)

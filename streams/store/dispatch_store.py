@@ -201,7 +201,8 @@ async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] 
         # what region state reads); one more bump is another transaction's: read the region again.
         assigned = results[rid].plan.assigned if results[rid].plan is not None else []
         if version == versions[rid] + (1 if assigned else 0):
-            results[rid].rows_after = state_rows[rid].assigned(version, assigned)
+            scenes = {p.claim.report_id: (p.claim.lat, p.claim.lon) for p in pending_of[rid]}
+            results[rid].rows_after = state_rows[rid].assigned(version, assigned, scenes)
     escalated = [e for _, plan, _ in decided for e in plan.escalated]
     if escalated:
         raised = {r["event_id"] for r in await conn.fetch(

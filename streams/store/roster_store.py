@@ -127,22 +127,26 @@ class RegionRows:
                            for vehicle, lat, lon in self.vehicles]
         return people, list(self._fleet)
 
-    def assigned(self, version: int, tasks: list) -> "RegionRows":
+    def assigned(self, version: int, tasks: list, scenes: dict[str, tuple[float, float]]) -> "RegionRows":
         """These rows after this worker's own survey tasks were stored (``SurveyorAssigned`` or
-        ``SurveyorReassigned``): what reading them back at ``version`` would give."""
+        ``SurveyorReassigned``; ``scenes``: each task's report id → its location): what reading them back
+        at ``version`` would give. The surveyor and the vehicle of each are then at its scene."""
         task_of = {t.surveyor_id: t for t in tasks}
+        scene_of_vehicle = {t.vehicle_id: scenes[t.report_id] for t in tasks}
         keep_built = len(self._built) == len(self.surveyors)
         records, built = [], []
         for n, record in enumerate(self.surveyors):
             t = task_of.get(record.surveyor.surveyor_id)
-            records.append(record if t is None else record.with_task(t.vehicle_id, t.estimated_arrival_at))
+            records.append(record if t is None else
+                           record.with_task(t.vehicle_id, t.estimated_arrival_at, scenes[t.report_id]))
             built.append(self._built[n] if t is None and keep_built else None)
+        vehicles = [(vehicle, *scene_of_vehicle[vehicle.vehicle_id]) if vehicle.vehicle_id in scene_of_vehicle
+                    else (vehicle, lat, lon) for vehicle, lat, lon in self.vehicles]
         fleet = None
         if self._fleet is not None:  # only the vehicles the new tasks took are out now (their surveyors were free)
-            taken = {t.vehicle_id for t in tasks}
-            fleet = [VehicleState(v.vehicle, True, v.lat, v.lon) if v.vehicle.vehicle_id in taken else v
-                     for v in self._fleet]
-        return RegionRows(version, self.day_start, records, self.vehicles, built, fleet, self._survey)
+            fleet = [VehicleState(v.vehicle, True, *scene_of_vehicle[v.vehicle.vehicle_id])
+                     if v.vehicle.vehicle_id in scene_of_vehicle else v for v in self._fleet]
+        return RegionRows(version, self.day_start, records, vehicles, built, fleet, self._survey)
 
 
 class RegionStateCache:
@@ -197,13 +201,17 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
     # cheaper than a look-up per surveyor and per vehicle.
     srows = await conn.fetch(
         """
-        WITH live AS (SELECT surveyor_id, vehicle_id, arrived_at, estimated_arrival_at
-                        FROM survey_tasks WHERE region_id = ANY($1::text[]) AND live),
+        WITH live AS (SELECT t.surveyor_id, t.vehicle_id, t.arrived_at, t.estimated_arrival_at,
+                             (c.report->'location'->>'lat')::float8 AS scene_lat,
+                             (c.report->'location'->>'lon')::float8 AS scene_lon
+                        FROM survey_tasks t JOIN claims c USING (report_id)
+                       WHERE t.region_id = ANY($1::text[]) AND t.live),
              today AS (SELECT surveyor_id, count(*) AS n FROM survey_tasks
                         WHERE region_id = ANY($1::text[]) AND assigned_at >= $2
                           AND status NOT IN ('declined', 'cancelled')
                         GROUP BY surveyor_id)
-        SELECT s.region_id, s.surveyor_id, s.definition_hash AS h, s.lat, s.lon, s.duty, s.duty_until,
+        SELECT s.region_id, s.surveyor_id, s.definition_hash AS h, COALESCE(l.scene_lat, s.lat) AS lat,
+               COALESCE(l.scene_lon, s.lon) AS lon, s.duty, s.duty_until,
                l.surveyor_id IS NOT NULL AS busy, l.arrived_at, l.estimated_arrival_at, l.vehicle_id,
                COALESCE(t.n, 0) AS today
           FROM surveyors s
@@ -213,9 +221,13 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
         """,
         missing, day_start,
     )
-    vrows = await conn.fetch(
-        "SELECT region_id, vehicle_id, definition_hash AS h, lat, lon FROM vehicles"
-        " WHERE region_id = ANY($1::text[]) AND active", missing)
+    vrows = await conn.fetch(  # a vehicle out on a task is with its surveyor: at the scene when they are free
+        "SELECT v.region_id, v.vehicle_id, v.definition_hash AS h,"
+        " COALESCE((c.report->'location'->>'lat')::float8, v.lat) AS lat,"
+        " COALESCE((c.report->'location'->>'lon')::float8, v.lon) AS lon"
+        " FROM vehicles v LEFT JOIN survey_tasks t ON t.vehicle_id = v.vehicle_id AND t.live"
+        " LEFT JOIN claims c ON c.report_id = t.report_id"
+        " WHERE v.region_id = ANY($1::text[]) AND v.active", missing)
     people = await _definitions(conn, "surveyors", Surveyor, [(r["surveyor_id"], r["h"]) for r in srows])
     fleet = await _definitions(conn, "vehicles", SurveyVehicle, [(r["vehicle_id"], r["h"]) for r in vrows])
     read = {rid: RegionRows((versions or {}).get(rid), day_start) for rid in missing}

@@ -254,3 +254,21 @@ async def test_the_board_counts_from_kept_region_state_what_the_database_holds(d
     await db.execute("UPDATE survey_tasks SET status = 'completed' WHERE task_id = $1", task.task_id)
     after = await board()
     assert after[task.region_id] == before[task.region_id] + 1  # the surveyor freed elsewhere is seen
+
+
+async def test_a_surveyor_on_a_task_sets_out_next_from_its_scene_with_the_vehicle(db):
+    """A busy surveyor is planned (for a claim that could wait for them) from where the task ends, the
+    scene, not from where they were when sent; the vehicle they took is there with them."""
+    now = datetime.now(timezone.utc)
+    day_start = now.replace(hour=0)
+    accepted = await _accepted(db, "twice")
+    done = await register_and_dispatch(db, [accepted], now, day_start, RULES, _planner([]))
+    task = [a for p in done.plans for a in p.assigned][0]
+    async with db.acquire() as conn:
+        rows = (await roster_store.region_rows(conn, [task.region_id], day_start))[task.region_id]
+    scene = (accepted.claim.lat, accepted.claim.lon)
+    record = next(r for r in rows.surveyors if r.surveyor.surveyor_id == task.surveyor_id)
+    assert record.busy and (record.lat, record.lon) == scene
+    assert next((lat, lon) for v, lat, lon in rows.vehicles if v.vehicle_id == task.vehicle_id) == scene
+    surveyors, vehicles = rows.states(now, RULES)
+    assert next((s.lat, s.lon) for s in surveyors if s.surveyor_id == task.surveyor_id) == scene

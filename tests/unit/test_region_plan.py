@@ -128,9 +128,10 @@ def test_a_stored_surveyor_is_seen_as_of_now_and_says_how_long_that_holds():
     assert there.state_at(NOW + 30 * m, 25)[0].free_at == NOW + 30 * m  # overrunning: free "now"
     assert there.state_at(NOW + 30 * m, 25)[1] == NOW + 30 * m
 
-    sent = free.with_task("v9", NOW + 12 * m)
+    sent = free.with_task("v9", NOW + 12 * m, (30.2, 120.3))
     assert (sent.busy, sent.arrived_at, sent.estimated_arrival_at, sent.vehicle_id, sent.tasks_today) == \
         (True, None, NOW + 12 * m, "v9", 1)
+    assert sent.state_at(NOW, 25)[0].lat == 30.2 and sent.state_at(NOW, 25)[0].lon == 120.3  # free at the scene
 
 
 def test_free_on_duty_is_free_and_on_shift_by_the_roster_or_the_app():
