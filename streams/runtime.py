@@ -22,6 +22,10 @@ from streams.store.outbox import mark_published
 
 log = structlog.get_logger("claims_dispatch.runtime")
 
+#: How long published records wait to be marked published together (a record not marked when a worker
+#: dies is resent by the relay with the same event id; consumers dedupe).
+MARK_EVERY_S = 0.2
+
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """Nothing to reset when a connection goes back to the pool: asyncpg still rolls back a transaction
@@ -46,6 +50,7 @@ class Runtime:
         #: Regions' dispatch state kept in memory (the database is the record: see RegionStateCache).
         self.region_states = roster_store.RegionStateCache()
         self._to_mark: list[Outgoing] = []          # published, not yet marked published in the outbox
+        self._unmarked: set[str] = set()             # their event ids, and those being marked
         self._marking: asyncio.Future | None = None
         self._failures_to_inject = dict(settings.fault_injection_publish_failures)  # fault drills only
 
@@ -113,18 +118,28 @@ class Runtime:
         exactly as after a crash between publishing and marking. So the next batch does not wait for it
         (a database round trip and a commit, ~1 ms of every batch on the critical path before).
         """
+        # Published and acknowledged already, only not marked yet: not sent again (a redelivered input
+        # finds its outputs unmarked in the outbox while the marks are gathered).
+        outputs = [o for o in outputs if o.event_id not in self._unmarked]
         if outputs:
             await self.publish(outputs)
             self._to_mark.extend(outputs)
+            self._unmarked.update(o.event_id for o in outputs)
             if self._marking is None or self._marking.done():
                 self._marking = asyncio.ensure_future(self._mark_published())
 
     async def _mark_published(self) -> None:
-        """Mark what has been published, in batches, until nothing is left; failures only cost resends."""
+        """Mark what has been published, in batches, until nothing is left; failures only cost resends.
+
+        Marks are gathered for ``MARK_EVERY_S`` first: at 200 reports/s a mark per intake batch was ~90
+        updates and commits a second on the database intake writes to, ~2 ms each."""
         while self._to_mark:
+            await asyncio.sleep(MARK_EVERY_S)
             batch, self._to_mark = self._to_mark, []
             try:
                 await mark_published(await self.pool(), batch)
             except Exception as exc:
                 log.warning("outbox_mark_failed", records=len(batch), error=type(exc).__name__)
                 return
+            finally:
+                self._unmarked.difference_update(o.event_id for o in batch)

@@ -26,8 +26,8 @@ from models.surveyor_events import PositionReported, ShiftEnded, ShiftStarted, S
 from models.task_progress import next_status
 from models.zones import Region
 from streams.codec import Outgoing, encode
-from streams.store.claims_store import insert_claims
-from streams.store.outbox import add_outbox, add_outputs, claim_event, claim_events, outputs_of, outputs_of_many
+from streams.store.claims_store import register_claims
+from streams.store.outbox import add_outbox, add_outputs, claim_event, outputs_of, outputs_of_many
 from streams.store.roster_store import RegionRows, RegionStateCache, parsed, region_rows
 
 Planner = Callable[[list[PendingClaim], list[SurveyorState], list[VehicleState], datetime, DispatchRules], RegionPlan]
@@ -73,7 +73,7 @@ async def register_and_dispatch(pool: asyncpg.Pool, batch: list[Accepted], now: 
     done = Intake()
     planned: dict[str, Dispatched] = {}
     async with pool.acquire() as conn, conn.transaction():
-        fresh_ids = await claim_events(conn, "intake", [a.report.event_id for a in batch])
+        fresh_ids, stored = await register_claims(conn, "intake", batch, now)
         done.outputs = await outputs_of_many(conn, "intake",
                                              [a.report.event_id for a in batch if a.report.event_id not in fresh_ids])
         fresh: dict[uuid.UUID, Accepted] = {}
@@ -82,7 +82,6 @@ async def register_and_dispatch(pool: asyncpg.Pool, batch: list[Accepted], now: 
                 fresh.setdefault(a.report.event_id, a)  # an event twice in the batch is handled once
         if not fresh:
             return done
-        stored = await insert_claims(conn, list(fresh.values()), now)
         by_region: dict[str, list[Accepted]] = {}
         for a in fresh.values():
             if a.report.report_id in stored:

@@ -23,16 +23,6 @@ async def claim_event(conn: asyncpg.Connection, consumer: str, event_id: uuid.UU
     return bool(row)
 
 
-async def claim_events(conn: asyncpg.Connection, consumer: str, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """``claim_event`` for a batch in one statement: the ids not handled before (a repeated id counts once)."""
-    rows = await conn.fetch(
-        "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING"
-        " RETURNING event_id",
-        consumer, event_ids,
-    )
-    return {r["event_id"] for r in rows}
-
-
 async def add_outbox(conn: asyncpg.Connection, consumer: str, rows: list[tuple[uuid.UUID, Outgoing]]) -> None:
     """Outbox records of a batch, each with the input event it came from, in one statement (in order: unnest
     yields the arrays' order, so ``seq`` follows it)."""

@@ -111,10 +111,10 @@ async def test_a_batch_of_two_regions_plans_each_region_once(db):
 
 async def test_the_database_refuses_a_second_live_task_for_one_surveyor(db):
     a, b = await _accepted(db, "kcat"), await _accepted(db, "kcat")
-    from streams.store.claims_store import insert_claims
+    from streams.store.claims_store import register_claims
 
     async with db.acquire() as conn:
-        await insert_claims(conn, [a, b], datetime.now(timezone.utc))
+        await register_claims(conn, "test", [a, b], datetime.now(timezone.utc))
     insert = ("INSERT INTO survey_tasks (task_id, report_id, attempt, surveyor_id, vehicle_id, region_id, zone,"
               " status, assigned_at, deadline_at, estimated_arrival_at, meets_deadline, ack_due_at, contact_due_at)"
               " VALUES ($1, $2, 1, 'kcat-s0', $3, 'kcat', 'urban', 'assigned', now(), now() + interval '1 hour',"
