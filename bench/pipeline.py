@@ -2,7 +2,7 @@
 
 Run on purpose (never part of the tests):
 
-    .venv/bin/python bench/pipeline.py                      # 100k backlog, 30 s at 200/s, 500k for RSS
+    .venv/bin/python bench/pipeline.py                      # 100k backlog, 2 s + 15 s at 200/s, 500k for RSS (~20 min)
     .venv/bin/python bench/pipeline.py --backlog 20000 --rss-reports 0    # quicker
 
 (a) bare: bench/passthrough_app.py, a Faust agent that consumes, decodes (JSON) and produces,
