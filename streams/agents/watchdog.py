@@ -32,7 +32,8 @@ async def watch_once(rt: Runtime) -> None:
         await rt.publish_outbox(result.outputs)
         metrics.ARRIVAL_DEADLINES_MISSED.labels(zone).inc()
         log.warning("arrival_deadline_missed", zone=zone)
-    for result in await watchdog_store.replan_waiting(pool, now, day_start, rt.rules, rt.planner()):
+    for result in await watchdog_store.replan_waiting(pool, now, day_start, rt.rules, rt.planner(),
+                                                      rt.region_states):
         await rt.publish_outbox(result.outputs)
         count_plan(result.plan, now)
     await rt.publish_outbox(await unpublished(pool, RELAY_AFTER_S))

@@ -15,7 +15,7 @@ from models.deadline_watch import arrival_missed, contact_overdue
 from models.dispatch_rules import DispatchRules
 from models.events import derived_event_id
 from streams.codec import encode
-from streams.store.dispatch_store import (MAX_PENDING_PER_PLAN, Dispatched, Planner, replan_region,
+from streams.store.dispatch_store import (MAX_PENDING_PER_PLAN, Dispatched, Planner, replan_region, replan_regions,
                                          send_back_to_dispatch)
 from streams.store.outbox import add_outputs
 from streams.store.roster_store import RegionStateCache, region_rows
@@ -87,11 +87,15 @@ async def fire_arrivals_missed(pool: asyncpg.Pool, now: datetime) -> list[tuple[
 
 
 async def replan_waiting(pool: asyncpg.Pool, now: datetime, day_start: datetime, rules: DispatchRules,
-                         planner: Planner) -> list[Dispatched]:
+                         planner: Planner, cache: RegionStateCache | None = None) -> list[Dispatched]:
     """Re-plan the regions whose waiting claims may be decided differently now: where a surveyor is
     free (shifts start, tasks end outside the surveyor loop), and the claims whose dispatch limit has
     passed while they waited for a busy surveyor (dispatch_overdue). A region whose every surveyor is
-    busy is not re-planned as a whole: nothing but time changes there, and its review times say when."""
+    busy is not re-planned as a whole: nothing but time changes there, and its review times say when.
+
+    Regions' state comes from ``cache`` where it is current (each transaction here writes nothing before
+    planning), and what a re-plan assigned is kept in it once committed: in a storm every region has
+    waiting claims, and each pass read them all from the database."""
     regions = [r["region_id"] for r in await pool.fetch(
         "SELECT region_id FROM regions r WHERE EXISTS (SELECT 1 FROM claims c"
         " WHERE c.region_id = r.region_id AND c.dispatch_state = 'pending') ORDER BY region_id")]
@@ -102,9 +106,11 @@ async def replan_waiting(pool: asyncpg.Pool, now: datetime, day_start: datetime,
             due = [r["report_id"] for r in await conn.fetch(
                 "SELECT report_id FROM claims WHERE review_at <= $2 AND region_id = $1 AND dispatch_state = 'pending'"
                 " ORDER BY review_at LIMIT $3", region_id, now, MAX_PENDING_PER_PLAN)]
-            result = await replan_region(conn, region_id, now, day_start, rules, planner, new_claims=due)
+            result = (await replan_regions(conn, {region_id: due}, now, day_start, rules, planner, cache))[region_id]
             await add_outputs(conn, "watchdog", derived_event_id("replan", region_id, tick), result.outputs)
-            results.append(result)
+        if cache is not None and result.rows_after is not None:  # committed
+            cache.put(region_id, result.rows_after)
+        results.append(result)
     return results
 
 

@@ -122,6 +122,10 @@ async def test_the_database_refuses_a_second_live_task_for_one_surveyor(db):
     await db.execute(insert, uuid.uuid4(), a.report.report_id, "kcat-v0")
     with pytest.raises(asyncpg.UniqueViolationError, match="one_live_task_per_surveyor"):
         await db.execute(insert, uuid.uuid4(), b.report.report_id, "kcat-v1")
+    # written by hand, behind dispatch's back: gone again, so that no later re-plan finds them half-made
+    ids = [a.report.report_id, b.report.report_id]
+    await db.execute("DELETE FROM survey_tasks WHERE report_id = ANY($1::text[])", ids)
+    await db.execute("DELETE FROM claims WHERE report_id = ANY($1::text[])", ids)
 
 
 async def test_migrations_apply_once(store_url):
@@ -272,3 +276,43 @@ async def test_a_surveyor_on_a_task_sets_out_next_from_its_scene_with_the_vehicl
     assert next((lat, lon) for v, lat, lon in rows.vehicles if v.vehicle_id == task.vehicle_id) == scene
     surveyors, vehicles = rows.states(now, RULES)
     assert next((s.lat, s.lon) for s in surveyors if s.surveyor_id == task.surveyor_id) == scene
+
+
+async def test_the_watchdogs_replans_use_the_region_cache_and_keep_it_current(db):
+    """Waiting claims re-planned by the watchdog read regions through the worker's cache, and what they
+    assigned is kept in it: the next re-plan knows that surveyor is busy without reading the region."""
+    from models.region_plan import RegionPlan
+
+    cache = roster_store.RegionStateCache()
+    now = datetime.now(timezone.utc)
+    day_start = now.replace(hour=0)
+
+    def hold(pending, surveyors, vehicles, now, rules):  # intake decides nothing: the claim waits
+        return RegionPlan()
+
+    async def waiting_claim():
+        accepted = await _accepted(db, "decline")
+        await register_and_dispatch(db, [accepted], now, day_start, RULES, hold)
+        return accepted.report.report_id
+
+    async def surveyor_of(report_id):
+        return await db.fetchval("SELECT surveyor_id FROM survey_tasks WHERE report_id = $1 AND live", report_id)
+
+    async def version():
+        return await db.fetchval("SELECT state_version FROM regions WHERE region_id = 'decline'")
+
+    first = await waiting_claim()
+    await watchdog_store.replan_waiting(db, now, day_start, RULES, _planner([]), cache)
+    assert await surveyor_of(first) is not None
+    kept = cache.get("decline", await version(), day_start)
+    assert kept is not None  # its own assignment mirrored, at the version it left
+    async with db.acquire() as conn:
+        fresh = (await roster_store.region_rows(conn, ["decline"], day_start))["decline"]
+    for mine, theirs in zip(kept.states(now, RULES), fresh.states(now, RULES)):
+        assert sorted(map(repr, mine)) == sorted(map(repr, theirs))
+
+    second = await waiting_claim()
+    hits = cache.hits
+    await watchdog_store.replan_waiting(db, now, day_start, RULES, _planner([]), cache)
+    assert cache.hits > hits
+    assert await surveyor_of(second) not in (None, await surveyor_of(first))
