@@ -56,14 +56,11 @@ FOREVER = datetime.max.replace(tzinfo=timezone.utc)
 @dataclass(frozen=True)
 class SurveyorRecord:
     """A surveyor as stored: position, the live task (if any) and its times, today's workload, the duty
-    override and when it lapses. ``state_at`` turns it into what dispatch sees at a moment.
-
-    The position is where the surveyor sets out from next: for one on a task, its scene (where the
-    survey ends), else the last position reported (the base, or the scene of the last task)."""
+    override and when it lapses. ``state_at`` turns it into what dispatch sees at a moment."""
 
     surveyor: Surveyor
-    lat: float
-    lon: float
+    lat: float                                   # the last position reported (the base, or the scene of
+    lon: float                                   # the last task)
     busy: bool                                   # holds a live task
     arrived_at: datetime | None = None           # of the live task
     estimated_arrival_at: datetime | None = None
@@ -71,6 +68,13 @@ class SurveyorRecord:
     tasks_today: int = 0
     duty: bool | None = None                     # shift started/ended in the app ...
     duty_until: datetime | None = None           # ... overriding the roster window until then
+    scene: tuple[float, float] | None = None     # (lat, lon) of the live task
+
+    @property
+    def sets_out_from(self) -> tuple[float, float]:
+        """Where the surveyor sets out for a next claim: on a task, from its scene, where the survey ends
+        (with the vehicle they took); else from where they are."""
+        return self.scene if self.busy and self.scene is not None else (self.lat, self.lon)
 
     def state_at(self, now: datetime, survey_minutes: float) -> tuple[SurveyorState, datetime]:
         """The surveyor's state at ``now``, and until when it stays exactly that (``now`` itself when it
@@ -89,14 +93,13 @@ class SurveyorRecord:
             else:
                 free_at = max(self.estimated_arrival_at, now) + survey
                 until = min(until, self.estimated_arrival_at) if now < self.estimated_arrival_at else now
-        return SurveyorState(self.surveyor, self.lat, self.lon, self.busy, self.tasks_today, free_at, duty), until
+        return SurveyorState(self.surveyor, *self.sets_out_from, self.busy, self.tasks_today, free_at, duty), until
 
     def with_task(self, vehicle_id: str, estimated_arrival_at: datetime,
                   scene: tuple[float, float]) -> "SurveyorRecord":
         """The record once a new task at ``scene`` (lat, lon) is stored for this (free) surveyor."""
-        return replace(self, lat=scene[0], lon=scene[1], busy=True, arrived_at=None,
-                       estimated_arrival_at=estimated_arrival_at, vehicle_id=vehicle_id,
-                       tasks_today=self.tasks_today + 1)
+        return replace(self, busy=True, arrived_at=None, estimated_arrival_at=estimated_arrival_at,
+                       vehicle_id=vehicle_id, tasks_today=self.tasks_today + 1, scene=scene)
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,15 @@ class VehicleState:
         if self.lat is None or self.lon is None:
             return self.vehicle.base_lat, self.vehicle.base_lon
         return self.lat, self.lon
+
+
+def fleet_states(vehicles: list[tuple[SurveyVehicle, float | None, float | None]],
+                 surveyors: list[SurveyorRecord]) -> list[VehicleState]:
+    """Each vehicle (with its last reported position) as dispatch sees it: out while a surveyor's live task
+    has it, and then with that surveyor, setting out from the task's scene."""
+    out = {r.vehicle_id: r.sets_out_from for r in surveyors if r.busy}
+    return [VehicleState(vehicle, vehicle.vehicle_id in out, *out.get(vehicle.vehicle_id, (lat, lon)))
+            for vehicle, lat, lon in vehicles]
 
 
 @dataclass(frozen=True)

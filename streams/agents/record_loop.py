@@ -150,8 +150,7 @@ async def _until_done(agent: str, call: Callable[[], Awaitable[None]]) -> None:
     done; a failure that repeats shows as a growing ``claims_agent_loop_errors_total`` and consumer lag,
     never as events skipped.
     """
-    backoff = 0.2
-    while True:
+    for backoff in _backoff():
         try:
             return await call()
         except asyncio.CancelledError:
@@ -160,7 +159,6 @@ async def _until_done(agent: str, call: Callable[[], Awaitable[None]]) -> None:
             metrics.AGENT_LOOP_ERRORS.labels(agent).inc()
             log.exception("agent_loop_error_retrying", agent=agent, error=type(exc).__name__, retry_in_s=backoff)
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
 
 
 async def _run_batch(agent: str, rt: Runtime, stream, events, prepare: Prepare, apply: Apply,
@@ -212,8 +210,7 @@ async def _one_or_dead_letter(agent: str, rt: Runtime, record: Record, handle: H
 
 async def _retrying(agent: str | None, call: Callable[[], Awaitable[Any]]) -> Any:
     """``call()`` again, with backoff, for as long as it fails because PostgreSQL or the broker is not there."""
-    backoff = 0.2
-    while True:
+    for backoff in _backoff():
         try:
             return await call()
         except Exception as exc:
@@ -226,7 +223,14 @@ async def _retrying(agent: str | None, call: Callable[[], Awaitable[Any]]) -> An
                 counter.labels(agent).inc()
                 log.warning(event, agent=agent, error=type(exc).__name__, retry_in_s=backoff)
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
+
+
+def _backoff():
+    """Seconds to wait before each next try: 0.2, doubling, at most 5."""
+    delay = 0.2
+    while True:
+        yield delay
+        delay = min(delay * 2, 5.0)
 
 
 async def dead_letter(rt: Runtime, record: Record, reason: str, detail: str, counter=None,

@@ -103,11 +103,17 @@ async def register_and_dispatch(pool: asyncpg.Pool, batch: list[Accepted], now: 
             if result.plan is not None:
                 done.plans.append(result.plan)
         await add_outbox(conn, "intake", rows)
-    if cache is not None:  # committed
+    keep_committed(cache, planned)
+    return done
+
+
+def keep_committed(cache: RegionStateCache | None, planned: dict[str, Dispatched]) -> None:
+    """Once the transaction of ``replan_regions`` has committed (never before: a rollback must leave the
+    cache as it was), keep each region's rows after its decisions in ``cache``."""
+    if cache is not None:
         for region_id, result in planned.items():
             if result.rows_after is not None:
                 cache.put(region_id, result.rows_after)
-    return done
 
 
 def _report_of(o: Outgoing) -> str:

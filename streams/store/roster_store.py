@@ -9,7 +9,7 @@ from functools import lru_cache
 import asyncpg
 from pydantic import BaseModel
 
-from models.candidates import SurveyorRecord, SurveyorState, VehicleState
+from models.candidates import SurveyorRecord, SurveyorState, VehicleState, fleet_states
 from models.dispatch_rules import DispatchRules
 from models.roster import Roster, Surveyor, SurveyVehicle
 from models.zones import Region
@@ -122,17 +122,15 @@ class RegionRows:
             self._built[n] = (state, now, until) if until > now else None
             people.append(state)
         if self._fleet is None:
-            in_use = {r.vehicle_id for r in self.surveyors if r.busy}
-            self._fleet = [VehicleState(vehicle, vehicle.vehicle_id in in_use, lat, lon)
-                           for vehicle, lat, lon in self.vehicles]
+            self._fleet = fleet_states(self.vehicles, self.surveyors)
         return people, list(self._fleet)
 
     def assigned(self, version: int, tasks: list, scenes: dict[str, tuple[float, float]]) -> "RegionRows":
         """These rows after this worker's own survey tasks were stored (``SurveyorAssigned`` or
         ``SurveyorReassigned``; ``scenes``: each task's report id → its location): what reading them back
-        at ``version`` would give. The surveyor and the vehicle of each are then at its scene."""
+        at ``version`` would give: each surveyor sent carries the task's scene, which their vehicle
+        follows (``fleet_states``, built again on the next ``states``)."""
         task_of = {t.surveyor_id: t for t in tasks}
-        scene_of_vehicle = {t.vehicle_id: scenes[t.report_id] for t in tasks}
         keep_built = len(self._built) == len(self.surveyors)
         records, built = [], []
         for n, record in enumerate(self.surveyors):
@@ -140,13 +138,7 @@ class RegionRows:
             records.append(record if t is None else
                            record.with_task(t.vehicle_id, t.estimated_arrival_at, scenes[t.report_id]))
             built.append(self._built[n] if t is None and keep_built else None)
-        vehicles = [(vehicle, *scene_of_vehicle[vehicle.vehicle_id]) if vehicle.vehicle_id in scene_of_vehicle
-                    else (vehicle, lat, lon) for vehicle, lat, lon in self.vehicles]
-        fleet = None
-        if self._fleet is not None:  # only the vehicles the new tasks took are out now (their surveyors were free)
-            fleet = [VehicleState(v.vehicle, True, *scene_of_vehicle[v.vehicle.vehicle_id])
-                     if v.vehicle.vehicle_id in scene_of_vehicle else v for v in self._fleet]
-        return RegionRows(version, self.day_start, records, vehicles, built, fleet, self._survey)
+        return RegionRows(version, self.day_start, records, self.vehicles, built, _survey=self._survey)
 
 
 class RegionStateCache:
@@ -210,8 +202,8 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
                         WHERE region_id = ANY($1::text[]) AND assigned_at >= $2
                           AND status NOT IN ('declined', 'cancelled')
                         GROUP BY surveyor_id)
-        SELECT s.region_id, s.surveyor_id, s.definition_hash AS h, COALESCE(l.scene_lat, s.lat) AS lat,
-               COALESCE(l.scene_lon, s.lon) AS lon, s.duty, s.duty_until,
+        SELECT s.region_id, s.surveyor_id, s.definition_hash AS h, s.lat, s.lon, s.duty, s.duty_until,
+               l.scene_lat, l.scene_lon,
                l.surveyor_id IS NOT NULL AS busy, l.arrived_at, l.estimated_arrival_at, l.vehicle_id,
                COALESCE(t.n, 0) AS today
           FROM surveyors s
@@ -221,13 +213,9 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
         """,
         missing, day_start,
     )
-    vrows = await conn.fetch(  # a vehicle out on a task is with its surveyor: at the scene when they are free
-        "SELECT v.region_id, v.vehicle_id, v.definition_hash AS h,"
-        " COALESCE((c.report->'location'->>'lat')::float8, v.lat) AS lat,"
-        " COALESCE((c.report->'location'->>'lon')::float8, v.lon) AS lon"
-        " FROM vehicles v LEFT JOIN survey_tasks t ON t.vehicle_id = v.vehicle_id AND t.live"
-        " LEFT JOIN claims c ON c.report_id = t.report_id"
-        " WHERE v.region_id = ANY($1::text[]) AND v.active", missing)
+    vrows = await conn.fetch(
+        "SELECT region_id, vehicle_id, definition_hash AS h, lat, lon FROM vehicles"
+        " WHERE region_id = ANY($1::text[]) AND active", missing)
     people = await _definitions(conn, "surveyors", Surveyor, [(r["surveyor_id"], r["h"]) for r in srows])
     fleet = await _definitions(conn, "vehicles", SurveyVehicle, [(r["vehicle_id"], r["h"]) for r in vrows])
     read = {rid: RegionRows((versions or {}).get(rid), day_start) for rid in missing}
@@ -235,7 +223,8 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
         if r["surveyor_id"] in people:  # (else deleted between the two statements)
             read[r["region_id"]].surveyors.append(SurveyorRecord(
                 people[r["surveyor_id"]], r["lat"], r["lon"], r["busy"], r["arrived_at"], r["estimated_arrival_at"],
-                r["vehicle_id"], r["today"], r["duty"], r["duty_until"]))
+                r["vehicle_id"], r["today"], r["duty"], r["duty_until"],
+                None if r["scene_lat"] is None else (r["scene_lat"], r["scene_lon"])))
     for r in vrows:
         if r["vehicle_id"] in fleet:
             read[r["region_id"]].vehicles.append((fleet[r["vehicle_id"]], r["lat"], r["lon"]))

@@ -15,8 +15,8 @@ from models.deadline_watch import arrival_missed, contact_overdue
 from models.dispatch_rules import DispatchRules
 from models.events import derived_event_id
 from streams.codec import encode
-from streams.store.dispatch_store import (MAX_PENDING_PER_PLAN, Dispatched, Planner, replan_region, replan_regions,
-                                         send_back_to_dispatch)
+from streams.store.dispatch_store import (MAX_PENDING_PER_PLAN, Dispatched, Planner, keep_committed, replan_region,
+                                         replan_regions, send_back_to_dispatch)
 from streams.store.outbox import add_outputs
 from streams.store.roster_store import RegionStateCache, region_rows
 
@@ -106,11 +106,11 @@ async def replan_waiting(pool: asyncpg.Pool, now: datetime, day_start: datetime,
             due = [r["report_id"] for r in await conn.fetch(
                 "SELECT report_id FROM claims WHERE review_at <= $2 AND region_id = $1 AND dispatch_state = 'pending'"
                 " ORDER BY review_at LIMIT $3", region_id, now, MAX_PENDING_PER_PLAN)]
-            result = (await replan_regions(conn, {region_id: due}, now, day_start, rules, planner, cache))[region_id]
-            await add_outputs(conn, "watchdog", derived_event_id("replan", region_id, tick), result.outputs)
-        if cache is not None and result.rows_after is not None:  # committed
-            cache.put(region_id, result.rows_after)
-        results.append(result)
+            planned = await replan_regions(conn, {region_id: due}, now, day_start, rules, planner, cache)
+            await add_outputs(conn, "watchdog", derived_event_id("replan", region_id, tick),
+                              planned[region_id].outputs)
+        keep_committed(cache, planned)
+        results.append(planned[region_id])
     return results
 
 

@@ -272,10 +272,11 @@ async def test_a_surveyor_on_a_task_sets_out_next_from_its_scene_with_the_vehicl
         rows = (await roster_store.region_rows(conn, [task.region_id], day_start))[task.region_id]
     scene = (accepted.claim.lat, accepted.claim.lon)
     record = next(r for r in rows.surveyors if r.surveyor.surveyor_id == task.surveyor_id)
-    assert record.busy and (record.lat, record.lon) == scene
-    assert next((lat, lon) for v, lat, lon in rows.vehicles if v.vehicle_id == task.vehicle_id) == scene
+    assert record.busy and record.scene == scene
     surveyors, vehicles = rows.states(now, RULES)
     assert next((s.lat, s.lon) for s in surveyors if s.surveyor_id == task.surveyor_id) == scene
+    taken = next(v for v in vehicles if v.vehicle.vehicle_id == task.vehicle_id)
+    assert taken.busy and taken.position == scene
 
 
 async def test_the_watchdogs_replans_use_the_region_cache_and_keep_it_current(db):

@@ -13,12 +13,18 @@ from streams.agents import record_loop
 from streams.agents.record_loop import _retrying, _unavailable, _until_done
 
 
+BACKOFF = record_loop._backoff  # as written, before the fixture below replaces it
+
+
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch):
-    async def instant(_seconds):
-        return None
+    monkeypatch.setattr(record_loop, "_backoff", lambda: iter(lambda: 0.0, None))  # 0, 0, ... for ever
 
-    monkeypatch.setattr(record_loop.asyncio, "sleep", instant)
+
+def test_backoff_doubles_from_a_fifth_of_a_second_up_to_five():
+    from itertools import islice
+
+    assert list(islice(BACKOFF(), 7)) == [0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0]
 
 
 def test_broker_and_database_outages_are_told_apart_from_bugs():

@@ -132,6 +132,20 @@ def test_a_stored_surveyor_is_seen_as_of_now_and_says_how_long_that_holds():
     assert (sent.busy, sent.arrived_at, sent.estimated_arrival_at, sent.vehicle_id, sent.tasks_today) == \
         (True, None, NOW + 12 * m, "v9", 1)
     assert sent.state_at(NOW, 25)[0].lat == 30.2 and sent.state_at(NOW, 25)[0].lon == 120.3  # free at the scene
+    assert (sent.lat, sent.lon) == (30.0, 120.0)  # where it was last reported stays the record's
+
+
+def test_a_vehicle_out_on_a_task_is_out_and_with_its_surveyor_at_the_scene():
+    from models.candidates import SurveyorRecord, fleet_states
+
+    m = timedelta(minutes=1)
+    v_out, v_home = vehicle("v-out").vehicle, vehicle("v-home", at=offset(3)).vehicle
+    out = SurveyorRecord(surveyor("a"), 30.0, 120.0, busy=True, estimated_arrival_at=NOW + 9 * m, vehicle_id="v-out",
+                         scene=(30.3, 120.4))
+    home = SurveyorRecord(surveyor("b"), 30.1, 120.1, busy=False, vehicle_id="v-home")  # a task that ended
+    fleet = fleet_states([(v_out, 30.0, 120.0), (v_home, None, None)], [out, home])
+    assert [(v.vehicle.vehicle_id, v.busy, v.position) for v in fleet] == \
+        [("v-out", True, (30.3, 120.4)), ("v-home", False, offset(3))]
 
 
 def test_free_on_duty_is_free_and_on_shift_by_the_roster_or_the_app():

@@ -16,3 +16,22 @@ def test_night_speeds_follow_the_local_clock_not_utc():
     assert round(night - TRAVEL.setup_minutes, 1) == 18.8
     assert StraightLineTravel(timezone="UTC").minutes(*CENTRE, *to, Zone.URBAN,
                                                       datetime(2026, 7, 15, 2, 0, tzinfo=timezone.utc)) == night
+
+
+def test_distance_matrices_agree_with_the_formula_for_two_points_in_either_form():
+    # small matrices take the direct form, large ones the form without a sine of the whole matrix
+    import numpy as np
+
+    from models.geo import distance_km
+    from models.travel import _OUTER_FROM, haversine_matrix
+
+    rng = np.random.default_rng(7)
+    for rows, cols in ((1, 40), (12, 12), (40, 40), (120, 120)):
+        assert (rows * cols < _OUTER_FROM) == ((rows, cols) in ((1, 40), (12, 12)))
+        lat1, lon1 = rng.uniform(27, 32, rows), rng.uniform(118, 123, rows)
+        lat2, lon2 = rng.uniform(27, 32, cols), rng.uniform(118, 123, cols)
+        lat2[0], lon2[0] = lat1[0], lon1[0]  # a vehicle exactly where a surveyor is: 0, not a rounding error
+        got = haversine_matrix(lat1, lon1, lat2, lon2)
+        want = np.array([[distance_km(a, b, c, d) for c, d in zip(lat2, lon2)] for a, b in zip(lat1, lon1)])
+        assert got[0, 0] == 0.0
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-9)
