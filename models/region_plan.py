@@ -13,7 +13,7 @@ Deterministic: the same input gives the same plan.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -44,6 +44,15 @@ class PendingClaim:
     previous_task_id: object | None = None
     reassign_reason: str | None = None
     raised: frozenset[str] = frozenset()           # escalation reasons already raised for this attempt
+
+    @classmethod
+    def arrived(cls, claim: ClaimRegistered, now: datetime) -> "PendingClaim":
+        """A claim registered ``now``: pending since then, on its first attempt, its times in UTC (as the
+        store keeps it and gives it back)."""
+        return cls(claim=claim.model_copy(update={"occurred_at": now,
+                                                  "reported_at": claim.reported_at.astimezone(timezone.utc),
+                                                  "deadline_at": claim.deadline_at.astimezone(timezone.utc)}),
+                   pending_since=now)
 
 
 @dataclass

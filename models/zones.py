@@ -73,7 +73,10 @@ class Region(BaseModel):
 
     def zone_at(self, lat: float, lon: float) -> Zone | None:
         """The zone of a point, or None when it is outside this region's service area."""
-        d = self.distance_km(lat, lon)
+        return self.zone_at_distance(self.distance_km(lat, lon))
+
+    def zone_at_distance(self, d: float) -> Zone | None:
+        """The zone of a point ``d`` km from the centre, or None beyond the service area."""
         if d <= self.urban_radius_km:
             return Zone.URBAN
         if d <= self.far_beyond_km:
@@ -85,14 +88,21 @@ class Region(BaseModel):
         return None
 
 
+_KM_PER_DEGREE_AT_LEAST = 111.0  # a degree of latitude on the haversine sphere: 111.19 km
+
+
 def locate(regions: list[Region] | tuple[Region, ...], lat: float, lon: float) -> tuple[Region, Zone] | None:
     """The region that serves a point (nearest centre among those whose area covers it) and its zone."""
     best: tuple[float, Region, Zone] | None = None
     for region in regions:
-        zone = region.zone_at(lat, lon)
-        if zone is None:
+        # A great circle is at least as long as its difference in latitude (1° = 111.19 km): most regions
+        # are ruled out without the trigonometry (intake locates every report).
+        if abs(lat - region.centre_lat) * _KM_PER_DEGREE_AT_LEAST > region.service_radius_km:
             continue
         d = region.distance_km(lat, lon)
+        zone = region.zone_at_distance(d)
+        if zone is None:
+            continue
         if best is None or (d, region.region_id) < (best[0], best[1].region_id):
             best = (d, region, zone)
     return None if best is None else (best[1], best[2])

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     kafka_ssl_keyfile: Path | None = Field(default=None, description="Client key (PEM), mutual TLS.")
     kafka_ssl_check_hostname: bool = True
 
+    #: Faust's Kafka consumer runs in a thread of its own and hands fetched records to the worker's event
+    #: loop, which needs the GIL the busy loop holds; Python hands the GIL over every switch interval
+    #: (5 ms by default). Measured on the intake backlog (README "Performance"): see there.
+    gil_switch_interval_s: float = Field(
+        default=0.0005, gt=0, le=0.1,
+        description="sys.setswitchinterval for the worker: how long a busy thread keeps the GIL before the "
+                    "Kafka consumer thread gets it.")
     app_id: str = Field(default="claims-dispatch", description="Kafka consumer group and Faust app id.")
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, description="Worker web port: /metrics.")

@@ -90,8 +90,11 @@ async def register_and_dispatch(pool: asyncpg.Pool, batch: list[Accepted], now: 
                 by_region.setdefault(a.claim.region_id, []).append(a)
             else:
                 done.duplicates.append(a)
+        # The claims just stored are planned as they are in hand (pending since now, a first attempt):
+        # reading them back would cost the batch's longest query.
+        arrived = [PendingClaim.arrived(a.claim, now) for new in by_region.values() for a in new]
         planned = await replan_regions(conn, {rid: [a.report.report_id for a in new] for rid, new in by_region.items()},
-                                       now, day_start, rules, planner, cache)
+                                       now, day_start, rules, planner, cache, arrived)
         rows = []
         for region_id, result in planned.items():
             new = by_region[region_id]
@@ -139,7 +142,8 @@ async def replan_region(conn: asyncpg.Connection, region_id: str, now: datetime,
 
 async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] | None], now: datetime,
                          day_start: datetime, rules: DispatchRules, planner: Planner,
-                         cache: RegionStateCache | None = None) -> dict[str, Dispatched]:
+                         cache: RegionStateCache | None = None,
+                         arrived: list[PendingClaim] = ()) -> dict[str, Dispatched]:
     """Decide the pending claims of each region together and store the decisions (inside the caller's
     transaction), for several regions in a handful of statements.
 
@@ -154,6 +158,9 @@ async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] 
     vehicles or survey tasks before this call: the versions it reads must be committed ones. Each
     result then carries the region's rows after its decisions (``rows_after``) for the caller to keep
     once the transaction has committed.
+
+    ``arrived``: claims among ``regions``' lists that this transaction has just stored, as stored (not
+    read back).
     """
     ids = sorted(regions)
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('region:' || r)) FROM unnest($1::text[]) AS r", ids)
@@ -165,29 +172,11 @@ async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] 
     state_rows = await region_rows(conn, ids, day_start, versions, cache)
     states = {rid: state_rows[rid].states(now, rules) for rid in ids}
     open_regions = [rid for rid in ids if regions[rid] is None or free_on_duty(states[rid][0], now, rules)]
-    rows = await conn.fetch(
-        f"""
-        WITH picked AS (
-            SELECT report_id FROM claims WHERE report_id = ANY($1::text[]) AND dispatch_state = 'pending'
-            UNION
-            SELECT w.report_id FROM unnest($2::text[]) AS o(region_id) CROSS JOIN LATERAL
-                (SELECT report_id FROM claims
-                  WHERE region_id = o.region_id AND dispatch_state = 'pending'
-                  ORDER BY deadline_at, report_id LIMIT $3) AS w)
-        SELECT {_PENDING_COLUMNS} FROM claims c JOIN picked USING (report_id)
-        """,
-        [r for new in regions.values() for r in (new or [])], open_regions, MAX_PENDING_PER_PLAN,
-    )
+    in_hand = {p.claim.report_id for p in arrived}
     pending_of: dict[str, list[PendingClaim]] = {rid: [] for rid in ids}
-    for r in rows:
-        pending_of[r["region_id"]].append(PendingClaim(
-            claim=ClaimRegistered(
-                event_id=derived_event_id("registered", r["event_id"]), occurred_at=r["pending_since"],
-                report_id=r["report_id"], region_id=r["region_id"], zone=r["zone"], loss_type=r["loss_type"],
-                reported_at=r["reported_at"], lat=r["lat"], lon=r["lon"], deadline_at=r["deadline_at"]),
-            attempt=r["attempts"] + 1, pending_since=r["pending_since"], exclude=frozenset(r["exclude"]),
-            previous_task_id=r["previous_task_id"], reassign_reason=r["reassign_reason"], raised=frozenset(r["raised"]),
-        ))
+    for p in [*arrived, *await pending_claims(conn, [r for new in regions.values() for r in (new or [])],
+                                              open_regions, in_hand)]:
+        pending_of[p.claim.region_id].append(p)
     results = {rid: Dispatched() for rid in ids}
     decided: list[tuple[list[PendingClaim], RegionPlan, DispatchRules]] = []
     for rid in ids:
@@ -223,6 +212,33 @@ async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] 
             if e.event_id in raised:
                 results[e.region_id].outputs.append(encode("dispatch.assignments", e))
     return results
+
+
+async def pending_claims(conn: asyncpg.Connection, report_ids: list[str], open_regions: list[str],
+                         in_hand: set[str] = frozenset()) -> list[PendingClaim]:
+    """The claims ``report_ids`` still pending and, in each of ``open_regions``, the waiting claims with
+    the earliest deadlines (up to ``MAX_PENDING_PER_PLAN``), as stored; those ``in_hand`` left out."""
+    rows = await conn.fetch(
+        f"""
+        WITH picked AS (
+            SELECT report_id FROM claims WHERE report_id = ANY($1::text[]) AND dispatch_state = 'pending'
+            UNION
+            SELECT w.report_id FROM unnest($2::text[]) AS o(region_id) CROSS JOIN LATERAL
+                (SELECT report_id FROM claims
+                  WHERE region_id = o.region_id AND dispatch_state = 'pending'
+                  ORDER BY deadline_at, report_id LIMIT $3) AS w)
+        SELECT {_PENDING_COLUMNS} FROM claims c JOIN picked USING (report_id)
+        """,
+        [r for r in report_ids if r not in in_hand], open_regions, MAX_PENDING_PER_PLAN,
+    )
+    return [PendingClaim(
+        claim=ClaimRegistered(
+            event_id=derived_event_id("registered", r["event_id"]), occurred_at=r["pending_since"],
+            report_id=r["report_id"], region_id=r["region_id"], zone=r["zone"], loss_type=r["loss_type"],
+            reported_at=r["reported_at"], lat=r["lat"], lon=r["lon"], deadline_at=r["deadline_at"]),
+        attempt=r["attempts"] + 1, pending_since=r["pending_since"], exclude=frozenset(r["exclude"]),
+        previous_task_id=r["previous_task_id"], reassign_reason=r["reassign_reason"], raised=frozenset(r["raised"]),
+    ) for r in rows if r["report_id"] not in in_hand]  # (in hand, and among a region's earliest deadlines)
 
 
 _RULES_IN: dict[tuple[int, str | None], tuple[DispatchRules, DispatchRules]] = {}

@@ -95,10 +95,22 @@ async def replan_waiting(pool: asyncpg.Pool, now: datetime, day_start: datetime,
 
     Regions' state comes from ``cache`` where it is current (each transaction here writes nothing before
     planning), and what a re-plan assigned is kept in it once committed: in a storm every region has
-    waiting claims, and each pass read them all from the database."""
-    regions = [r["region_id"] for r in await pool.fetch(
-        "SELECT region_id FROM regions r WHERE EXISTS (SELECT 1 FROM claims c"
-        " WHERE c.region_id = r.region_id AND c.dispatch_state = 'pending') ORDER BY region_id")]
+    waiting claims, and each pass read them all from the database.
+
+    Only regions with something to decide open a transaction (and take the region's lock, which intake
+    waits for): a claim due for review, or a free surveyor on duty, as the region's committed state says
+    (one more pass is two seconds away if it changes meanwhile)."""
+    async with pool.acquire() as conn:
+        waiting = await conn.fetch(
+            "SELECT region_id, state_version,"
+            " EXISTS (SELECT 1 FROM claims c WHERE c.region_id = r.region_id AND c.dispatch_state = 'pending'"
+            "         AND c.review_at <= $1) AS due"
+            " FROM regions r WHERE EXISTS (SELECT 1 FROM claims c"
+            " WHERE c.region_id = r.region_id AND c.dispatch_state = 'pending') ORDER BY region_id", now)
+        quiet = [r["region_id"] for r in waiting if not r["due"]]
+        rows = await region_rows(conn, quiet, day_start, {r["region_id"]: r["state_version"] for r in waiting}, cache)
+    regions = [r["region_id"] for r in waiting
+               if r["due"] or free_on_duty(rows[r["region_id"]].states(now, rules)[0], now, rules)]
     results = []
     tick = now.isoformat()
     for region_id in regions:

@@ -18,7 +18,7 @@ from models.intake import register_report
 from streams.store import roster_store, watchdog_store
 from models.region_plan import plan_region
 from models.travel import StraightLineTravel
-from streams.store.dispatch_store import register_and_dispatch
+from streams.store.dispatch_store import pending_claims, register_and_dispatch
 from streams.store.migrations import apply_migrations
 from streams.store.outbox import mark_published
 from tests.conftest import valid_report
@@ -98,6 +98,38 @@ async def test_a_batch_stores_and_decides_each_report_once_and_a_redelivered_bat
     ids = [a.report.report_id, b.report.report_id]
     assert await db.fetchval("SELECT count(*) FROM claims WHERE report_id = ANY($1)", ids) == 2
     assert await db.fetchval("SELECT count(*) FROM survey_tasks WHERE report_id = ANY($1)", ids) == 2
+
+
+async def test_claims_just_stored_are_planned_exactly_as_the_store_gives_them_back(db):
+    # Intake plans the claims it has just stored from memory; they must be what reading them back gives
+    # (times in UTC, pending since the batch's now, first attempt), or decisions and records would differ.
+    shanghai = timezone(timedelta(hours=8))
+    raw = valid_report("store")
+    raw["occurred_at"] = datetime.now(shanghai).isoformat()
+    accepted = register_report(json.dumps(raw).encode(), await roster_store.regions(db), RULES,
+                               datetime.now(timezone.utc))
+    assert accepted.claim.reported_at.utcoffset() == timedelta(hours=8)
+    planned = []
+
+    def planner(pending, surveyors, vehicles, now, rules):
+        planned.extend(pending)
+        return plan_region(pending, surveyors, vehicles, rules, StraightLineTravel(), now)
+
+    now = datetime.now(timezone.utc)
+    await register_and_dispatch(db, [accepted], now, now.replace(hour=0), RULES, planner)
+    async with db.acquire() as conn:
+        # Read back as the plan would have, had it read it: undecided again (escalations gone, pending) in
+        # a transaction rolled back.
+        undo = conn.transaction()
+        await undo.start()
+        await conn.execute("DELETE FROM escalations WHERE report_id = $1", accepted.report.report_id)
+        await conn.execute("UPDATE claims SET dispatch_state = 'pending' WHERE report_id = $1",
+                           accepted.report.report_id)
+        stored = await pending_claims(conn, [accepted.report.report_id], [])
+        await undo.rollback()
+    assert len(planned) == 1 and len(stored) == 1
+    assert planned[0] == stored[0]
+    assert planned[0].claim.model_dump_json() == stored[0].claim.model_dump_json()
 
 
 async def test_a_batch_of_two_regions_plans_each_region_once(db):
@@ -317,3 +349,33 @@ async def test_the_watchdogs_replans_use_the_region_cache_and_keep_it_current(db
     await watchdog_store.replan_waiting(db, now, day_start, RULES, _planner([]), cache)
     assert cache.hits > hits
     assert await surveyor_of(second) not in (None, await surveyor_of(first))
+
+
+async def test_the_watchdog_leaves_a_region_with_nothing_to_decide_alone(db):
+    """Every surveyor of the region busy and its waiting claim not due: nothing there can be decided
+    differently, and the watchdog does not take the region's lock (in a storm it made intake wait for it
+    in every region, every pass). Once the claim is due, the region is re-planned."""
+    from models.region_plan import RegionPlan
+
+    now = datetime.now(timezone.utc)
+    day_start = now.replace(hour=0)
+    busy = [await _accepted(db, "survey") for _ in range(3)]
+    await register_and_dispatch(db, busy, now, day_start, RULES, _planner([]))
+    assert await db.fetchval("SELECT count(*) FROM survey_tasks WHERE region_id = 'survey' AND live") == 3
+    waiting = await _accepted(db, "survey")
+    await register_and_dispatch(db, [waiting], now, day_start, RULES,
+                                lambda pending, surveyors, vehicles, now, rules: RegionPlan())
+    calls = []
+    async with db.acquire() as holder:
+        lock = holder.transaction()
+        await lock.start()
+        await holder.execute("SELECT pg_advisory_xact_lock(hashtext('region:survey'))")
+        # Would wait for the lock (and time out here) if the region were taken up.
+        await asyncio.wait_for(watchdog_store.replan_waiting(db, now, day_start, RULES, _planner(calls)), 10)
+        await lock.rollback()
+    assert not any(waiting.report.report_id in c for c in calls)
+
+    await db.execute("UPDATE claims SET review_at = $2 WHERE report_id = $1", waiting.report.report_id,
+                     now - timedelta(seconds=1))
+    await watchdog_store.replan_waiting(db, now, day_start, RULES, _planner(calls))
+    assert any(waiting.report.report_id in c for c in calls)
