@@ -78,6 +78,10 @@ REGION_STATE_READS = Counter(
     "claims_region_state_reads_total",
     "Region states a plan needed, by where they came from: the worker's memory, or the database (changed since).",
     ["source"])
+RETENTION_RUNS = Counter("claims_retention_runs_total", "Passes deleting old inbox and outbox rows, by outcome.",
+                         ["outcome"])
+ROWS_PRUNED = Counter("claims_rows_pruned_total", "Inbox and outbox rows deleted past their retention, by table.",
+                      ["table"])
 BOARD_REFRESHES = Counter("claims_board_refreshes_total", "Recomputations of the board's gauges, by outcome.",
                           ["outcome"])
 
@@ -155,6 +159,9 @@ def initialise(zones, kinds, reasons, departments, finding_kinds) -> None:
     for outcome in ("ok", "failed"):
         WATCHDOG_RUNS.labels(outcome)
         BOARD_REFRESHES.labels(outcome)
+        RETENTION_RUNS.labels(outcome)
+    for table in ("inbox", "outbox"):
+        ROWS_PRUNED.labels(table)
     for kind in kinds:
         for m in (CALLBACK_TRIGGERS, CALLBACKS_ELIGIBLE, CALLBACKS_SCHEDULED):
             m.labels(kind)

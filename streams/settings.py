@@ -61,6 +61,14 @@ class Settings(BaseSettings):
         default=10.0, gt=0,
         description="How often the dispatch and callback gauges (the dispatchers' board) are recomputed. They read "
                     "every region's state: every 2 s that pass alone delayed intake batches by 50-100 ms.")
+    inbox_retention_days: float = Field(
+        default=8.0, gt=0,
+        description="Consumed event ids are kept this long: longer than the input topics keep their events "
+                    "(Kafka's default retention is 7 days), or a replay from the start would apply them again.")
+    outbox_retention_days: float = Field(
+        default=2.0, gt=0, description="Published records are kept this long (unpublished ones until published).")
+    retention_interval_s: float = Field(default=3600.0, gt=0, description="How often old inbox and outbox rows are "
+                                                                         "deleted.")
     fault_injection_report_ids: frozenset[str] = Field(
         default=frozenset(),
         description="Fault drills only: intake raises a bug-like error for these report ids (never set in production).",

@@ -1,8 +1,11 @@
 """The watchdog timers: deadlines from PostgreSQL fire once each, waiting claims are re-planned,
 records a dead worker left unpublished are relayed (every ``watchdog_interval_s``); the board's
-gauges are recomputed on a slower timer of their own (``board_interval_s``)."""
+gauges are recomputed on a slower timer of their own (``board_interval_s``), and inbox and outbox
+rows past their retention deleted on another (``retention_interval_s``)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import structlog
 
@@ -10,7 +13,7 @@ from streams import metrics
 from streams.agents.dispatch_metrics import count_plan
 from streams.runtime import Runtime
 from streams.store import callbacks_store, watchdog_store
-from streams.store.outbox import unpublished
+from streams.store.outbox import prune, unpublished
 
 log = structlog.get_logger("claims_dispatch.watchdog")
 
@@ -68,6 +71,17 @@ async def refresh_board(rt: Runtime) -> None:
             metrics.CALLBACK_COVERAGE_RATIO.labels(kind.value).set(f.get("selected", 0) / eligible)
 
 
+async def prune_old_rows(rt: Runtime) -> None:
+    """Inbox and outbox rows past their retention deleted (``Settings.inbox_retention_days``, ...)."""
+    now = rt.now()
+    pruned = await prune(await rt.pool(), now - timedelta(days=rt.settings.inbox_retention_days),
+                         now - timedelta(days=rt.settings.outbox_retention_days))
+    if pruned is not None:  # (None: another worker is at it)
+        metrics.ROWS_PRUNED.labels("inbox").inc(pruned[0])
+        metrics.ROWS_PRUNED.labels("outbox").inc(pruned[1])
+        log.info("old_rows_pruned", inbox=pruned[0], outbox=pruned[1])
+
+
 async def _counted(run, rt: Runtime, counter, failure: str) -> None:
     # A failed pass (database away, a bug) is logged and counted; the next pass tries again.
     try:
@@ -82,6 +96,10 @@ def register(app, rt: Runtime) -> None:
     @app.timer(interval=rt.settings.watchdog_interval_s)
     async def watchdog():
         await _counted(watch_once, rt, metrics.WATCHDOG_RUNS, "watchdog_failed")
+
+    @app.timer(interval=rt.settings.retention_interval_s)
+    async def retention():
+        await _counted(prune_old_rows, rt, metrics.RETENTION_RUNS, "retention_failed")
 
     @app.timer(interval=rt.settings.board_interval_s)
     async def board():

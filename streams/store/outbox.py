@@ -8,6 +8,7 @@ republishes the very same records instead of deciding again.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import asyncpg
 
@@ -83,3 +84,39 @@ async def unpublished(pool: asyncpg.Pool, older_than_s: float, limit: int = 500)
         older_than_s, limit,
     )
     return [Outgoing(r["topic"], bytes(r["key"]), bytes(r["value"]), str(r["event_id"])) for r in rows]
+
+
+#: Rows deleted per statement by ``prune``: short transactions, and vacuum keeps up.
+PRUNE_CHUNK = 20_000
+
+
+async def prune(pool: asyncpg.Pool, inbox_before: datetime, outbox_before: datetime) -> tuple[int, int] | None:
+    """Delete inbox rows processed before ``inbox_before`` and published outbox records published before
+    ``outbox_before``, in chunks; returns how many of each, or None when another worker is pruning.
+
+    An inbox row must outlive its event on the input topic (a replay would otherwise apply it again); an
+    outbox record, once published, only spares a redelivered input from republishing it, and a
+    redelivery comes from the topic too. Unpublished records are never deleted (the relay needs them).
+    Old rows sit at the start of the tables (written in time order), where each chunk's scan finds them.
+    """
+    async with pool.acquire() as conn:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext('retention'))"):
+            return None
+        try:
+            counts = []
+            for statement, before in (
+                ("DELETE FROM inbox WHERE ctid = ANY(ARRAY(SELECT ctid FROM inbox WHERE processed_at < $1 LIMIT $2))",
+                 inbox_before),
+                ("DELETE FROM outbox WHERE ctid = ANY(ARRAY(SELECT ctid FROM outbox"
+                 " WHERE published_at < $1 LIMIT $2))", outbox_before),
+            ):
+                total = 0
+                while True:
+                    deleted = int((await conn.execute(statement, before, PRUNE_CHUNK)).split()[-1])
+                    total += deleted
+                    if deleted < PRUNE_CHUNK:
+                        break
+                counts.append(total)
+            return counts[0], counts[1]
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(hashtext('retention'))")

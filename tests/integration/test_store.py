@@ -379,3 +379,32 @@ async def test_the_watchdog_leaves_a_region_with_nothing_to_decide_alone(db):
                      now - timedelta(seconds=1))
     await watchdog_store.replan_waiting(db, now, day_start, RULES, _planner(calls))
     assert any(waiting.report.report_id in c for c in calls)
+
+
+async def test_inbox_and_outbox_rows_past_their_retention_are_deleted_and_nothing_unpublished(db, monkeypatch):
+    from streams.store import outbox
+
+    monkeypatch.setattr(outbox, "PRUNE_CHUNK", 2)  # several chunks
+    now = datetime.now(timezone.utc)
+    old_events = [uuid.uuid4() for _ in range(5)]
+    new_event = uuid.uuid4()
+    await db.execute("INSERT INTO inbox (consumer, event_id, processed_at) SELECT 'retention', e, $2"
+                     " FROM unnest($1::uuid[]) AS e", old_events, now - timedelta(days=10))
+    await db.execute("INSERT INTO inbox (consumer, event_id, processed_at) VALUES ('retention', $1, $2)",
+                     new_event, now)
+    records = {name: uuid.uuid4() for name in ("old published", "old unpublished", "new published")}
+    for name, published in (("old published", now - timedelta(days=3)), ("old unpublished", None),
+                            ("new published", now)):
+        await db.execute("INSERT INTO outbox (event_id, consumer, source_event_id, topic, key, value, created_at,"
+                         " published_at) VALUES ($1, 'retention', $2, 't', NULL, 'v', $3, $4)",
+                         records[name], new_event, now - timedelta(days=3), published)
+
+    async with db.acquire() as other:  # another worker pruning: this one leaves it to them
+        await other.execute("SELECT pg_advisory_lock(hashtext('retention'))")
+        assert await outbox.prune(db, now - timedelta(days=8), now - timedelta(days=2)) is None
+        await other.execute("SELECT pg_advisory_unlock(hashtext('retention'))")
+
+    assert await outbox.prune(db, now - timedelta(days=8), now - timedelta(days=2)) == (5, 1)
+    assert await db.fetchval("SELECT array_agg(event_id) FROM inbox WHERE consumer = 'retention'") == [new_event]
+    kept = set(await db.fetchval("SELECT array_agg(event_id) FROM outbox WHERE consumer = 'retention'"))
+    assert kept == {records["old unpublished"], records["new published"]}
