@@ -11,7 +11,8 @@ Run on purpose (never part of the tests):
 (b) real: `claims-dispatch worker`: intake (validate, store the claim, plan each region of the batch,
     store the tasks and escalations, publish the decisions).
 
-Each gets the same reports. Measured, in this order:
+Each gets the same reports. Measured in this order, each measure for bare then real, back to back (the
+machine's other load then weighs on both alike):
 1. latency at a fixed rate: sent → first output for the report seen by a reader (for the real
    pipeline: the dispatch decision on dispatch.assignments: an assignment, or an escalation
    when no surveyor can be had), p50/p99; both measured the same way, each after a warm-up of
@@ -380,19 +381,25 @@ def main() -> int:
         print(f"made {n_latency} + {args.backlog} reports in {time.monotonic() - t0:.0f} s", flush=True)
         all_ids = {k for k, _ in lat_reports} | {k for k, _ in backlog}
 
-        for name, starter, in_topic, out_topic in (("bare", start_bare, BARE_IN, BARE_OUT),
-                                                    ("real", start_real, "hotline.reports", "dispatch.assignments")):
+        runs = {"bare": (start_bare, BARE_IN, BARE_OUT), "real": (start_real, "hotline.reports", "dispatch.assignments")}
+
+        def latency_run(name: str) -> None:
+            starter, in_topic, out_topic = runs[name]
             proc, port = starter(stack, state)
             try:
                 wait_until_ready(port, proc, timeout=120)
                 print(f"{name}: latency at {args.rate:.0f}/s for {args.latency_seconds:.0f} s", flush=True)
                 ms = asyncio.run(latency(stack.kafka_bootstrap, in_topic, out_topic, lat_reports, args.rate, name,
-                                            n_warmup))
+                                         n_warmup))
                 results[name]["p50"], results[name]["p99"] = pct(ms, 50), pct(ms, 99)
                 if name == "real":
                     results[name]["batches_latency"] = batch_figures(port)
             finally:
                 stop_process(proc)
+
+        def backlog_run(name: str) -> None:
+            nonlocal all_ids
+            starter, in_topic, out_topic = runs[name]
             print(f"{name}: producing a backlog of {args.backlog}", flush=True)
             asyncio.run(produce_all(stack.kafka_bootstrap, in_topic, backlog))
             since = datetime.now(timezone.utc)
@@ -420,6 +427,11 @@ def main() -> int:
                 results[name]["rss_mb"] = peak_rss_mb(proc.pid)
             finally:
                 stop_process(proc)
+
+        # Each pair measured back to back, so that the machine's other load (noisy here) weighs on both alike:
+        # the two latency runs, then the two backlogs.
+        for run, name in ((latency_run, "bare"), (latency_run, "real"), (backlog_run, "bare"), (backlog_run, "real")):
+            run(name)
         results["real"]["db"] = asyncio.run(check_database(stack.database_url, all_ids))
     finally:
         stack.stop()
