@@ -1,6 +1,6 @@
 """The bare Faust pass-through the pipeline bench compares against: consume, decode (JSON), produce.
 
-The product worker's Faust app (`streams.app.faust_app`: app class, `claimskafka://` transport,
+The product worker's Faust app (`streams.app.faust_app`: app class, event loop, `claimskafka://` transport,
 client settings, the embedded profile, `/ready`), same partitioning,
 no database and no decisions. Started by bench/pipeline.py:
 
@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import faust  # noqa: E402
 
-from streams.app import faust_app  # noqa: E402
+from streams.app import faust_app, use_event_loop  # noqa: E402
 from streams.settings import Settings  # noqa: E402
 
 settings = Settings()
@@ -37,6 +37,7 @@ async def passthrough(stream):
 
 
 if __name__ == "__main__":
+    use_event_loop(settings)  # the worker's loop (CLAIMS_EVENT_LOOP), as in `claims-dispatch worker`
     worker = faust.Worker(app, loglevel="warning", quiet=True)
     worker.spinner = None
     worker.execute_from_commandline()

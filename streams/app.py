@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import sys
 
 import faust
+import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from models.callback_events import CallbackKind, FindingKind
@@ -18,6 +20,17 @@ from streams.kafka_security import faust_credentials
 from streams.agents import callback_attempts, callback_triggers, intake, monthly_report, surveyor_status, watchdog
 from streams.runtime import Runtime
 from streams.settings import Settings
+
+log = structlog.get_logger("claims_dispatch.app")
+
+
+def use_event_loop(settings: Settings) -> None:
+    """Run what starts next on ``settings.event_loop``: call before the Faust worker creates its loop
+    (Faust's documented way, ``mode.loop.use``; the bench's pass-through calls it too)."""
+    if settings.event_loop == "uvloop":
+        import mode.loop
+
+        mode.loop.use("uvloop")
 
 
 class ClaimsApp(faust.App):
@@ -37,6 +50,8 @@ class ClaimsApp(faust.App):
         gc.freeze()
         if self.gil_switch_interval_s is not None:  # Settings.gil_switch_interval_s
             sys.setswitchinterval(self.gil_switch_interval_s)
+        loop = type(asyncio.get_running_loop())
+        log.info("worker_event_loop", event_loop=f"{loop.__module__}.{loop.__qualname__}")
 
     async def on_stop(self) -> None:
         await super().on_stop()  # stops consuming and flushes the producer first

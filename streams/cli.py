@@ -80,8 +80,9 @@ async def _has_regions(database_url: str) -> bool:
 def cmd_worker(args, settings: Settings) -> int:
     import faust
 
-    from streams.app import create_app
+    from streams.app import create_app, use_event_loop
 
+    use_event_loop(settings)
     kafka, db = _addresses(settings)
     settings.state_dir.mkdir(parents=True, exist_ok=True)  # Faust keeps its data dir in it
     app, _rt = create_app(settings, db, kafka)

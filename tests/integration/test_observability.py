@@ -1,5 +1,6 @@
 """Alert rules pass promtool, and every metric the dashboards and rules use is exposed by a real worker."""
 
+import json
 import shutil
 import subprocess
 import urllib.request
@@ -44,3 +45,10 @@ def test_every_metric_in_dashboards_and_rules_is_exposed_by_the_worker(worker, b
     missing = {name: where for name, where in referenced.items() if not is_exposed(name, families)}
     assert missing == {}, f"referenced but not exposed: {missing}"
     assert len(referenced) > 25
+
+
+def test_the_worker_runs_on_the_configured_event_loop(worker):
+    # Settings.event_loop (uvloop by default): the running worker says which loop it got.
+    lines = [json.loads(line) for line in worker["log"].read_text(errors="replace").splitlines()
+             if '"worker_event_loop"' in line]
+    assert [line["event_loop"] for line in lines] == ["uvloop.Loop"]

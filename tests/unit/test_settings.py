@@ -23,3 +23,22 @@ async def test_the_worker_consumer_uses_the_configured_fetch_wait():
     assert consumer._fetch_max_wait_ms == 7
     assert consumer._session_timeout_ms == 6000
     await consumer.stop()  # never started: releases nothing but keeps asyncio quiet
+
+
+def test_the_event_loop_setting_chooses_the_loop_the_worker_runs_on():
+    import subprocess
+    import sys
+
+    import pytest
+    from pydantic import ValidationError
+
+    # In a child process: the loop policy is process-wide, and this test session's loops must stay as they are.
+    probe = ("import asyncio, sys; from streams.app import use_event_loop; from streams.settings import Settings;"
+             "use_event_loop(Settings(event_loop=sys.argv[1])); loop = asyncio.new_event_loop();"
+             "print(type(loop).__module__ + '.' + type(loop).__qualname__)")
+    chosen = {name: subprocess.run([sys.executable, "-c", probe, name], capture_output=True, text=True,
+                                   check=True).stdout.strip() for name in ("uvloop", "asyncio")}
+    assert chosen == {"uvloop": "uvloop.Loop", "asyncio": "asyncio.unix_events._UnixSelectorEventLoop"}
+    assert Settings().event_loop == "uvloop"
+    with pytest.raises(ValidationError, match="event_loop"):
+        Settings(event_loop="gevent")
