@@ -163,19 +163,25 @@ async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] 
     read back).
     """
     ids = sorted(regions)
+    in_hand = {p.claim.report_id for p in arrived}
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('region:' || r)) FROM unnest($1::text[]) AS r", ids)
+    # With each region, whether any claim besides those in hand waits there: most often none (a surveyor was
+    # free for each claim so far), and then the waiting claims need no reading (a round trip of each batch).
     stored = await conn.fetch(
-        "SELECT region_id, definition, state_version FROM regions WHERE region_id = ANY($1::text[])", ids)
+        "SELECT region_id, definition, state_version, EXISTS (SELECT 1 FROM claims c WHERE c.region_id = r.region_id"
+        " AND c.dispatch_state = 'pending' AND c.report_id <> ALL($2::text[])) AS waiting"
+        " FROM regions r WHERE region_id = ANY($1::text[])", ids, list(in_hand))
+    quiet = {r["region_id"] for r in stored if not r["waiting"]}
     region_rules = {rid: _rules_in(rules, None) for rid in ids}
     region_rules.update({r["region_id"]: _rules_in(rules, r["definition"]) for r in stored})
     versions = {r["region_id"]: r["state_version"] for r in stored}
     state_rows = await region_rows(conn, ids, day_start, versions, cache)
     states = {rid: state_rows[rid].states(now, rules) for rid in ids}
-    open_regions = [rid for rid in ids if regions[rid] is None or free_on_duty(states[rid][0], now, rules)]
-    in_hand = {p.claim.report_id for p in arrived}
+    open_regions = [rid for rid in ids if rid not in quiet
+                    and (regions[rid] is None or free_on_duty(states[rid][0], now, rules))]
+    named = [r for new in regions.values() for r in (new or []) if r not in in_hand]
     pending_of: dict[str, list[PendingClaim]] = {rid: [] for rid in ids}
-    for p in [*arrived, *await pending_claims(conn, [r for new in regions.values() for r in (new or [])],
-                                              open_regions, in_hand)]:
+    for p in [*arrived, *(await pending_claims(conn, named, open_regions, in_hand) if named or open_regions else [])]:
         pending_of[p.claim.region_id].append(p)
     results = {rid: Dispatched() for rid in ids}
     decided: list[tuple[list[PendingClaim], RegionPlan, DispatchRules]] = []

@@ -141,6 +141,22 @@ async def test_a_batch_of_two_regions_plans_each_region_once(db):
     assert sorted(d.report_id for p in done.plans for d in p.assigned) == sorted(c.report.report_id for c in claims)
 
 
+async def test_a_claim_left_waiting_is_planned_again_with_the_next_claim_of_its_region(db):
+    """A region where nothing else waits is planned from the claims in hand (the waiting ones are not read:
+    a round trip of most batches); one where a claim was left waiting plans it with the next claim."""
+    from models.region_plan import RegionPlan
+
+    now = datetime.now(timezone.utc)
+    waiting = await _accepted(db, "probe")  # a region no other test here uses: its 3 surveyors are free
+    await register_and_dispatch(db, [waiting], now, now.replace(hour=0), RULES,
+                                lambda pending, surveyors, vehicles, now, rules: RegionPlan())  # left pending
+    calls = []
+    later = await _accepted(db, "probe")
+    done = await _intake(db, [later], calls)
+    assert {waiting.report.report_id, later.report.report_id} <= set(calls[0])
+    assert {a.report_id for p in done.plans for a in p.assigned} >= {waiting.report.report_id, later.report.report_id}
+
+
 async def test_the_database_refuses_a_second_live_task_for_one_surveyor(db):
     a, b = await _accepted(db, "kcat"), await _accepted(db, "kcat")
     from streams.store.claims_store import register_claims
