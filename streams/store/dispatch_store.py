@@ -164,13 +164,10 @@ async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] 
     """
     ids = sorted(regions)
     in_hand = {p.claim.report_id for p in arrived}
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('region:' || r)) FROM unnest($1::text[]) AS r", ids)
-    # With each region, whether any claim besides those in hand waits there: most often none (a surveyor was
-    # free for each claim so far), and then the waiting claims need no reading (a round trip of each batch).
-    stored = await conn.fetch(
-        "SELECT region_id, definition, state_version, EXISTS (SELECT 1 FROM claims c WHERE c.region_id = r.region_id"
-        " AND c.dispatch_state = 'pending' AND c.report_id <> ALL($2::text[])) AS waiting"
-        " FROM regions r WHERE region_id = ANY($1::text[])", ids, list(in_hand))
+    # The regions' locks, then each region as it is now, with whether any claim besides those in hand waits
+    # there: most often none (a surveyor was free for each claim so far), and then the waiting claims need no
+    # reading. One call (migration 008): two round trips fewer in most batches than lock, read, waiting claims.
+    stored = await conn.fetch("SELECT * FROM lock_regions($1::text[], $2::text[])", ids, list(in_hand))
     quiet = {r["region_id"] for r in stored if not r["waiting"]}
     region_rules = {rid: _rules_in(rules, None) for rid in ids}
     region_rules.update({r["region_id"]: _rules_in(rules, r["definition"]) for r in stored})

@@ -157,6 +157,27 @@ async def test_a_claim_left_waiting_is_planned_again_with_the_next_claim_of_its_
     assert {a.report_id for p in done.plans for a in p.assigned} >= {waiting.report.report_id, later.report.report_id}
 
 
+async def test_a_region_read_under_its_lock_sees_what_the_locks_last_holder_committed(db):
+    """lock_regions (migration 008) waits for the region's lock and reads the region after it: a claim left
+    waiting by the transaction that held the lock is seen (read with a snapshot from before the wait, it
+    would not be, and that claim would not be planned)."""
+    from streams.store.claims_store import register_claims
+
+    claim = await _accepted(db, "bad")  # a region no other test here uses
+    async with db.acquire() as holder, db.acquire() as other:
+        lock = holder.transaction()
+        await lock.start()
+        await holder.execute("SELECT pg_advisory_xact_lock(hashtext('region:bad'))")
+        await register_claims(holder, "test", [claim], datetime.now(timezone.utc))  # pending: waits there
+        async with other.transaction():
+            reading = asyncio.ensure_future(other.fetch("SELECT * FROM lock_regions($1::text[], '{}')", ["bad"]))
+            await asyncio.sleep(0.3)
+            assert not reading.done()  # waits for the lock
+            await lock.commit()
+            [row] = await asyncio.wait_for(reading, 10)
+    assert row["region_id"] == "bad" and row["waiting"] is True and row["state_version"] is not None
+
+
 async def test_the_database_refuses_a_second_live_task_for_one_surveyor(db):
     a, b = await _accepted(db, "kcat"), await _accepted(db, "kcat")
     from streams.store.claims_store import register_claims
