@@ -171,8 +171,13 @@ async def test_a_region_read_under_its_lock_sees_what_the_locks_last_holder_comm
         await register_claims(holder, "test", [claim], datetime.now(timezone.utc))  # pending: waits there
         async with other.transaction():
             reading = asyncio.ensure_future(other.fetch("SELECT * FROM lock_regions($1::text[], '{}')", ["bad"]))
-            await asyncio.sleep(0.3)
-            assert not reading.done()  # waits for the lock
+            # The read's statement has started and waits for the lock (its snapshot, if it took one for the
+            # whole call, is from before the commit below).
+            waiting = "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = $1 AND locktype = 'advisory' AND NOT granted)"
+            async with asyncio.timeout(10):
+                while not await db.fetchval(waiting, other.get_server_pid()):
+                    await asyncio.sleep(0.01)
+            assert not reading.done()
             await lock.commit()
             [row] = await asyncio.wait_for(reading, 10)
     assert row["region_id"] == "bad" and row["waiting"] is True and row["state_version"] is not None
