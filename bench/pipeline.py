@@ -21,6 +21,9 @@ machine's other load then weighs on both alike):
    between the first and the last output's broker timestamps;
 3. peak RSS (VmHWM) of the real worker after --rss-reports reports in all;
 4. seconds from `claims-dispatch run` (fresh state, initdb included) to the first assignment.
+Also printed, for what the pipeline's commits wait for and the bare agent does not: COMMITs over 30 ms in the
+database's log during each latency run, and the disk under the database probed before the runs (8 kB writes,
+each followed by fdatasync, as PostgreSQL makes its WAL durable).
 The real pipeline's database is checked at the end: every report stored, decided once.
 Before the workers start, last month's callback report is generated (`claims-dispatch report`), as it is in
 any database but on the month's first working day; otherwise the worker's 15 s check would generate it
@@ -242,7 +245,7 @@ def start_real(stack: Stack, state: Path) -> tuple[subprocess.Popen, int]:
 
 
 def batch_figures(port: int) -> str:
-    """Mean batch size and time of the worker's intake, from its /metrics."""
+    """Mean batch size and time of the worker's intake, and how many took long, from its /metrics."""
     import urllib.request
 
     from prometheus_client.parser import text_string_to_metric_families
@@ -256,13 +259,76 @@ def batch_figures(port: int) -> str:
                 got[sample.name] = sample.value
             if sample.name == "claims_region_state_reads_total":
                 got[sample.labels["source"]] = sample.value
+            if sample.labels.get("agent") == "intake" and sample.name == "claims_batch_seconds_bucket":
+                got[f"le{float(sample.labels['le']):g}"] = sample.value
     n = got.get("claims_batch_size_count", 0)
     if not n:
         return "no batches"
     reads = got.get("memory", 0) + got.get("database", 0)
     return (f"{n:.0f} batches, mean {got['claims_batch_size_sum'] / n:.0f} reports and "
             f"{1000 * got['claims_batch_seconds_sum'] / n:.0f} ms each"
+            f", {n - got['le0.05']:.0f} over 50 ms and {n - got['le0.1']:.0f} over 100 ms"
             f" (region states from memory so far: {got.get('memory', 0) / max(1, reads):.0%})")
+
+
+def disk_syncs(folder: Path, seconds: float = 10.0) -> str:
+    """What a commit waits for, on the disk the database is on, with nothing else running: an 8 kB write and
+    fdatasync to a preallocated file (as PostgreSQL writes and syncs its WAL) every 4 ms for ``seconds``. The
+    bare pass-through writes nothing to disk; every pipeline batch commits, and waits for such a sync."""
+    path = folder / "sync-probe"
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        size = 16 << 20
+        os.write(fd, b"\0" * size)
+        os.fsync(fd)
+        page, took, offset = b"x" * 8192, [], 0
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            os.pwrite(fd, page, offset)
+            started = time.perf_counter()
+            os.fdatasync(fd)
+            took.append((time.perf_counter() - started) * 1000)
+            offset = (offset + len(page)) % size
+            time.sleep(0.004)
+    finally:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+    slow = [t for t in took if t > 30]
+    return (f"{len(took)} syncs in {seconds:.0f} s, p50 {pct(took, 50):.2f} ms, p99 {pct(took, 99):.2f} ms, "
+            f"max {max(took):.0f} ms; {len(slow)} over 30 ms ({sum(slow):.0f} ms in all)")
+
+
+class SlowCommits:
+    """COMMITs of the bench's PostgreSQL that took over ``threshold_ms``, from its log, between ``start()``
+    and ``stop()`` (the bench's own database: it sets ``log_min_duration_statement``)."""
+
+    def __init__(self, stack: Stack, threshold_ms: int = 30) -> None:
+        self.log = Path(stack.pg_server.pgdata) / "log"
+        self.threshold_ms = threshold_ms
+        self.url = stack.database_url
+        self.offset = 0
+
+    async def setup(self) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(self.url)
+        try:
+            await conn.execute(f"ALTER SYSTEM SET log_min_duration_statement = {self.threshold_ms}")
+            await conn.execute("SELECT pg_reload_conf()")
+        finally:
+            await conn.close()
+
+    def start(self) -> None:
+        self.offset = self.log.stat().st_size if self.log.exists() else 0
+
+    def stop(self) -> str:
+        with open(self.log, "rb") as f:
+            f.seek(self.offset)
+            text = f.read().decode(errors="replace")
+        took = [float(line.split("duration: ")[1].split(" ms")[0]) for line in text.splitlines()
+                if "duration: " in line and line.rstrip().endswith("COMMIT;")]
+        return (f"{len(took)} COMMITs over {self.threshold_ms} ms" +
+                (f", {sum(took):.0f} ms in all, longest {max(took):.0f} ms" if took else ""))
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -374,8 +440,12 @@ def main() -> int:
 
     partitions = topic("hotline.reports").partitions
     asyncio.run(create_topics(stack.kafka_bootstrap, [(BARE_IN, partitions), (BARE_OUT, partitions)]))
+    results: dict = {"bare": {}, "real": {}}
+    slow_commits = SlowCommits(stack)
+    asyncio.run(slow_commits.setup())
+    print("disk: probing fdatasync for 10 s", flush=True)
+    results["disk"] = disk_syncs(Path(stack.pg_server.pgdata))
     os.environ["CLAIMS_KAFKA_PROFILE"] = "embedded"
-    results: dict[str, dict] = {"bare": {}, "real": {}}
     n_warmup = int(args.rate * args.warmup_seconds)
     n_latency = n_warmup + int(args.rate * args.latency_seconds)
     t0 = time.monotonic()
@@ -393,8 +463,10 @@ def main() -> int:
             try:
                 wait_until_ready(port, proc, timeout=120)
                 print(f"{name}: latency at {args.rate:.0f}/s for {args.latency_seconds:.0f} s", flush=True)
+                slow_commits.start()
                 ms = asyncio.run(latency(stack.kafka_bootstrap, in_topic, out_topic, lat_reports, args.rate, name,
                                          n_warmup))
+                results[name]["slow_commits"] = slow_commits.stop()
                 results[name]["p50"], results[name]["p99"] = pct(ms, 50), pct(ms, 99)
                 if name == "real":
                     results[name]["batches_latency"] = batch_figures(port)
@@ -460,6 +532,9 @@ def main() -> int:
         print(f"{'pipeline throughput on the way there (/s)':44} {'':>12} {real['throughput_more']:>12.0f}")
     print(f"{'claims-dispatch run → first assignment (s)':44} {'':>12} {results['startup_s']:>12.1f}")
     print(f"pipeline batches: at {int(args.rate)}/s {real['batches_latency']}; backlog {real['batches_backlog']}")
+    print(f"database during the latency runs (warm-up included): bare {bare['slow_commits']} (it writes none), "
+          f"pipeline {real['slow_commits']}")
+    print(f"disk under the database, before the runs: {results['disk']}")
     db = real["db"]
     print(f"database: {db['stored']} of {len(all_ids)} reports stored, {db['assigned']} assigned, "
           f"{db['escalated']} escalated, {db['stored'] - db['decided']} queued for a busy surveyor who will make "
