@@ -46,6 +46,11 @@ BATCH_SECONDS = Histogram(
     "claims_batch_seconds", "Time to handle one batch, from taking it to acknowledging it.", ["agent"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+COMMIT_SECONDS = Histogram(
+    "claims_db_commit_seconds",
+    "Time PostgreSQL took to commit a batch (mostly its WAL reaching the disk); a decision is published only after.",
+    ["agent"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
 LAST_EVENT_TIME = Gauge(
     "claims_agent_last_event_timestamp_seconds", "Unix time each agent last finished a record.", ["agent"]
 )
@@ -156,6 +161,7 @@ def initialise(zones, kinds, reasons, departments, finding_kinds) -> None:
     for source in ("memory", "database"):
         REGION_STATE_READS.labels(source)
     BATCH_SECONDS.labels("intake")
+    COMMIT_SECONDS.labels("intake")
     for outcome in ("ok", "failed"):
         WATCHDOG_RUNS.labels(outcome)
         BOARD_REFRESHES.labels(outcome)

@@ -130,9 +130,14 @@ def pipeline_health() -> Dashboard:
                          'sum(rate(claims_batch_seconds_count{agent="intake"}[$__rate_interval]))', "seconds")))
         .with_row(Row("Trouble"))
         .with_panel(ts("Dead letters (10 min)", "short", q("claims:dead_letters:increase10m", "{{topic}} {{reason}}")))
-        .with_panel(ts("Commit latency p99", "ms",
+        .with_panel(ts("Kafka offset commit latency p99", "ms",
                        q("histogram_quantile(0.99, sum by (le) (rate(claims_faust_consumer_commit_latency_bucket"
                          "[$__rate_interval])))", "p99")))
+        .with_panel(ts("PostgreSQL commit time, intake (every decision waits for it)", "s",
+                       q('histogram_quantile(0.5, sum by (le) (rate(claims_db_commit_seconds_bucket{agent="intake"}'
+                         '[$__rate_interval])))', "p50"),
+                       q('histogram_quantile(0.99, sum by (le) (rate(claims_db_commit_seconds_bucket{agent="intake"}'
+                         '[$__rate_interval])))', "p99")))
         .with_panel(ts("Retries per hour: PostgreSQL or broker away, failures outside a handler", "short",
                        q("sum by (agent) (increase(claims_store_retries_total[1h]))", "PostgreSQL {{agent}}"),
                        q("sum by (agent) (increase(claims_broker_retries_total[1h]))", "broker {{agent}}"),

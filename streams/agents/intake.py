@@ -35,6 +35,8 @@ def make_handlers(rt: Runtime):
         now = rt.now()
         done = await register_and_dispatch(await rt.pool(), [accepted for _, accepted in batch], now,
                                            rt.local_day_start(now), rt.rules, rt.planner(), rt.region_states)
+        if done.commit_seconds is not None:
+            metrics.COMMIT_SECONDS.labels("intake").observe(done.commit_seconds)
         await rt.publish_outbox(done.outputs)
         hits, misses = rt.region_states.take_counts()
         metrics.REGION_STATE_READS.labels("memory").inc(hits)

@@ -8,6 +8,7 @@ for the watchdog, which runs on every worker).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ class Intake:
     plans: list[RegionPlan] = field(default_factory=list)
     new: list[Accepted] = field(default_factory=list)
     duplicates: list[Accepted] = field(default_factory=list)  # a report id already known, under a new event id
+    #: Seconds the transaction's COMMIT took (None: nothing new was stored, or it did not commit).
+    commit_seconds: float | None = None
 
 
 async def register_and_dispatch(pool: asyncpg.Pool, batch: list[Accepted], now: datetime, day_start: datetime,
@@ -106,6 +109,8 @@ async def register_and_dispatch(pool: asyncpg.Pool, batch: list[Accepted], now: 
             if result.plan is not None:
                 done.plans.append(result.plan)
         await add_outbox(conn, "intake", rows)
+        committing = time.perf_counter()
+    done.commit_seconds = time.perf_counter() - committing  # leaving the block commits: the WAL on disk
     keep_committed(cache, planned)
     return done
 
