@@ -98,32 +98,30 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
     late = eta - minutes_left[:, None]
     cost = _pair_cost(eta, minutes_left[:, None], np.array([s.tasks_today for s in free])[None, :])
 
-    # A claim may also stay unassigned for now: cheaply if someone busy will still make it in time.
-    if busy:
+    def who_can_wait() -> np.ndarray:
+        """The claims someone busy will still reach in time."""
+        if not busy:
+            return np.zeros(len(claims), bool)
         later, _ = eta_matrix(plain, busy, fleet_ignoring_busy(fleet), rules, travel, now, excludes)
-        can_wait = (later <= minutes_left[:, None]).any(axis=1)
-    else:
-        can_wait = np.zeros(len(claims), bool)
-    dummy = np.full((len(claims), len(claims)), _IMPOSSIBLE)
-    np.fill_diagonal(dummy, np.where(can_wait, _WAIT, _HOPELESS))
+        return (later <= minutes_left[:, None]).any(axis=1)
 
-    # The solver pairs claims with surveyors, each pair with its best vehicle; two pairs may want one
-    # vehicle. The more urgent keeps it; the other pair's arrival is worked out again with the vehicles
-    # left, and the problem solved again with that, until no two pairs want one vehicle (each round
-    # only raises costs, so it ends; the last round's rule below settles what is left, if anything).
-    options: dict[int, Option] = {}
-    for _ in range(len(fleet) + 1 if free else 0):  # nobody free: every claim waits or is escalated
-        rows, cols = linear_sum_assignment(np.hstack([cost, dummy]))
-        chosen = {int(i): int(j) for i, j in zip(rows, cols) if j < len(free) and cost[i, j] < _IMPOSSIBLE}
-        options, bumped = _settle_vehicles(chosen, claims, free, fleet, eta, vehicle_of, late, rules, travel, now)
-        if not bumped:
-            break
-        for i, j, o in bumped:  # the pair's real arrival, without the vehicle a more urgent pair keeps
-            eta[i, j] = np.inf if o is None else (o.eta - now).total_seconds() / 60.0
-            vehicle_of[i, j] = -1 if o is None else _index_of(fleet, o.vehicle_id)
-            cost[i, j] = _IMPOSSIBLE if o is None else \
-                _pair_cost(eta[i, j], minutes_left[i], free[j].tasks_today)
-            late[i, j] = eta[i, j] - minutes_left[i]
+    # A claim may also stay unassigned for now: cheaply if someone busy will still make it in time. Whether
+    # someone will (the arrival matrix of the region's busy surveyors, most of a plan's work once a region
+    # is busy) is worked out only when it can matter: first every claim is taken as able to wait; if the
+    # plan then sends someone to every claim, it is the plan (leaving a claim unassigned costs more when it
+    # cannot wait, never less), else it is made again with who can and who cannot.
+    # (Only an on-time pair costs less than waiting: the first plan sends someone to every claim only when
+    # all are met.)
+    if not free:  # nobody free: every claim waits or is escalated
+        can_wait, options = who_can_wait(), {}
+    else:
+        can_wait = np.ones(len(claims), bool)
+        options = _solve(claims, free, fleet, eta.copy(), vehicle_of.copy(), late.copy(), cost.copy(),
+                         minutes_left, can_wait, rules, travel, now)
+        if len(options) < len(claims):
+            can_wait = who_can_wait()
+            options = _solve(claims, free, fleet, eta, vehicle_of, late, cost, minutes_left, can_wait, rules,
+                             travel, now)
 
     reasons: dict[tuple, tuple[EscalationReason, str]] = {}  # why not, per kind of claim: a storm has few kinds
     for i, p in enumerate(claims):
@@ -150,6 +148,32 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
                 reasons[key] = _why_not(p, surveyors, vehicles, rules, local)
             _raise(plan, p, *reasons[key], now)
     return plan
+
+
+def _solve(claims, free, fleet, eta, vehicle_of, late, cost, minutes_left, can_wait, rules, travel,
+           now) -> dict[int, Option]:
+    """Claims paired with free surveyors (each pair with a vehicle), or left unassigned at the cost of
+    waiting (``can_wait``) or of no prospect. The solver pairs claims with surveyors, each pair with its
+    best vehicle; two pairs may want one vehicle. The more urgent keeps it; the other pair's arrival is
+    worked out again with the vehicles left, and the problem solved again with that, until no two pairs
+    want one vehicle (each round only raises costs, so it ends; the last round's rule settles what is
+    left, if anything). Changes the arrays it is given."""
+    dummy = np.full((len(claims), len(claims)), _IMPOSSIBLE)
+    np.fill_diagonal(dummy, np.where(can_wait, _WAIT, _HOPELESS))
+    options: dict[int, Option] = {}
+    for _ in range(len(fleet) + 1):
+        rows, cols = linear_sum_assignment(np.hstack([cost, dummy]))
+        chosen = {int(i): int(j) for i, j in zip(rows, cols) if j < len(free) and cost[i, j] < _IMPOSSIBLE}
+        options, bumped = _settle_vehicles(chosen, claims, free, fleet, eta, vehicle_of, late, rules, travel, now)
+        if not bumped:
+            break
+        for i, j, o in bumped:  # the pair's real arrival, without the vehicle a more urgent pair keeps
+            eta[i, j] = np.inf if o is None else (o.eta - now).total_seconds() / 60.0
+            vehicle_of[i, j] = -1 if o is None else _index_of(fleet, o.vehicle_id)
+            cost[i, j] = _IMPOSSIBLE if o is None else \
+                _pair_cost(eta[i, j], minutes_left[i], free[j].tasks_today)
+            late[i, j] = eta[i, j] - minutes_left[i]
+    return options
 
 
 def _pair_cost(eta, minutes_left, tasks_today):

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
         description="sys.setswitchinterval for the worker: how long a busy thread keeps the GIL before the "
                     "Kafka consumer thread gets it.")
     #: The worker's asyncio event loop. uvloop (libuv) makes each PostgreSQL and broker round trip and each
-    #: hand-over from the consumer thread cheaper; intake makes ~8 round trips to them a batch. Measured side by side
+    #: hand-over from the consumer thread cheaper; intake makes ~7 round trips to them a batch. Measured side by side
     #: (README "Performance"): backlog 2203 and 2062/s vs 1607 and 1750/s on asyncio's own loop, batches at
     #: 200/s 13-18 ms vs 18-24 ms; the bare Faust pass-through +5% (it runs on the same setting).
     event_loop: Literal["uvloop", "asyncio"] = Field(

@@ -197,14 +197,18 @@ async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] 
         return results
     attempt_of = {p.claim.report_id: p.attempt for pending, _, _ in decided for p in pending}
     await _insert_tasks(conn, [(a, r) for _, plan, r in decided for a in plan.assigned], attempt_of, now)
-    after = await _set_reviews(conn, decided, [rid for rid in ids if cache is not None and rid in versions])
-    for rid, version in after.items():
-        # Inserting tasks bumped the version of each region that got some, once (the only write here to
-        # what region state reads); one more bump is another transaction's: read the region again.
+    await _set_reviews(conn, decided, in_hand)
+    for rid in (ids if cache is not None else []):
+        if rid not in versions:
+            continue
+        # Inserting the tasks bumped the version of each region that got some, once (one statement, the only
+        # write here to what region state reads), so the rows after it are at the version read under the
+        # lock plus one. Had another transaction bumped it too, the region's stored version is higher than
+        # that whatever the order of the commits (versions only grow, and only by their writes): the rows
+        # kept at this version are never current, and the region is read again the next time.
         assigned = results[rid].plan.assigned if results[rid].plan is not None else []
-        if version == versions[rid] + (1 if assigned else 0):
-            scenes = {p.claim.report_id: (p.claim.lat, p.claim.lon) for p in pending_of[rid]}
-            results[rid].rows_after = state_rows[rid].assigned(version, assigned, scenes)
+        scenes = {p.claim.report_id: (p.claim.lat, p.claim.lon) for p in pending_of[rid]}
+        results[rid].rows_after = state_rows[rid].assigned(versions[rid] + (1 if assigned else 0), assigned, scenes)
     escalated = [e for _, plan, _ in decided for e in plan.escalated]
     if escalated:
         raised = {r["event_id"] for r in await conn.fetch(
@@ -264,17 +268,18 @@ def _rules_in(rules: DispatchRules, definition: str | None) -> DispatchRules:
 
 
 async def _set_reviews(conn: asyncpg.Connection, decided: list[tuple[list[PendingClaim], RegionPlan, DispatchRules]],
-                       versions_of: list[str]) -> dict[str, int]:
-    """Store each planned claim's review time (``RegionPlan.reviews``), where it changed; and, in the same
-    statement (a round trip fewer), read the state versions of ``versions_of`` as this transaction has left them."""
-    reviews = [(report_id, at) for _, plan, _ in decided for report_id, at in plan.reviews.items()]
-    rows = await conn.fetch(
-        "WITH reviewed AS (UPDATE claims c SET review_at = x.t FROM unnest($1::text[], $2::timestamptz[]) AS x(r, t)"
-        " WHERE c.report_id = x.r AND c.review_at IS DISTINCT FROM x.t)"
-        " SELECT region_id, state_version FROM regions WHERE region_id = ANY($3::text[])",
-        [r for r, _ in reviews], [t for _, t in reviews], versions_of,
-    )
-    return {r["region_id"]: r["state_version"] for r in rows}
+                       in_hand: set[str]) -> None:
+    """Store each planned claim's review time (``RegionPlan.reviews``), where it changed. A claim this
+    transaction has just stored (``in_hand``) has none yet: one left without is not written, and a batch
+    whose claims were all assigned or escalated at once (the usual case) costs no statement."""
+    reviews = [(report_id, at) for _, plan, _ in decided for report_id, at in plan.reviews.items()
+               if at is not None or report_id not in in_hand]
+    if reviews:
+        await conn.execute(
+            "UPDATE claims c SET review_at = x.t FROM unnest($1::text[], $2::timestamptz[]) AS x(r, t)"
+            " WHERE c.report_id = x.r AND c.review_at IS DISTINCT FROM x.t",
+            [r for r, _ in reviews], [t for _, t in reviews],
+        )
 
 
 async def _insert_tasks(conn: asyncpg.Connection,

@@ -472,3 +472,23 @@ async def test_the_commit_time_intake_reports_is_the_commits_alone(db):
                          " DROP FUNCTION test_sleep()")
     again = await _intake(db, [accepted])
     assert again.new == [] and again.commit_seconds is None
+
+
+async def test_a_claim_left_waiting_as_it_arrives_is_stored_with_its_review_time(db):
+    """A claim that no one free takes as it arrives is looked at again at its review time (when the watchdog
+    raises dispatch_overdue): stored with the claim in the batch that stored it, although a claim just
+    stored with no review time is not written again."""
+    from models.region_plan import RegionPlan
+
+    now = datetime.now(timezone.utc)
+    due = now + timedelta(minutes=5)
+    waiting, other = await _accepted(db, "store"), await _accepted(db, "escalate")
+
+    def planner(pending, surveyors, vehicles, now, rules):  # "store" waits for 5 minutes, "escalate" for nothing
+        return RegionPlan(waiting=[p.claim.report_id for p in pending],
+                          reviews={p.claim.report_id: due if p.claim.region_id == "store" else None for p in pending})
+
+    await register_and_dispatch(db, [waiting, other], now, now.replace(hour=0), RULES, planner)
+    reviews = dict(await db.fetch("SELECT report_id, review_at FROM claims WHERE report_id = ANY($1::text[])",
+                                  [waiting.report.report_id, other.report.report_id]))
+    assert reviews == {waiting.report.report_id: due, other.report.report_id: None}

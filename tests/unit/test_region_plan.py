@@ -81,6 +81,17 @@ def test_a_claim_waits_for_a_surveyor_who_will_still_be_on_time_rather_than_esca
     assert p.reviews == {"R1": c.reported_at + timedelta(minutes=RULES.dispatch_within_minutes)}  # to raise overdue
 
 
+def test_a_claim_waits_for_a_busy_surveyor_on_time_rather_than_taking_a_free_one_who_is_late():
+    busy = state(surveyor("busy", at=offset(4)), busy=True, free_at=NOW + timedelta(minutes=5))
+    far = state(surveyor("far", at=offset(-40)))
+    p = plan([claim(at=offset(5))], [far, busy], [vehicle("v", at=offset(4)), vehicle("w", at=offset(-40))])
+    assert p.waiting == ["R1"] and not p.assigned and not p.escalated
+    # and when the busy one would be late too, the free one is sent (late, and escalated at once)
+    slow = state(surveyor("busy", at=offset(4)), busy=True, free_at=NOW + timedelta(hours=3))
+    q = plan([claim(at=offset(5))], [far, slow], [vehicle("v", at=offset(4)), vehicle("w", at=offset(-40))])
+    assert only(q).surveyor_id == "far" and [e.reason for e in q.escalated] == [EscalationReason.DEADLINE_UNREACHABLE]
+
+
 def test_waiting_past_the_dispatch_limit_is_escalated_once():
     busy = state(surveyor("busy", at=offset(4)), busy=True, free_at=NOW + timedelta(minutes=6))
     late = NOW + timedelta(minutes=5)
