@@ -95,8 +95,6 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
 
     eta, vehicle_of = eta_matrix(plain, free, fleet, rules, travel, now, excludes)
     minutes_left = np.array([(p.claim.deadline_at - now).total_seconds() / 60.0 for p in claims])
-    late = eta - minutes_left[:, None]
-    cost = _pair_cost(eta, minutes_left[:, None], np.array([s.tasks_today for s in free])[None, :])
 
     def who_can_wait() -> np.ndarray:
         """The claims someone busy will still reach in time."""
@@ -106,22 +104,18 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
         return (later <= minutes_left[:, None]).any(axis=1)
 
     # A claim may also stay unassigned for now: cheaply if someone busy will still make it in time. Whether
-    # someone will (the arrival matrix of the region's busy surveyors, most of a plan's work once a region
-    # is busy) is worked out only when it can matter: first every claim is taken as able to wait; if the
-    # plan then sends someone to every claim, it is the plan (leaving a claim unassigned costs more when it
-    # cannot wait, never less), else it is made again with who can and who cannot.
-    # (Only an on-time pair costs less than waiting: the first plan sends someone to every claim only when
-    # all are met.)
+    # someone will (the busy surveyors' arrival matrix, most of a plan's work once a region is busy) is worked
+    # out only when it can matter. First every claim is taken as able to wait: only an on-time pair costs
+    # less than that, so a plan sending someone to every claim meets them all, and stays the plan when some
+    # cannot wait (that only makes leaving a claim unassigned dearer). Otherwise it is made again with who can.
     if not free:  # nobody free: every claim waits or is escalated
         can_wait, options = who_can_wait(), {}
     else:
         can_wait = np.ones(len(claims), bool)
-        options = _solve(claims, free, fleet, eta.copy(), vehicle_of.copy(), late.copy(), cost.copy(),
-                         minutes_left, can_wait, rules, travel, now)
+        options = _solve(claims, free, fleet, eta, vehicle_of, minutes_left, can_wait, rules, travel, now)
         if len(options) < len(claims):
             can_wait = who_can_wait()
-            options = _solve(claims, free, fleet, eta, vehicle_of, late, cost, minutes_left, can_wait, rules,
-                             travel, now)
+            options = _solve(claims, free, fleet, eta, vehicle_of, minutes_left, can_wait, rules, travel, now)
 
     reasons: dict[tuple, tuple[EscalationReason, str]] = {}  # why not, per kind of claim: a storm has few kinds
     for i, p in enumerate(claims):
@@ -150,14 +144,16 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
     return plan
 
 
-def _solve(claims, free, fleet, eta, vehicle_of, late, cost, minutes_left, can_wait, rules, travel,
-           now) -> dict[int, Option]:
+def _solve(claims, free, fleet, eta, vehicle_of, minutes_left, can_wait, rules, travel, now) -> dict[int, Option]:
     """Claims paired with free surveyors (each pair with a vehicle), or left unassigned at the cost of
     waiting (``can_wait``) or of no prospect. The solver pairs claims with surveyors, each pair with its
     best vehicle; two pairs may want one vehicle. The more urgent keeps it; the other pair's arrival is
     worked out again with the vehicles left, and the problem solved again with that, until no two pairs
     want one vehicle (each round only raises costs, so it ends; the last round's rule settles what is
-    left, if anything). Changes the arrays it is given."""
+    left, if anything)."""
+    eta, vehicle_of = eta.copy(), vehicle_of.copy()  # the pairs' arrivals change as vehicles are taken
+    late = eta - minutes_left[:, None]
+    cost = _pair_cost(eta, minutes_left[:, None], np.array([s.tasks_today for s in free])[None, :])
     dummy = np.full((len(claims), len(claims)), _IMPOSSIBLE)
     np.fill_diagonal(dummy, np.where(can_wait, _WAIT, _HOPELESS))
     options: dict[int, Option] = {}
@@ -167,12 +163,20 @@ def _solve(claims, free, fleet, eta, vehicle_of, late, cost, minutes_left, can_w
         options, bumped = _settle_vehicles(chosen, claims, free, fleet, eta, vehicle_of, late, rules, travel, now)
         if not bumped:
             break
-        for i, j, o in bumped:  # the pair's real arrival, without the vehicle a more urgent pair keeps
-            eta[i, j] = np.inf if o is None else (o.eta - now).total_seconds() / 60.0
-            vehicle_of[i, j] = -1 if o is None else _index_of(fleet, o.vehicle_id)
-            cost[i, j] = _IMPOSSIBLE if o is None else \
-                _pair_cost(eta[i, j], minutes_left[i], free[j].tasks_today)
-            late[i, j] = eta[i, j] - minutes_left[i]
+        for i in sorted({i for i, _, _ in bumped}):
+            # The claim's real arrival with every surveyor, without the vehicles more urgent pairs keep: with
+            # only the bumped pair's, a claim could try each surveyor in turn for the one vehicle it needs and
+            # run out of rounds on a late pair (found by the property test). Arrivals only rise (the higher of
+            # before and now), so the rounds end.
+            left = [k for k in range(len(fleet)) if k not in {_index_of(fleet, o.vehicle_id)
+                                                              for n, o in options.items() if n != i}]
+            row, via = eta_matrix([claims[i].claim], free, [fleet[k] for k in left], rules, travel, now,
+                                  [claims[i].exclude])
+            rises = row[0] > eta[i]
+            eta[i] = np.where(rises, row[0], eta[i])
+            vehicle_of[i] = np.where(rises, [left[k] if k >= 0 else -1 for k in via[0]], vehicle_of[i])
+            cost[i] = _pair_cost(eta[i], minutes_left[i], np.array([s.tasks_today for s in free]))
+            late[i] = eta[i] - minutes_left[i]
     return options
 
 

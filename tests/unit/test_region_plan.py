@@ -273,3 +273,16 @@ def test_two_pairs_wanting_one_vehicle_are_solved_again_so_no_deadline_is_lost_t
     p = plan(cs, ss, vs, now=night)
     assert sum(a.meets_deadline for a in p.assigned) == 2
     assert {a.vehicle_id for a in p.assigned} == {"v0", "v1"}
+
+
+def test_a_claim_that_cannot_have_the_one_vehicle_does_not_wear_the_rounds_out_surveyor_by_surveyor():
+    # Found by the property test: six surveyors beside the depot, one 4 km on, the only equipped vehicle 8 km
+    # off, two claims. The claim that loses the vehicle was tried with each surveyor in turn (a round each) until
+    # the rounds ran out on a late pair; now the claim's arrivals are worked out again with every surveyor.
+    near = [state(surveyor(f"s{i}", at=offset(0))) for i in range(6)]
+    ahead = state(surveyor("s6", at=offset(4)))
+    cars = [vehicle(f"v{i}", at=offset(0), equipment=set()) for i in range(5)] + [vehicle("v5", at=offset(8))]
+    p = plan([claim(at=offset(2), report_id="R0"), claim(at=offset(0), report_id="R1")], near + [ahead], cars)
+    a = only(p)
+    assert (a.report_id, a.surveyor_id, a.vehicle_id, a.meets_deadline) == ("R0", "s6", "v5", True)
+
