@@ -185,36 +185,48 @@ def eta_matrix(claims: list[ClaimRegistered], surveyors: list[SurveyorState], ve
     vlat_all = np.array([p[0] for p in positions])
     vlon_all = np.array([p[1] for p in positions])
     groups = _groups(claims)
-    fleets: dict[tuple, list[int]] = {}  # vehicles that suit a claim, by what decides it
-    for (region, loss_type), rows in groups.items():
+    fleets: dict[tuple, list[int]] = {}  # vehicles that suit a claim (equipped()), by what decides it
+    open_in: dict[str, list[int]] = {}   # the region's vehicles nobody has out (equipped()'s first two tests)
+    for region, loss_type in groups:
         need = rules.equipment_for.get(loss_type, frozenset())
         if (region, need) not in fleets:
-            fleets[region, need] = [k for k, v in enumerate(vehicles) if equipped(claims[rows[0]], v, rules)]
+            if region not in open_in:
+                open_in[region] = [k for k, v in enumerate(vehicles) if v.vehicle.region_id == region and not v.busy]
+            fleets[region, need] = [k for k in open_in[region] if need <= vehicles[k].vehicle.equipment]
     # Surveyor → vehicle, computed once: for the one fleet most plans need, else for every vehicle.
-    pickup_all = None if len(fleets) == 1 else \
+    pickup_all = None if len({tuple(f) for f in fleets.values()}) == 1 else \
         travel.drive_matrix(slat, slon, vlat_all, vlon_all, [Zone.URBAN] * len(vehicles), now)
-    nearest_of: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # per fleet: pickup times, nearest vehicles
+    # Claims whose loss types need the same vehicles share the geometry (usually one fleet for a whole region:
+    # bench/pipeline.py's six loss types, one fleet): worked out once per fleet, surveyors' skills applied per row.
+    by_fleet: dict[tuple[int, ...], list[int]] = {}
+    skilled = np.zeros((n_c, n_s), bool)
+    kits: dict[tuple[str, frozenset], list[int]] = {}  # surveyors by region and skills: a region has few kinds
+    for j, s in enumerate(surveyors):
+        kits.setdefault((s.surveyor.region_id, s.surveyor.skills), []).append(j)
     for (region, loss_type), rows in groups.items():
-        skilled = able & np.array([s.surveyor.region_id == region and loss_type in s.surveyor.skills
-                                   for s in surveyors])
         fleet = fleets[region, rules.equipment_for.get(loss_type, frozenset())]
-        if not skilled.any() or not fleet:
+        can = np.zeros(n_s, bool)
+        for (kit_region, skills), columns in kits.items():
+            if kit_region == region and loss_type in skills:
+                can[columns] = True
+        can &= able
+        if not can.any() or not fleet:
             continue
+        skilled[rows] = can
+        by_fleet.setdefault(tuple(fleet), []).extend(rows)
+    for fleet_key, row_list in by_fleet.items():
+        fleet, rows = list(fleet_key), np.array(row_list)
         vlat, vlon = vlat_all[fleet], vlon_all[fleet]
-        if tuple(fleet) not in nearest_of:
-            pickup = pickup_all[:, fleet] if pickup_all is not None else \
-                travel.drive_matrix(slat, slon, vlat, vlon, [Zone.URBAN] * len(fleet), now)         # S × V
-            k = min(NEAREST_VEHICLES, len(fleet))
-            nearest = np.argpartition(pickup, k - 1, axis=1)[:, :k] if k < len(fleet) else \
-                np.tile(np.arange(len(fleet)), (n_s, 1))                                            # S × k
-            nearest_of[tuple(fleet)] = pickup, nearest
-        pickup, nearest = nearest_of[tuple(fleet)]
+        pickup = pickup_all[:, fleet] if pickup_all is not None else \
+            travel.drive_matrix(slat, slon, vlat, vlon, [Zone.URBAN] * len(fleet), now)             # S × V
+        k = min(NEAREST_VEHICLES, len(fleet))
+        nearest = np.argpartition(pickup, k - 1, axis=1)[:, :k] if k < len(fleet) else \
+            np.tile(np.arange(len(fleet)), (n_s, 1))                                                # S × k
         drive = travel.drive_matrix(vlat, vlon, clat[rows], clon[rows], [claims[r].zone for r in rows], now)  # V × C
         total = np.take_along_axis(pickup, nearest, 1)[:, :, None] + drive[nearest]                # S × k × C
         best_k = total.argmin(axis=1)                                                               # S × C
         best = np.take_along_axis(total, best_k[:, None, :], 1)[:, 0, :] + travel.setup_minutes + start[:, None]
-        best[~skilled, :] = np.inf
-        eta[rows, :] = best.T
+        eta[rows, :] = np.where(skilled[rows], best.T, np.inf)
         chosen[rows, :] = np.asarray(fleet)[np.take_along_axis(nearest, best_k, 1)].T
     if excludes and any(excludes):
         index = {s.surveyor_id: j for j, s in enumerate(surveyors)}

@@ -96,28 +96,55 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
     eta, vehicle_of = eta_matrix(plain, free, fleet, rules, travel, now, excludes)
     minutes_left = np.array([(p.claim.deadline_at - now).total_seconds() / 60.0 for p in claims])
 
-    def who_can_wait() -> np.ndarray:
-        """The claims someone busy will still reach in time."""
+    def who_can_wait(among: np.ndarray, taken: frozenset[str] = frozenset()) -> np.ndarray:
+        """Which of the claims ``among`` (indices) someone busy will still reach in time, with a vehicle
+        this plan does not send out (``taken``)."""
+        can = np.zeros(len(claims), bool)
         if not busy:
-            return np.zeros(len(claims), bool)
-        later, _ = eta_matrix(plain, busy, fleet_ignoring_busy(fleet), rules, travel, now, excludes)
-        return (later <= minutes_left[:, None]).any(axis=1)
+            return can
+        # No one arrives before they are free: a claim due before the first of them frees up cannot wait,
+        # and needs no arrival worked out (most claims of a region where everyone is out: 59% of them in
+        # bench/pipeline.py's backlog, where a surveyor is out for 45 minutes and more).
+        soonest = min((s.free_at - now).total_seconds() for s in busy) / 60.0
+        rows = among[minutes_left[among] >= soonest]
+        if rows.size:
+            later, _ = eta_matrix([plain[i] for i in rows], busy,
+                                  fleet_ignoring_busy([v for v in fleet if v.vehicle.vehicle_id not in taken]),
+                                  rules, travel, now, [excludes[i] for i in rows])
+            can[rows] = (later <= minutes_left[rows, None]).any(axis=1)
+        return can
 
     # A claim may also stay unassigned for now: cheaply if someone busy will still make it in time. Whether
     # someone will (the busy surveyors' arrival matrix, most of a plan's work once a region is busy) is worked
     # out only when it can matter. First every claim is taken as able to wait: only an on-time pair costs
     # less than that, so a plan sending someone to every claim meets them all, and stays the plan when some
     # cannot wait (that only makes leaving a claim unassigned dearer). Otherwise it is made again with who can.
+    every = np.arange(len(claims))
     if not free:  # nobody free: every claim waits or is escalated
-        can_wait, options = who_can_wait(), {}
+        can_wait, options = who_can_wait(every), {}
     else:
         can_wait = np.ones(len(claims), bool)
         options = _solve(claims, free, fleet, eta, vehicle_of, minutes_left, can_wait, rules, travel, now)
         if len(options) < len(claims):
-            can_wait = who_can_wait()
+            can_wait = who_can_wait(every)
+            options = _solve(claims, free, fleet, eta, vehicle_of, minutes_left, can_wait, rules, travel, now)
+        # A claim left waiting may have counted on a vehicle that the plan sends out with a free surveyor (the
+        # only one with a camera, say): then it has no prospect, and the plan is made again with that known.
+        # Each round only takes prospects away, so it ends (found by the property test: a claim left waiting
+        # for a surveyor without a vehicle while the one free surveyor went late elsewhere).
+        for _ in range(len(claims)):
+            waiting = np.array([i for i in every if i not in options and can_wait[i]], dtype=int)
+            if not waiting.size or not options:
+                break
+            still = who_can_wait(waiting, frozenset(o.vehicle_id for o in options.values()))
+            lost = waiting[~still[waiting]]
+            if not lost.size:
+                break
+            can_wait[lost] = False
             options = _solve(claims, free, fleet, eta, vehicle_of, minutes_left, can_wait, rules, travel, now)
 
     reasons: dict[tuple, tuple[EscalationReason, str]] = {}  # why not, per kind of claim: a storm has few kinds
+    on_duty: list[SurveyorState] | None = None                # worked out for the first claim without a prospect
     for i, p in enumerate(claims):
         plan.reviews[p.claim.report_id] = None
         if i in options:
@@ -139,7 +166,9 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
         else:
             key = (p.claim.loss_type, p.exclude)
             if key not in reasons:
-                reasons[key] = _why_not(p, surveyors, vehicles, rules, local)
+                if on_duty is None:
+                    on_duty = [s for s in surveyors if s.on_duty(local)]
+                reasons[key] = _why_not(p, on_duty, vehicles, rules)
             _raise(plan, p, *reasons[key], now)
     return plan
 
@@ -223,10 +252,10 @@ def fleet_ignoring_busy(fleet: list[VehicleState]) -> list[VehicleState]:
     return [VehicleState(v.vehicle, False, v.lat, v.lon) if v.busy else v for v in fleet]
 
 
-def _why_not(p: PendingClaim, surveyors, vehicles, rules, local) -> tuple[EscalationReason, str]:
+def _why_not(p: PendingClaim, on_duty_anywhere: list[SurveyorState], vehicles,
+             rules) -> tuple[EscalationReason, str]:
     c = p.claim
-    in_region = [s for s in surveyors if s.surveyor.region_id == c.region_id and s.surveyor_id not in p.exclude]
-    on_duty = [s for s in in_region if s.on_duty(local)]
+    on_duty = [s for s in on_duty_anywhere if s.surveyor.region_id == c.region_id and s.surveyor_id not in p.exclude]
     skilled = [s for s in on_duty if c.loss_type in s.surveyor.skills]
     if not on_duty:
         return EscalationReason.NO_SURVEYOR_ON_DUTY, "no surveyor of the region is on shift"
