@@ -162,11 +162,13 @@ def equipped(claim: ClaimRegistered, v: VehicleState, rules: DispatchRules) -> b
 
 def eta_matrix(claims: list[ClaimRegistered], surveyors: list[SurveyorState], vehicles: list[VehicleState],
                rules: DispatchRules, travel: TravelTimeModel, now: datetime,
-               excludes: list[frozenset[str]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+               excludes: list[frozenset[str]] | None = None,
+               vehicles_out_return: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Minutes from now to arrival for every claim (rows) and surveyor (columns), and the vehicle used.
 
     ``inf`` where the surveyor cannot take the claim (region, duty, skill, declined it, no suitable vehicle).
-    Busy surveyors are estimated from when they are expected to be free, from where they are.
+    Busy surveyors are estimated from when they are expected to be free, from where they are; for them
+    (``vehicles_out_return``) a vehicle out on a task counts as free: the one they drive is free when they are.
     """
     n_c, n_s = len(claims), len(surveyors)
     eta = np.full((n_c, n_s), np.inf)
@@ -191,7 +193,8 @@ def eta_matrix(claims: list[ClaimRegistered], surveyors: list[SurveyorState], ve
         need = rules.equipment_for.get(loss_type, frozenset())
         if (region, need) not in fleets:
             if region not in open_in:
-                open_in[region] = [k for k, v in enumerate(vehicles) if v.vehicle.region_id == region and not v.busy]
+                open_in[region] = [k for k, v in enumerate(vehicles)
+                                   if v.vehicle.region_id == region and (vehicles_out_return or not v.busy)]
             fleets[region, need] = [k for k in open_in[region] if need <= vehicles[k].vehicle.equipment]
     # Surveyor → vehicle, computed once: for the one fleet most plans need, else for every vehicle.
     pickup_all = None if len({tuple(f) for f in fleets.values()}) == 1 else \

@@ -96,9 +96,11 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
     eta, vehicle_of = eta_matrix(plain, free, fleet, rules, travel, now, excludes)
     minutes_left = np.array([(p.claim.deadline_at - now).total_seconds() / 60.0 for p in claims])
 
+    using: dict[int, set[str]] = {}  # per claim that can wait: the vehicles of the busy surveyors on time for it
+
     def who_can_wait(among: np.ndarray, taken: frozenset[str] = frozenset()) -> np.ndarray:
         """Which of the claims ``among`` (indices) someone busy will still reach in time, with a vehicle
-        this plan does not send out (``taken``)."""
+        this plan does not send out (``taken``); the vehicles they would use are kept in ``using``."""
         can = np.zeros(len(claims), bool)
         if not busy:
             return can
@@ -108,10 +110,13 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
         soonest = min((s.free_at - now).total_seconds() for s in busy) / 60.0
         rows = among[minutes_left[among] >= soonest]
         if rows.size:
-            later, _ = eta_matrix([plain[i] for i in rows], busy,
-                                  fleet_ignoring_busy([v for v in fleet if v.vehicle.vehicle_id not in taken]),
-                                  rules, travel, now, [excludes[i] for i in rows])
-            can[rows] = (later <= minutes_left[rows, None]).any(axis=1)
+            spare = [v for v in fleet if v.vehicle.vehicle_id not in taken] if taken else fleet
+            later, via = eta_matrix([plain[i] for i in rows], busy, spare, rules, travel, now,
+                                    [excludes[i] for i in rows], vehicles_out_return=True)
+            on_time = later <= minutes_left[rows, None]
+            can[rows] = on_time.any(axis=1)
+            for n, i in enumerate(rows):
+                using[int(i)] = {spare[k].vehicle.vehicle_id for k in via[n][on_time[n]]}
         return can
 
     # A claim may also stay unassigned for now: cheaply if someone busy will still make it in time. Whether
@@ -129,15 +134,18 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
             can_wait = who_can_wait(every)
             options = _solve(claims, free, fleet, eta, vehicle_of, minutes_left, can_wait, rules, travel, now)
         # A claim left waiting may have counted on a vehicle that the plan sends out with a free surveyor (the
-        # only one with a camera, say): then it has no prospect, and the plan is made again with that known.
-        # Each round only takes prospects away, so it ends (found by the property test: a claim left waiting
-        # for a surveyor without a vehicle while the one free surveyor went late elsewhere).
+        # only one with a camera, say): then, unless another vehicle still gets someone there in time, it has
+        # no prospect, and the plan is made again with that known. Each round only takes prospects away, so it
+        # ends (found by the property test: a claim left waiting for a surveyor without a vehicle while the one
+        # free surveyor went late elsewhere). Usually a busy surveyor's vehicle is their own, never taken here.
         for _ in range(len(claims)):
-            waiting = np.array([i for i in every if i not in options and can_wait[i]], dtype=int)
-            if not waiting.size or not options:
+            taken = frozenset(o.vehicle_id for o in options.values())
+            doubtful = np.array([i for i in every if i not in options and can_wait[i] and using[i] <= taken],
+                                dtype=int)
+            if not doubtful.size:
                 break
-            still = who_can_wait(waiting, frozenset(o.vehicle_id for o in options.values()))
-            lost = waiting[~still[waiting]]
+            still = who_can_wait(doubtful, taken)
+            lost = doubtful[~still[doubtful]]
             if not lost.size:
                 break
             can_wait[lost] = False
@@ -245,11 +253,6 @@ def _settle_vehicles(chosen: dict[int, int], claims: list[PendingClaim], free: l
 
 def _index_of(fleet: list[VehicleState], vehicle_id: str) -> int:
     return next(n for n, v in enumerate(fleet) if v.vehicle.vehicle_id == vehicle_id)
-
-
-def fleet_ignoring_busy(fleet: list[VehicleState]) -> list[VehicleState]:
-    """For a surveyor who is busy now: the vehicle they drive will be free when they are."""
-    return [VehicleState(v.vehicle, False, v.lat, v.lon) if v.busy else v for v in fleet]
 
 
 def _why_not(p: PendingClaim, on_duty_anywhere: list[SurveyorState], vehicles,

@@ -5,10 +5,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
-from models.candidates import best_option
+from models.candidates import VehicleState, best_option
 from models.dispatch_events import EscalationReason, SurveyorAssigned, SurveyorReassigned
 from models.dispatch_rules import DispatchRules
-from models.region_plan import fleet_ignoring_busy, plan_region
+from models.region_plan import plan_region
 from models.reports import LossType
 from models.roster import ShiftKind
 from models.travel import StraightLineTravel
@@ -267,7 +267,7 @@ def test_property_every_claim_is_assigned_waiting_or_escalated_and_nobody_is_dou
     # A claim left waiting has a real prospect: a busy surveyor who, once free, reaches it in time with a vehicle
     # the plan does not send out. Deadlines met in prospect: as many such claims as there are busy surveyors for.
     taken = {a.vehicle_id for a in p.assigned}
-    spare = fleet_ignoring_busy([v for v in vehicles if v.vehicle.vehicle_id not in taken])
+    spare = [VehicleState(v.vehicle, False, v.lat, v.lon) for v in vehicles if v.vehicle.vehicle_id not in taken]
     busy = [s for s in surveyors if s.busy]
     reach = np.array([[o is not None and o.eta <= c.deadline_at
                        for o in (best_option(c, s, spare, RULES, TRAVEL, NOW) for s in busy)]
