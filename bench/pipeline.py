@@ -357,8 +357,9 @@ async def check_database(database_url: str, report_ids: set[str]) -> dict:
         await conn.close()
 
 
-def startup_to_first_assignment(keep: bool) -> float:
-    """`claims-dispatch run` in a fresh state folder; a report is sent as soon as the stack file says where."""
+def startup_to_first_assignment(keep: bool) -> tuple[float, str]:
+    """`claims-dispatch run` in a fresh state folder; a report is sent as soon as the stack file says where.
+    Returns the seconds to the first assignment and where they went (from `run`'s own output)."""
     state = Path(tempfile.mkdtemp(prefix="bench-startup-"))
     env = dict(os.environ, CLAIMS_STATE_DIR=str(state), CLAIMS_WEB_PORT=str(free_port()))
     for k in ("CLAIMS_KAFKA_BOOTSTRAP", "CLAIMS_DATABASE_URL"):
@@ -385,11 +386,26 @@ def startup_to_first_assignment(keep: bool) -> float:
             await watcher
             return w.stamp_ms[rid] / 1000  # when the worker published it (this reader may join later)
 
-        return asyncio.run(first()) - started_wall
+        took = asyncio.run(first()) - started_wall
+        return took, _startup_phases(state / "run.log", started_wall)
     finally:
         stop_process(proc)
         if not keep:
             shutil.rmtree(state, ignore_errors=True)
+
+
+def _startup_phases(run_log: Path, started_wall: float) -> str:
+    """From `claims-dispatch run`'s output: when the embedded stack was up, and how long the worker took to
+    consume (its start, imports included, to holding partitions)."""
+    stack_up, consuming = None, None
+    for line in run_log.read_text(errors="replace").splitlines():
+        if '"stack_ready"' in line:
+            stamp = json.loads(line)["timestamp"]
+            stack_up = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() - started_wall
+        elif line.startswith("workers consuming after"):
+            consuming = line.split()[-2]
+    return (f"stack up after {stack_up:.1f} s" if stack_up is not None else "stack up: not logged") + \
+        f", worker consuming {consuming} s after its start"
 
 
 def last_months_report(stack: Stack, out: Path) -> None:
@@ -513,7 +529,14 @@ def main() -> int:
         stack.stop()
         if not args.keep:
             shutil.rmtree(state, ignore_errors=True)  # ~100 MB a run, mostly the database
-    results["startup_s"] = startup_to_first_assignment(args.keep)
+    # What the runs before left for the disk to write is written out first, so that it cannot land in the
+    # fsyncs of the fresh stack's initdb (a suspicion, not shown: first assignments of 12-28 s in four of
+    # seven full runs against 8-13 s measured alone, 2026-11-27); the line after the table says where the
+    # seconds went.
+    synced = time.monotonic()
+    os.sync()
+    print(f"start-up: disk synced in {time.monotonic() - synced:.1f} s", flush=True)
+    results["startup_s"], results["startup_phases"] = startup_to_first_assignment(args.keep)
 
     bare, real = results["bare"], results["real"]
     print()
@@ -531,6 +554,7 @@ def main() -> int:
     if "throughput_more" in real:
         print(f"{'pipeline throughput on the way there (/s)':44} {'':>12} {real['throughput_more']:>12.0f}")
     print(f"{'claims-dispatch run → first assignment (s)':44} {'':>12} {results['startup_s']:>12.1f}")
+    print(f"start-up: {results['startup_phases']}")
     print(f"pipeline batches: at {int(args.rate)}/s {real['batches_latency']}; backlog {real['batches_backlog']}")
     print(f"database during the latency runs (warm-up included): bare {bare['slow_commits']} (it writes none), "
           f"pipeline {real['slow_commits']}")
