@@ -530,9 +530,9 @@ def main() -> int:
         if not args.keep:
             shutil.rmtree(state, ignore_errors=True)  # ~100 MB a run, mostly the database
     # What the runs before left for the disk to write is written out first, so that it cannot land in the
-    # fsyncs of the fresh stack's initdb (first assignments of 12-28 s in five of the eight full runs since 04:58 against 8-13 s
-    # measured alone, 2026-11-27; in the one such run timed by phase the sync took 0.0 s and the worker's own
-    # start was slow, 15.2 s); the line after the table says where the seconds went.
+    # fsyncs of the fresh stack's initdb (first assignments of 12-28 s in five of the eight full runs since
+    # 04:58 against 8-13 s measured alone, 2026-11-27; in the one such run timed by phase the sync took 0.0 s
+    # and the worker's own start was slow, 15.2 s); the line after the table says where the seconds went.
     synced = time.monotonic()
     os.sync()
     print(f"start-up: disk synced in {time.monotonic() - synced:.1f} s", flush=True)
