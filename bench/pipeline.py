@@ -395,17 +395,26 @@ def startup_to_first_assignment(keep: bool) -> tuple[float, str]:
 
 
 def _startup_phases(run_log: Path, started_wall: float) -> str:
-    """From `claims-dispatch run`'s output: when the embedded stack was up, and how long the worker took to
-    consume (its start, imports included, to holding partitions)."""
-    stack_up, consuming = None, None
+    """From `claims-dispatch run`'s output: when the embedded stack was up, when the worker logged its start
+    (its imports done) and its running loop (Faust started, before the group's partitions), and how long it
+    took from its launch to consuming; seconds from `run`."""
+    at: dict[str, float] = {}
+    consuming = None
     for line in run_log.read_text(errors="replace").splitlines():
-        if '"stack_ready"' in line:
-            stamp = json.loads(line)["timestamp"]
-            stack_up = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() - started_wall
+        if line.startswith("{"):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("event") in ("stack_ready", "worker_starting", "worker_event_loop"):
+                stamp = datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00")).timestamp()
+                at.setdefault(entry["event"], stamp - started_wall)
         elif line.startswith("workers consuming after"):
             consuming = line.split()[-2]
-    return (f"stack up after {stack_up:.1f} s" if stack_up is not None else "stack up: not logged") + \
-        f", worker consuming {consuming} s after its start"
+    said = ", ".join(f"{name} at {at[event]:.1f} s" for event, name in
+                     (("stack_ready", "stack up"), ("worker_starting", "worker imported"),
+                      ("worker_event_loop", "worker's loop running")) if event in at)
+    return f"{said}; worker consuming {consuming} s after its launch"
 
 
 def last_months_report(stack: Stack, out: Path) -> None:
