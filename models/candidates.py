@@ -155,9 +155,13 @@ def free_on_duty(surveyors: list[SurveyorState], now: datetime, rules: DispatchR
     return [s for s in surveyors if not s.busy and s.on_duty(local)]
 
 
-def equipped(claim: ClaimRegistered, v: VehicleState, rules: DispatchRules) -> bool:
-    return (v.vehicle.region_id == claim.region_id and not v.busy
-            and rules.equipment_for.get(claim.loss_type, frozenset()) <= v.vehicle.equipment)
+def suitable_vehicles(vehicles: list[VehicleState], region_id: str, need: frozenset[str],
+                      vehicles_out_return: bool = False) -> list[int]:
+    """Which of ``vehicles`` (indices) a claim of ``region_id`` whose loss type needs ``need`` can have: the
+    region's, carrying all of it, and not out on a task (``vehicles_out_return``: out ones count, for a
+    surveyor who is busy now and whose vehicle is free when they are)."""
+    return [k for k, v in enumerate(vehicles) if v.vehicle.region_id == region_id
+            and (vehicles_out_return or not v.busy) and need <= v.vehicle.equipment]
 
 
 def eta_matrix(claims: list[ClaimRegistered], surveyors: list[SurveyorState], vehicles: list[VehicleState],
@@ -187,15 +191,11 @@ def eta_matrix(claims: list[ClaimRegistered], surveyors: list[SurveyorState], ve
     vlat_all = np.array([p[0] for p in positions])
     vlon_all = np.array([p[1] for p in positions])
     groups = _groups(claims)
-    fleets: dict[tuple, list[int]] = {}  # vehicles that suit a claim (equipped()), by what decides it
-    open_in: dict[str, list[int]] = {}   # the region's vehicles nobody has out (equipped()'s first two tests)
+    fleets: dict[tuple, list[int]] = {}  # vehicles that suit a claim, by what decides it
     for region, loss_type in groups:
         need = rules.equipment_for.get(loss_type, frozenset())
         if (region, need) not in fleets:
-            if region not in open_in:
-                open_in[region] = [k for k, v in enumerate(vehicles)
-                                   if v.vehicle.region_id == region and (vehicles_out_return or not v.busy)]
-            fleets[region, need] = [k for k in open_in[region] if need <= vehicles[k].vehicle.equipment]
+            fleets[region, need] = suitable_vehicles(vehicles, region, need, vehicles_out_return)
     # Surveyor → vehicle, computed once: for the one fleet most plans need, else for every vehicle.
     pickup_all = None if len({tuple(f) for f in fleets.values()}) == 1 else \
         travel.drive_matrix(slat, slon, vlat_all, vlon_all, [Zone.URBAN] * len(vehicles), now)
@@ -250,7 +250,8 @@ def _groups(claims: list[ClaimRegistered]) -> dict[tuple[str, object], list[int]
 def best_option(claim: ClaimRegistered, s: SurveyorState, fleet: list[VehicleState], rules: DispatchRules,
                 travel: TravelTimeModel, now: datetime) -> Option | None:
     """The surveyor's fastest way to the scene with one of ``fleet``; None when no vehicle suits."""
-    suitable_fleet = [v for v in fleet if equipped(claim, v, rules)]
+    suitable_fleet = [fleet[k] for k in suitable_vehicles(fleet, claim.region_id,
+                                                          rules.equipment_for.get(claim.loss_type, frozenset()))]
     if not suitable_fleet:
         return None
     eta, chosen = eta_matrix([claim], [s], suitable_fleet, rules, travel, now)

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from models.candidates import (Option, SurveyorState, VehicleState, best_option, equipped, eta_matrix,
-                               local_time)
+from models.candidates import (Option, SurveyorState, VehicleState, best_option, eta_matrix, local_time,
+                               suitable_vehicles)
 from models.dispatch_events import (ClaimRegistered, DispatchEscalated, EscalationReason, SurveyorAssigned,
                                     SurveyorReassigned)
 from models.dispatch_rules import DispatchRules
@@ -258,7 +258,8 @@ def _index_of(fleet: list[VehicleState], vehicle_id: str) -> int:
 def _why_not(p: PendingClaim, on_duty_anywhere: list[SurveyorState], vehicles,
              rules) -> tuple[EscalationReason, str]:
     c = p.claim
-    on_duty = [s for s in on_duty_anywhere if s.surveyor.region_id == c.region_id and s.surveyor_id not in p.exclude]
+    on_duty = [s for s in on_duty_anywhere
+               if s.surveyor.region_id == c.region_id and s.surveyor_id not in p.exclude]
     skilled = [s for s in on_duty if c.loss_type in s.surveyor.skills]
     if not on_duty:
         return EscalationReason.NO_SURVEYOR_ON_DUTY, "no surveyor of the region is on shift"
@@ -266,9 +267,9 @@ def _why_not(p: PendingClaim, on_duty_anywhere: list[SurveyorState], vehicles,
         return EscalationReason.NO_SKILLED_SURVEYOR, f"no on-duty surveyor handles {c.loss_type.value}"
     if not any(not s.busy for s in skilled):  # (their vehicles are out with them: busy says more)
         return EscalationReason.ALL_SURVEYORS_BUSY, f"all {len(skilled)} suitable surveyors hold a task"
-    if not any(equipped(c, v, rules) for v in vehicles):
-        need = ", ".join(sorted(rules.equipment_for.get(c.loss_type, ()))) or "any equipment"
-        return EscalationReason.NO_EQUIPPED_VEHICLE, f"no free vehicle carries {need}"
+    need = rules.equipment_for.get(c.loss_type, frozenset())
+    if not suitable_vehicles(vehicles, c.region_id, need):
+        return EscalationReason.NO_EQUIPPED_VEHICLE, f"no free vehicle carries {', '.join(sorted(need)) or 'any equipment'}"
     return EscalationReason.ALL_SURVEYORS_BUSY, "every free suitable surveyor was needed for more urgent claims"
 
 

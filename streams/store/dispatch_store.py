@@ -198,7 +198,7 @@ async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] 
     attempt_of = {p.claim.report_id: p.attempt for pending, _, _ in decided for p in pending}
     await _insert_tasks(conn, [(a, r) for _, plan, r in decided for a in plan.assigned], attempt_of, now)
     await _set_reviews(conn, decided, in_hand)
-    for rid in [rid for rid in ids if rid in versions] if cache is not None else []:
+    for rid in (versions if cache is not None else ()):
         # Inserting the tasks bumped the version of each region that got some, once (one statement, the only
         # write here to what region state reads), so the rows after it are at the version read under the
         # lock plus one. Had another transaction bumped it too, the region's stored version is higher than
