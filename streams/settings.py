@@ -28,8 +28,12 @@ class Settings(BaseSettings):
     #: "embedded" tunes the Kafka client for the Tansu broker (DESIGN.md): it holds a
     #: JoinGroup for half the session timeout, and an empty fetch is not woken by new data.
     kafka_profile: Literal["kafka", "embedded"] = "kafka"
-    kafka_session_timeout_s: float | None = Field(default=None, description="Default: 6 embedded, 30 kafka.")
-    kafka_heartbeat_s: float | None = Field(default=None, description="Default: 1 embedded, 3 kafka.")
+    #: Embedded: 2 s, so that a worker's first join (and a rejoin after a rebalance) waits 1 s, not 3 as with 6 s
+    #: (a plain aiokafka consumer joining on Tansu: 1.0, 2.0, 3.0, 5.0 and 15.0 s with sessions of 2, 3, 6, 10
+    #: and 30 s, 2026-11-27). Faust heartbeats from its consumer's own thread, which gets the GIL every
+    #: ``gil_switch_interval_s``, so a busy event loop does not starve it.
+    kafka_session_timeout_s: float | None = Field(default=None, description="Default: 2 embedded, 30 kafka.")
+    kafka_heartbeat_s: float | None = Field(default=None, description="Default: 0.5 embedded, 3 kafka.")
     kafka_fetch_max_wait_ms: int | None = Field(default=None, description="Default: 10 embedded, 500 kafka.")
 
     #: Kafka security (streams/kafka_security.py). Apache Kafka's own names; see README "Security".
@@ -105,11 +109,11 @@ class Settings(BaseSettings):
 
     @property
     def session_timeout_s(self) -> float:
-        return self.kafka_session_timeout_s or (6.0 if self.kafka_profile == "embedded" else 30.0)
+        return self.kafka_session_timeout_s or (2.0 if self.kafka_profile == "embedded" else 30.0)
 
     @property
     def heartbeat_s(self) -> float:
-        return self.kafka_heartbeat_s or (1.0 if self.kafka_profile == "embedded" else 3.0)
+        return self.kafka_heartbeat_s or (0.5 if self.kafka_profile == "embedded" else 3.0)
 
     @property
     def fetch_max_wait_ms(self) -> int:

@@ -4,7 +4,7 @@ from streams.settings import Settings
 def test_embedded_profile_tunes_the_client_for_tansu(monkeypatch):
     monkeypatch.delenv("CLAIMS_KAFKA_PROFILE", raising=False)
     embedded = Settings(kafka_profile="embedded")
-    assert (embedded.session_timeout_s, embedded.heartbeat_s, embedded.fetch_max_wait_ms) == (6.0, 1.0, 10)
+    assert (embedded.session_timeout_s, embedded.heartbeat_s, embedded.fetch_max_wait_ms) == (2.0, 0.5, 10)
     kafka = Settings(kafka_profile="kafka")
     assert kafka.fetch_max_wait_ms == 500 and kafka.session_timeout_s == 30.0
 
@@ -21,7 +21,7 @@ async def test_the_worker_consumer_uses_the_configured_fetch_wait():
                         "127.0.0.1:1")
     consumer = app.consumer._thread._create_worker_consumer(app.transport)
     assert consumer._fetch_max_wait_ms == 7
-    assert consumer._session_timeout_ms == 6000
+    assert consumer._session_timeout_ms == 2000
     await consumer.stop()  # never started: releases nothing but keeps asyncio quiet
 
 
@@ -42,3 +42,17 @@ def test_the_event_loop_setting_chooses_the_loop_the_worker_runs_on():
     assert Settings().event_loop == "uvloop"
     with pytest.raises(ValidationError, match="event_loop"):
         Settings(event_loop="gevent")
+
+
+def test_a_worker_starts_without_loading_matplotlib_and_draws_charts_with_it():
+    """matplotlib (0.4 s of imports) is loaded when the monthly report draws a chart, not on the way to a
+    worker's first assignment."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; import streams.app, streams.cli; print('matplotlib' in sys.modules);"
+             "from streams.reports import charts;"
+             "uri = charts.findings_by_department({'findings': {'by_department': {'claims': {'open': 2, 'closed': 1}}}});"
+             "print('matplotlib' in sys.modules, uri.startswith('data:image/png;base64,'))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True", "True"]
