@@ -46,18 +46,18 @@ class Settings(BaseSettings):
     kafka_ssl_keyfile: Path | None = Field(default=None, description="Client key (PEM), mutual TLS.")
     kafka_ssl_check_hostname: bool = True
 
-    #: Faust's Kafka consumer runs in a thread of its own and hands fetched records to the worker's event
-    #: loop, which needs the GIL the busy loop holds; Python hands the GIL over every switch interval
-    #: (5 ms by default). Measured on the intake backlog (README "Performance"): see there.
     #: The cyclic garbage collector's first threshold in the worker (Python's default 700: a young-generation
     #: collection per 700 net container allocations). A batch keeps ~1,000 reports' objects alive while it
     #: runs, and each young collection walked them again: in a 40,000-report backlog 2.0 s of the worker's
     #: ~20 s of CPU went to ~3,000 collections (gc.callbacks, 2026-11-27), against 0.1-0.3 s with 50,000, and
-    #: validating a report took 35-44 us of CPU in the worker against 22-28 us. Objects are freed by reference
+    #: validating a report took 35-47 us of CPU in the worker against 22-28 us. Objects are freed by reference
     #: counting as before; only cycles wait longer for the collector.
     gc_gen0_threshold: int = Field(
         default=50_000, ge=100, le=10_000_000,
         description="gc.set_threshold's first value for the worker (Python's default 700).")
+    #: Faust's Kafka consumer runs in a thread of its own and hands fetched records to the worker's event
+    #: loop, which needs the GIL the busy loop holds; Python hands the GIL over every switch interval
+    #: (5 ms by default). Measured on the intake backlog (README "Performance"): see there.
     gil_switch_interval_s: float = Field(
         default=0.0005, gt=0, le=0.1,
         description="sys.setswitchinterval for the worker: how long a busy thread keeps the GIL before the "
