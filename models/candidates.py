@@ -193,7 +193,7 @@ def eta_matrix(claims: list[ClaimRegistered], surveyors: list[SurveyorState], ve
     groups = _groups(claims)
     fleets: dict[tuple, list[int]] = {}  # vehicles that suit a claim, by what decides it
     for region, loss_type in groups:
-        need = rules.equipment_for.get(loss_type, frozenset())
+        need = rules.equipment_needed(loss_type)
         if (region, need) not in fleets:
             fleets[region, need] = suitable_vehicles(vehicles, region, need, vehicles_out_return)
     # Surveyor → vehicle, computed once: for the one fleet most plans need, else for every vehicle.
@@ -207,7 +207,7 @@ def eta_matrix(claims: list[ClaimRegistered], surveyors: list[SurveyorState], ve
     for j, s in enumerate(surveyors):
         kits.setdefault((s.surveyor.region_id, s.surveyor.skills), []).append(j)
     for (region, loss_type), rows in groups.items():
-        fleet = fleets[region, rules.equipment_for.get(loss_type, frozenset())]
+        fleet = fleets[region, rules.equipment_needed(loss_type)]
         can = np.zeros(n_s, bool)
         for (kit_region, skills), columns in kits.items():
             if kit_region == region and loss_type in skills:
@@ -250,8 +250,7 @@ def _groups(claims: list[ClaimRegistered]) -> dict[tuple[str, object], list[int]
 def best_option(claim: ClaimRegistered, s: SurveyorState, fleet: list[VehicleState], rules: DispatchRules,
                 travel: TravelTimeModel, now: datetime) -> Option | None:
     """The surveyor's fastest way to the scene with one of ``fleet``; None when no vehicle suits."""
-    suitable_fleet = [fleet[k] for k in suitable_vehicles(fleet, claim.region_id,
-                                                          rules.equipment_for.get(claim.loss_type, frozenset()))]
+    suitable_fleet = [fleet[k] for k in suitable_vehicles(fleet, claim.region_id, rules.equipment_needed(claim.loss_type))]
     if not suitable_fleet:
         return None
     eta, chosen = eta_matrix([claim], [s], suitable_fleet, rules, travel, now)

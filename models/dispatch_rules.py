@@ -35,6 +35,10 @@ class DispatchRules(BaseModel):
     )
     equipment_for: dict[LossType, frozenset[str]] = Field(default_factory=_default_equipment)
 
+    def equipment_needed(self, loss_type: LossType) -> frozenset[str]:
+        """What a vehicle must carry for a claim of ``loss_type`` (nothing, for a type not listed)."""
+        return self.equipment_for.get(loss_type, frozenset())
+
 
 def rules_for(rules: DispatchRules, region: Region | None) -> DispatchRules:
     """The rules in force in ``region``: the region's own limits where it sets them, the defaults elsewhere."""

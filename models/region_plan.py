@@ -267,7 +267,7 @@ def _why_not(p: PendingClaim, on_duty_anywhere: list[SurveyorState], vehicles,
         return EscalationReason.NO_SKILLED_SURVEYOR, f"no on-duty surveyor handles {c.loss_type.value}"
     if not any(not s.busy for s in skilled):  # (their vehicles are out with them: busy says more)
         return EscalationReason.ALL_SURVEYORS_BUSY, f"all {len(skilled)} suitable surveyors hold a task"
-    need = rules.equipment_for.get(c.loss_type, frozenset())
+    need = rules.equipment_needed(c.loss_type)
     if not suitable_vehicles(vehicles, c.region_id, need):
         return EscalationReason.NO_EQUIPPED_VEHICLE, f"no free vehicle carries {', '.join(sorted(need)) or 'any equipment'}"
     return EscalationReason.ALL_SURVEYORS_BUSY, "every free suitable surveyor was needed for more urgent claims"

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from pydantic import TypeAdapter
 
+from models.callback_events import CallbackKind
 from models.dead_letter import DeadLetter
 from models.dispatch_events import (ArrivalDeadlineMissed, DispatchDecision, DispatchEscalated, SurveyorAssigned,
                                     SurveyorReassigned)
@@ -181,7 +182,7 @@ async def _callbacks_settled(database_url: str, surveys_completed: int) -> bool:
     try:
         row = await conn.fetchrow(
             "SELECT (SELECT count(*) FROM callback_tasks WHERE state = 'open') AS open,"
-            " (SELECT count(*) FROM callback_decisions WHERE kind = 'survey') AS surveys")
+            " (SELECT count(*) FROM callback_decisions WHERE kind = $1) AS surveys", CallbackKind.SURVEY.value)
         return row["open"] == 0 and row["surveys"] >= surveys_completed
     finally:
         await conn.close()
