@@ -171,7 +171,7 @@ async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] 
     in_hand = {p.claim.report_id for p in arrived}
     # The regions' locks, then each region as it is now, with whether any claim besides those in hand waits
     # there: most often none (a surveyor was free for each claim so far), and then the waiting claims need no
-    # reading. One call (migration 008): two round trips fewer in most batches than lock, read, waiting claims.
+    # reading. One call (migrations 008, 009): two round trips fewer in most batches than lock, read, waiting claims.
     stored = await conn.fetch("SELECT * FROM lock_regions($1::text[], $2::text[])", ids, list(in_hand))
     quiet = {r["region_id"] for r in stored if not r["waiting"]}
     region_rules = {rid: _rules_in(rules, None) for rid in ids}

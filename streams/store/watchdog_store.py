@@ -86,6 +86,27 @@ async def fire_arrivals_missed(pool: asyncpg.Pool, now: datetime) -> list[tuple[
         return fired
 
 
+async def waiting_regions(conn: asyncpg.Connection, now: datetime) -> list[asyncpg.Record]:
+    """The regions where claims wait (region_id, state_version, and ``due``: some claim there is due for
+    review at ``now``), in region order.
+
+    Asked so that its cost does not grow with the claims waiting, whatever the statistics say: a probe of
+    the pending-claims index per region (LIMIT 1), and the claims due found by their review time alone
+    (a materialised CTE: told they are pending too, PostgreSQL may walk the pending-claims index instead,
+    every waiting claim, when its statistics say few are pending). As EXISTS tests, it could read every
+    pending claim each pass (a hashed SubPlan, a hash semi-join), as it did in lock_regions (migration 009)."""
+    return await conn.fetch(
+        """
+        WITH reviewed AS MATERIALIZED (SELECT region_id, dispatch_state FROM claims WHERE review_at <= $1)
+        SELECT r.region_id, r.state_version,
+               r.region_id IN (SELECT region_id FROM reviewed WHERE dispatch_state = 'pending') AS due
+          FROM regions r
+         CROSS JOIN LATERAL (SELECT 1 FROM claims c
+                              WHERE c.region_id = r.region_id AND c.dispatch_state = 'pending' LIMIT 1) w
+         ORDER BY r.region_id
+        """, now)
+
+
 async def replan_waiting(pool: asyncpg.Pool, now: datetime, day_start: datetime, rules: DispatchRules,
                          planner: Planner, cache: RegionStateCache | None = None) -> list[Dispatched]:
     """Re-plan the regions whose waiting claims may be decided differently now: where a surveyor is
@@ -101,12 +122,7 @@ async def replan_waiting(pool: asyncpg.Pool, now: datetime, day_start: datetime,
     waits for): a claim due for review, or a free surveyor on duty, as the region's committed state says
     (one more pass is two seconds away if it changes meanwhile)."""
     async with pool.acquire() as conn:
-        waiting = await conn.fetch(
-            "SELECT region_id, state_version,"
-            " EXISTS (SELECT 1 FROM claims c WHERE c.region_id = r.region_id AND c.dispatch_state = 'pending'"
-            "         AND c.review_at <= $1) AS due"
-            " FROM regions r WHERE EXISTS (SELECT 1 FROM claims c"
-            " WHERE c.region_id = r.region_id AND c.dispatch_state = 'pending') ORDER BY region_id", now)
+        waiting = await waiting_regions(conn, now)
         quiet = [r["region_id"] for r in waiting if not r["due"]]
         rows = await region_rows(conn, quiet, day_start, {r["region_id"]: r["state_version"] for r in waiting}, cache)
     regions = [r["region_id"] for r in waiting

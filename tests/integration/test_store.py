@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import json
 import uuid
+from urllib.parse import urlsplit
 from datetime import datetime, timedelta, timezone
 
 import asyncpg
@@ -493,3 +494,65 @@ async def test_a_claim_left_waiting_as_it_arrives_is_stored_with_its_review_time
     reviews = dict(await db.fetch("SELECT report_id, review_at FROM claims WHERE report_id = ANY($1::text[])",
                                   [waiting.report.report_id, other.report.report_id]))
     assert reviews == {waiting.report.report_id: due, other.report.report_id: None}
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def stale_statistics(store_url):
+    """A database of its own (on the test server) whose planner statistics were taken while every claim was
+    assigned, and which now holds 20,000 claims pending in 30 regions: a storm after a quiet hour, before
+    autovacuum has analysed again (switched off here, so that it cannot)."""
+    admin = await asyncpg.connect(store_url)
+    name = f"stale_{uuid.uuid4().hex[:8]}"
+    await admin.execute(f"CREATE DATABASE {name}")
+    url = urlsplit(store_url)._replace(path=f"/{name}").geturl()
+    await apply_migrations(url)
+    conn = await asyncpg.connect(url)
+    await conn.execute("ALTER TABLE claims SET (autovacuum_enabled = off)")
+    await conn.execute("INSERT INTO regions (region_id, definition) SELECT 'r' || n, '{}' FROM generate_series(1, 30) n")
+    insert = """INSERT INTO claims (report_id, event_id, reported_at, loss_time, received_at, region_id, zone, loss_type,
+                                    policy_no, deadline_at, report, pending_since, dispatch_state, review_at)
+                SELECT $1 || n, gen_random_uuid(), now(), now(), now(), 'r' || (n % 30 + 1), 'urban', 'vehicle',
+                       'P', now() + interval '30 minutes', '{}', now(), $2, $3::timestamptz + n * interval '1 ms'
+                  FROM generate_series(1, $4) n"""
+    await conn.execute(insert, "assigned-", "assigned", None, 300)
+    await conn.execute("ANALYZE claims")
+    await conn.execute(insert, "waiting-", "pending", datetime.now(timezone.utc) + timedelta(minutes=5), 20_000)
+    yield conn
+    await conn.close()
+    await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    await admin.close()
+
+
+async def _claims_rows_read(conn) -> int:
+    """Rows of ``claims`` and its indexes read so far in this transaction."""
+    return await conn.fetchval(
+        "SELECT (SELECT COALESCE(seq_tup_read, 0) FROM pg_stat_xact_user_tables WHERE relname = 'claims')"
+        " + (SELECT COALESCE(sum(pg_stat_get_xact_tuples_returned(indexrelid)), 0) FROM pg_index"
+        "    WHERE indrelid = 'claims'::regclass)")
+
+
+async def test_asking_whether_claims_wait_reads_a_claim_per_region_whatever_the_statistics_say(stale_statistics):
+    """lock_regions (intake's every batch) and the watchdog's pass ask, per region, whether claims wait there.
+    Asked as EXISTS, PostgreSQL read every pending claim for it when its statistics said none were pending
+    (migration 009: half of intake's speed in a 100,000 backlog). Asked per region with LIMIT 1, it reads
+    about one claim per region however many wait."""
+    conn = stale_statistics
+    regions = [f"r{n}" for n in range(1, 31)]
+    async with conn.transaction():
+        before = await _claims_rows_read(conn)
+        rows = await conn.fetch("SELECT * FROM lock_regions($1::text[], $2::text[])", regions, ["waiting-1"])
+        read = await _claims_rows_read(conn) - before
+    assert len(rows) == 30 and all(r["waiting"] for r in rows)
+    assert read <= 3 * 30, f"lock_regions read {read} claims to answer for 30 regions"
+
+    now = datetime.now(timezone.utc)
+    async with conn.transaction():
+        before = await _claims_rows_read(conn)
+        waiting = await watchdog_store.waiting_regions(conn, now)
+        read = await _claims_rows_read(conn) - before
+    assert [r["region_id"] for r in waiting] == sorted(regions) and not any(r["due"] for r in waiting)
+    assert read <= 3 * 30, f"the watchdog read {read} claims to answer for 30 regions"
+    # and it still finds a claim due for review, in its region only
+    await conn.execute("UPDATE claims SET review_at = $1 WHERE report_id = 'waiting-7'", now - timedelta(seconds=1))
+    due = {r["region_id"] for r in await watchdog_store.waiting_regions(conn, now) if r["due"]}
+    assert due == {"r8"}
