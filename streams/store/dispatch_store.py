@@ -227,11 +227,16 @@ async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] 
 async def pending_claims(conn: asyncpg.Connection, report_ids: list[str], open_regions: list[str],
                          in_hand: set[str] = frozenset()) -> list[PendingClaim]:
     """The claims ``report_ids`` still pending and, in each of ``open_regions``, the waiting claims with
-    the earliest deadlines (up to ``MAX_PENDING_PER_PLAN``), as stored; those ``in_hand`` left out."""
+    the earliest deadlines (up to ``MAX_PENDING_PER_PLAN``), as stored; those ``in_hand`` left out.
+
+    The claims named are found by their key alone, then kept if pending (a materialised CTE): asked for
+    pending claims with these keys, PostgreSQL may walk the whole pending-claims index instead, when its
+    statistics say it is empty (as after an ANALYZE taken while every claim was assigned; see migration 009)."""
     rows = await conn.fetch(
         f"""
-        WITH picked AS (
-            SELECT report_id FROM claims WHERE report_id = ANY($1::text[]) AND dispatch_state = 'pending'
+        WITH named AS MATERIALIZED (SELECT report_id, dispatch_state FROM claims WHERE report_id = ANY($1::text[])),
+        picked AS (
+            SELECT report_id FROM named WHERE dispatch_state = 'pending'
             UNION
             SELECT w.report_id FROM unnest($2::text[]) AS o(region_id) CROSS JOIN LATERAL
                 (SELECT report_id FROM claims

@@ -512,7 +512,8 @@ async def stale_statistics(store_url):
     insert = """INSERT INTO claims (report_id, event_id, reported_at, loss_time, received_at, region_id, zone, loss_type,
                                     policy_no, deadline_at, report, pending_since, dispatch_state, review_at)
                 SELECT $1 || n, gen_random_uuid(), now(), now(), now(), 'r' || (n % 30 + 1), 'urban', 'vehicle',
-                       'P', now() + interval '30 minutes', '{}', now(), $2, $3::timestamptz + n * interval '1 ms'
+                       'P', now() + interval '30 minutes', '{"location": {"lat": 30.0, "lon": 120.0}}', now(), $2,
+                       $3::timestamptz + n * interval '1 ms'
                   FROM generate_series(1, $4) n"""
     await conn.execute(insert, "assigned-", "assigned", None, 300)
     await conn.execute("ANALYZE claims")
@@ -535,7 +536,8 @@ async def test_asking_whether_claims_wait_reads_a_claim_per_region_whatever_the_
     """lock_regions (intake's every batch) and the watchdog's pass ask, per region, whether claims wait there.
     Asked as EXISTS, PostgreSQL read every pending claim for it when its statistics said none were pending
     (migration 009: half of intake's speed in a 100,000 backlog). Asked per region with LIMIT 1, it reads
-    about one claim per region however many wait."""
+    about one claim per region however many wait. Likewise the claims a re-plan names are read by their
+    keys, not by walking every waiting claim."""
     conn = stale_statistics
     regions = [f"r{n}" for n in range(1, 31)]
     async with conn.transaction():
@@ -552,6 +554,14 @@ async def test_asking_whether_claims_wait_reads_a_claim_per_region_whatever_the_
         read = await _claims_rows_read(conn) - before
     assert [r["region_id"] for r in waiting] == sorted(regions) and not any(r["due"] for r in waiting)
     assert read <= 3 * 30, f"the watchdog read {read} claims to answer for 30 regions"
+    # the claims the watchdog names (those due for review) are read by their keys
+    named = [f"waiting-{n}" for n in range(1, 21)]
+    async with conn.transaction():
+        before = await _claims_rows_read(conn)
+        pending = await pending_claims(conn, named, [])
+        read = await _claims_rows_read(conn) - before
+    assert sorted(p.claim.report_id for p in pending) == sorted(named)
+    assert read <= 3 * 20, f"reading 20 named claims read {read}"
     # and it still finds a claim due for review, in its region only
     await conn.execute("UPDATE claims SET review_at = $1 WHERE report_id = 'waiting-7'", now - timedelta(seconds=1))
     due = {r["region_id"] for r in await watchdog_store.waiting_regions(conn, now) if r["due"]}
