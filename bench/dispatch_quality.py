@@ -17,7 +17,7 @@ travel model, and time on scene is drawn per report.
     will take, and chooses each surveyor's sequence of reports to maximise the
     deadlines met (`_best_chains`: column generation, with an upper bound, so
     that a result short of proven optimal says how far it can be from it);
-(d) re-planned: the best that can be decided on what is known, for reference:
+(d) re-planned, for reference: every decision exactly optimal for what is known:
     at every decision each surveyor's sequence among the reports waiting is
     solved as in (c) (times on scene as expected) and the free surveyors set out
     for their first; no one is sent to a claim they would reach late. Not a
@@ -224,7 +224,7 @@ def run_greedy(reports: list[Report], people: list[Person]) -> Outcome:
 
 
 def run_replanned(reports: list[Report], people: list[Person], time_limit: float = 2.0) -> Outcome:
-    """(d) the best that can be decided on what is known: on every report, every finished survey and every
+    """(d) every decision exactly optimal for what is known then: on every report, every finished survey and every
     modelled minute, each surveyor's sequence of the reports waiting in the region that meets the most
     deadlines is solved (``_best_chains``; times on scene as expected, ``RULES.survey_minutes``), and
     the free surveyors set out for the first report of theirs. No foresight, and no one is sent late: a report
@@ -420,7 +420,7 @@ def main() -> None:
         print(f"{'':>6}deadlines met: this dispatcher {verdict} greedy ({a['met']} vs {b['met']})")
 
     print("\nagainst the offline optimum: deadlines met when every report is known in advance, and its time on scene")
-    print("(re-planned: (d), the best that can be decided on what is known, never sending anyone late)")
+    print("(re-planned: (d), each decision optimal for the reports known then, never sending anyone late)")
     print(f"{'storm':<40}{'this':>6}{'greedy':>8}{'re-planned':>12}{'optimum':>10}{'this/opt':>14}"
           f"{'re-planned/opt':>16}{'greedy/opt':>12}")
     small = [(60, {"hz": 4, "nb": 4, "wz": 2}), (100, {"hz": 6, "nb": 6, "wz": 3})]
