@@ -61,6 +61,10 @@ class CallbackTaskIssued(Event):
     customer: CustomerContact
     questions: tuple[str, ...]
     due_at: AwareDatetime
+    due_at_provisional: bool = Field(
+        default=False,
+        description="The due date was reckoned on a provisional holiday calendar (the year's official schedule "
+                    "is not published yet); it may move when it is.")
     attempt_no: int = Field(ge=1)
     channel: Channel
     not_before: AwareDatetime = Field(description="Do not call before this time (calling hours, spacing).")
@@ -90,4 +94,8 @@ class FindingRouted(Event):
     department: str
     text: str
     follow_up_due_at: AwareDatetime
+    follow_up_due_provisional: bool = Field(
+        default=False,
+        description="The follow-up deadline was reckoned on a provisional holiday calendar; it may move when the "
+                    "year's official schedule is published.")
     problem_case: bool = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,17 +11,27 @@ from models.callback_rules import CallbackRules
 from models.working_days import WorkingDays
 
 
-def due_at(kind: CallbackKind, triggered_at: datetime, rules: CallbackRules, calendar: WorkingDays) -> datetime:
+@dataclass(frozen=True)
+class Deadline:
+    """A moment reckoned in working days; ``provisional`` when a year without a published schedule was counted
+    (models/working_days.py): stored and published with that mark, and recomputed when the year is known."""
+
+    at: datetime
+    provisional: bool
+
+
+def due_at(kind: CallbackKind, triggered_at: datetime, rules: CallbackRules, calendar: WorkingDays) -> Deadline:
     """The end of calling hours on the N-th working day after the trigger (the trigger day not counted)."""
     tz = ZoneInfo(rules.timezone)
     day = calendar.add_working_days(triggered_at.astimezone(tz).date(), rules.kinds[kind].due_working_days)
-    return datetime.combine(day, rules.calling_end, tz)
+    return Deadline(datetime.combine(day.day, rules.calling_end, tz), day.provisional)
 
 
-def expires_at(due: datetime, rules: CallbackRules, calendar: WorkingDays) -> datetime:
+def expires_at(due: Deadline, rules: CallbackRules, calendar: WorkingDays) -> Deadline:
+    """An open task ends as expired this many working days after its due date (provisional if the due date was)."""
     tz = ZoneInfo(rules.timezone)
-    day = calendar.add_working_days(due.astimezone(tz).date(), rules.expire_after_working_days)
-    return datetime.combine(day, rules.calling_end, tz)
+    day = calendar.add_working_days(due.at.astimezone(tz).date(), rules.expire_after_working_days)
+    return Deadline(datetime.combine(day.day, rules.calling_end, tz), due.provisional or day.provisional)
 
 
 def within_calling_hours(moment: datetime, rules: CallbackRules) -> datetime:

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date
-
 from models.callback_events import CallbackKind
 from models.callback_rules import CallbackRules
-from models.working_days import WorkingDays
+from models.working_days import Reckoned, WorkingDays
 from models.zones import ArrivalLimits, Zone
 
 
@@ -40,11 +38,19 @@ def previous_month(month: str) -> str:
     return month_key(y - 1, 12) if m == 1 else month_key(y, m - 1)
 
 
-def due_date(month: str, calendar: WorkingDays, working_days: int = 5) -> date:
+def due_date(month: str, calendar: WorkingDays, working_days: int = 5) -> Reckoned:
     """The report for ``month`` is due on the 5th working day of the following month."""
     y, m = map(int, month.split("-"))
     y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return calendar.nth_working_day(y, m, working_days)
+
+
+def due_text(report: dict) -> str:
+    """The due date as a reader sees it: with the mark when it was reckoned on a provisional holiday calendar."""
+    if report.get("due_date_provisional"):
+        return (f"{report['due_date']} (provisional: {report['due_date'][:4]}'s official holiday schedule is not "
+                f"published yet)")
+    return report["due_date"]
 
 
 def nearest_rank(values: list[float], q: float) -> float | None:
@@ -149,7 +155,8 @@ def build_report(month: str, rows: MonthRows, previous: MonthRows, rules: Callba
     """The figures of the month, with the previous month's for comparison, and the observations."""
     report = {
         "month": month,
-        "due_date": due_date(month, calendar).isoformat(),
+        "due_date": (due := due_date(month, calendar)).day.isoformat(),
+        "due_date_provisional": due.provisional,
         "callbacks": callback_figures(rows, rules),
         "findings": finding_figures(rows),
         "dispatch": dispatch_figures(rows, limits),

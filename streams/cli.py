@@ -1,4 +1,5 @@
-"""`claims-dispatch`: run, worker, demo, simulate, roster load, schemas export, topics create, migrate."""
+"""`claims-dispatch`: run, worker, demo, simulate, roster load, dnc add, audit, report, calendar, schemas export,
+topics create, migrate."""
 
 from __future__ import annotations
 
@@ -270,6 +271,7 @@ def cmd_report(args, settings: Settings) -> int:
 
     import asyncpg
 
+    from models.monthly_report import due_text
     from streams.reports.monthly import announcement, generate
 
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
@@ -302,7 +304,7 @@ def cmd_report(args, settings: Settings) -> int:
             await pool.close()
 
     report, paths = asyncio.run(go())
-    print(f"report for {args.month} (due {report['due_date']}):")
+    print(f"report for {args.month} (due {due_text(report)}):")
     for name, path in paths.items():
         print(f"  {name:<12} {path}")
     for note in report["observations"]:
@@ -327,6 +329,83 @@ def cmd_audit(args, settings: Settings) -> int:
     print(f"audit {since.isoformat()} .. {until.isoformat()}")
     print(result.render())
     return 0 if result.clean else 1
+
+
+def _database_only(settings: Settings) -> str | None:
+    """The database address for a command that needs nothing else: configured, or a running `run`'s."""
+    if settings.database_url:
+        return settings.database_url
+    path = _stack_file(settings)
+    return json.loads(path.read_text())["database_url"] if path.exists() else None
+
+
+def cmd_calendar_status(args, settings: Settings) -> int:
+    from datetime import datetime, timezone
+
+    import asyncpg
+
+    from streams import calendar_service
+
+    now = datetime.now(timezone.utc)
+    today = calendar_service.local_today(now, settings.callbacks)
+    db = _database_only(settings)
+
+    async def go():
+        pool = await asyncpg.create_pool(db, min_size=1, max_size=2) if db else None
+        try:
+            return await calendar_service.status(pool, settings.calendar, today)
+        finally:
+            if pool is not None:
+                await pool.close()
+
+    info = asyncio.run(go())
+    packages = ", ".join(f"{k} {v}" for k, v in info["packages"].items())
+    print(f"working-day calendar on {info['today']} ({packages})")
+    for year, source in info["years"].items():
+        note = {"published": "the State Council's schedule, from chinesecalendar",
+                "configured": "from CLAIMS_CALENDAR__YEARS",
+                "provisional": "not published yet: statutory holidays by rule, weekends otherwise; "
+                               "dates counted through it are marked provisional"}[source]
+        print(f"  {year}  {source:<11} {note}")
+    if info["first_provisional_day"]:
+        print(f"  provisional from {info['first_provisional_day']}: configure the year (CLAIMS_CALENDAR__YEARS) or "
+              f"upgrade chinesecalendar once the schedule is published, then `claims-dispatch calendar recompute`")
+    if "open_provisional" in info:
+        counts = info["open_provisional"]
+        print("open items with provisional dates: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    else:
+        print("open items with provisional dates: unknown (no database: set CLAIMS_DATABASE_URL or start "
+              "`claims-dispatch run`)")
+    return 0
+
+
+def cmd_calendar_recompute(args, settings: Settings) -> int:
+    from datetime import datetime, timezone
+
+    import asyncpg
+
+    from streams import calendar_service
+
+    db = _database_only(settings)
+    if db is None:
+        sys.exit("no database: set CLAIMS_DATABASE_URL or start `claims-dispatch run`")
+
+    async def go():
+        pool = await asyncpg.create_pool(db, min_size=1, max_size=2)
+        try:
+            return await calendar_service.recompute(pool, settings.callbacks, settings.calendar,
+                                                    datetime.now(timezone.utc), dry_run=args.dry_run)
+        finally:
+            await pool.close()
+
+    result = asyncio.run(go())
+    for m in result.moved:
+        still = "  (still provisional)" if m.provisional else ""
+        print(f"  {m.item:<14} {m.item_id}  {m.field:<16} {m.old} -> {m.new}{still}")
+    verb = "would move" if args.dry_run else "moved"
+    print(f"{verb} {len(result.moved)} date(s) {result.moved_by_item() or ''}; unchanged and now official: "
+          f"{result.confirmed or 0}; still provisional: {result.still_provisional or 0}")
+    return 0
 
 
 def cmd_schemas_export(args, settings: Settings) -> int:
@@ -410,6 +489,14 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", help="folder for the files (default: <state dir>/reports)")
     rep.add_argument("--no-publish", action="store_true", help="do not announce it on reports.monthly")
     rep.set_defaults(func=cmd_report)
+
+    cal = sub.add_parser("calendar", help="the working-day calendar: which years are published, provisional dates")
+    cal_sub = cal.add_subparsers(dest="calendar_cmd", required=True)
+    cal_sub.add_parser("status", help="each year's schedule source and the open items with provisional dates"
+                       ).set_defaults(func=cmd_calendar_status)
+    recompute = cal_sub.add_parser("recompute", help="recompute provisional dates with the calendar as now configured")
+    recompute.add_argument("--dry-run", action="store_true", help="print what would move, change nothing")
+    recompute.set_defaults(func=cmd_calendar_recompute)
 
     schemas = sub.add_parser("schemas", help="event schemas").add_subparsers(dest="schemas_cmd", required=True)
     exp = schemas.add_parser("export", help="write JSON Schemas and the AsyncAPI document")

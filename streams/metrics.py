@@ -120,6 +120,20 @@ MONTHLY_REPORT_DUE = Gauge("claims_monthly_report_due_timestamp_seconds",
 MONTHLY_REPORT_LAST_PUBLISHED = Gauge("claims_monthly_report_last_published_timestamp_seconds",
                                       "When this worker last published a monthly report, Unix time.")
 
+# The holiday calendar's year-end turn (models/working_days.py)
+CALENDAR_DAYS_UNTIL_PROVISIONAL = Gauge(
+    "claims_calendar_days_until_provisional",
+    "Days from today to the first day of a year whose official holiday schedule is neither in the package nor "
+    "configured (0 while in it); a series for each such year among this one and the next.", ["year"])
+CALENDAR_PROVISIONAL_DATES = Gauge(
+    "claims_calendar_provisional_dates",
+    "Open items whose due dates were reckoned on a provisional holiday calendar, by item.", ["item"])
+CALENDAR_DATES_RECOMPUTED = Counter(
+    "claims_calendar_dates_recomputed_total",
+    "Provisional dates recomputed once a year's schedule was known: moved, or confirmed unchanged.",
+    ["item", "outcome"])
+CALENDAR_ITEMS = ("callback_task", "finding", "monthly_report")
+
 
 def faust_monitor():
     """Faust's own Kafka metrics (consumer offsets and lag, commit latency, rebalances, send latency, messages
@@ -195,3 +209,7 @@ def initialise(zones, kinds, reasons, departments, finding_kinds) -> None:
     for kind in finding_kinds:
         for department in departments:
             FINDINGS_ROUTED.labels(kind, department)
+    for item in CALENDAR_ITEMS:
+        CALENDAR_PROVISIONAL_DATES.labels(item)
+        for outcome in ("moved", "confirmed"):
+            CALENDAR_DATES_RECOMPUTED.labels(item, outcome)

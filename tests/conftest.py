@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import inspect
 import json
 import os
 import shutil
@@ -83,7 +84,10 @@ def worker(stack, database_url, tmp_path_factory):
 
     workdir = tmp_path_factory.mktemp("worker")
     log_path = workdir / "worker.log"
-    proc, port = start_worker(stack, free_port(), log_path, {"CLAIMS_STATE_DIR": str(workdir / "state")})
+    # 2027 unpublished, as it is in December 2026, whatever the installed calendar package has by the time
+    # these run (tests/integration/test_year_end_calendar.py).
+    proc, port = start_worker(stack, free_port(), log_path, {"CLAIMS_STATE_DIR": str(workdir / "state"),
+                                                             "CLAIMS_CALENDAR__PUBLISHED_UNTIL": "2026"})
     started = time.monotonic()
     decision = asyncio.run(probe_worker(stack.kafka_bootstrap, proc, log_path))
     info = {"proc": proc, "web_port": port, "log": log_path, "ready_after_s": time.monotonic() - started,
@@ -156,9 +160,12 @@ class Bus:
         return [r for r in self.records[topic] if r.get("report_id") == report_id]
 
     async def wait_for(self, predicate, timeout: float = 30.0, what: str = "condition"):
+        """``predicate()``'s first truthy result; it may be a coroutine function (a database query)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             result = predicate()
+            if inspect.isawaitable(result):
+                result = await result
             if result:
                 return result
             await asyncio.sleep(0.05)

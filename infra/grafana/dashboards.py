@@ -106,6 +106,8 @@ def callbacks() -> Dashboard:
                        q("sum by (department) (increase(claims_findings_routed_total[1h]))", "{{department}}")))
         .with_panel(stat("Last month's report published", "bool", q("max(claims_monthly_report_published)")))
         .with_panel(stat("Days until it is due", "d", q("claims:monthly_report_seconds_to_due / 86400")))
+        .with_panel(ts("Open dates on a provisional holiday calendar (year not yet published)", "short",
+                       q("max by (item) (claims_calendar_provisional_dates)", "{{item}}")))
     )
 
 

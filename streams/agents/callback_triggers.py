@@ -49,7 +49,8 @@ def make_handler(rt: Runtime):
         await rt.publish_outbox(outputs)
         count_decision(decision)
         log.info("callback_trigger", event_id=str(event.event_id), type=event.type, kind=decision.kind,
-                 excluded=decision.excluded, selected=decision.selected)
+                 excluded=decision.excluded, selected=decision.selected,
+                 provisional_calendar=decision.provisional)
 
     return handle
 

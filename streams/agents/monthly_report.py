@@ -27,12 +27,12 @@ async def publish_if_due(rt: Runtime, now: datetime, publish=None) -> str | None
     local = now.astimezone(ZoneInfo(rules.timezone))
     month = previous_month(month_key(local.year, local.month))
     due = due_date(month, calendar)
-    metrics.MONTHLY_REPORT_DUE.set(datetime.combine(due, dtime.max, ZoneInfo(rules.timezone)).timestamp())
+    metrics.MONTHLY_REPORT_DUE.set(datetime.combine(due.day, dtime.max, ZoneInfo(rules.timezone)).timestamp())
     pool = await rt.pool()
     async with pool.acquire() as conn:
         published = await report_store.published_at(conn, month)
     metrics.MONTHLY_REPORT_PUBLISHED.set(1 if published else 0)
-    first_working_day = calendar.nth_working_day(local.year, local.month, 1)
+    first_working_day = calendar.nth_working_day(local.year, local.month, 1).day
     if published or local.date() < first_working_day:
         return None
     async with pool.acquire() as conn, conn.transaction():
@@ -47,7 +47,7 @@ async def publish_if_due(rt: Runtime, now: datetime, publish=None) -> str | None
         await report_store.mark_published(conn, month, now)
     metrics.MONTHLY_REPORT_PUBLISHED.set(1)
     metrics.MONTHLY_REPORT_LAST_PUBLISHED.set(now.timestamp())
-    log.info("monthly_report_published", month=month, due=due.isoformat())
+    log.info("monthly_report_published", month=month, due=due.day.isoformat(), due_provisional=due.provisional)
     return month
 
 

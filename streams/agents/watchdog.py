@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import structlog
 
-from streams import metrics
+from streams import calendar_service, metrics
 from streams.agents.dispatch_metrics import count_plan
 from streams.runtime import Runtime
 from streams.store import callbacks_store, watchdog_store
@@ -69,6 +69,31 @@ async def refresh_board(rt: Runtime) -> None:
         if eligible:
             metrics.CALLBACK_SUCCESS_RATIO.labels(kind.value).set(f.get("successes", 0) / eligible)
             metrics.CALLBACK_COVERAGE_RATIO.labels(kind.value).set(f.get("selected", 0) / eligible)
+    # The year-end turn of the holiday calendar: a year coming without a published schedule, and the open
+    # dates reckoned on its provisional one (alert HolidayScheduleNotPublished).
+    metrics.CALENDAR_DAYS_UNTIL_PROVISIONAL.clear()
+    today = calendar_service.local_today(now, rt.callback_rules)
+    for year, days in calendar_service.days_until_provisional(rt.calendar, today).items():
+        metrics.CALENDAR_DAYS_UNTIL_PROVISIONAL.labels(str(year)).set(days)
+    for item, n in (await calendar_service.open_provisional(pool)).items():
+        metrics.CALENDAR_PROVISIONAL_DATES.labels(item).set(n)
+
+
+async def recompute_calendar(rt: Runtime) -> None:
+    """Provisional dates recomputed with this worker's calendar: a new package version or a configured year
+    takes effect when workers restart with it, so once at start-up is when something can have changed."""
+    result = await calendar_service.recompute(await rt.pool(), rt.callback_rules, rt.calendar, rt.now())
+    count_recomputed(result)
+
+
+def count_recomputed(result: "calendar_service.Recomputed") -> None:
+    for item, n in result.moved_by_item().items():
+        metrics.CALENDAR_DATES_RECOMPUTED.labels(item, "moved").inc(n)
+    for item, n in result.confirmed.items():
+        metrics.CALENDAR_DATES_RECOMPUTED.labels(item, "confirmed").inc(n)
+    if result.moved or result.confirmed:
+        log.info("calendar_recomputed", moved=result.moved_by_item(), confirmed=result.confirmed,
+                 still_provisional=result.still_provisional)
 
 
 async def prune_old_rows(rt: Runtime) -> None:
@@ -104,3 +129,16 @@ def register(app, rt: Runtime) -> None:
     @app.timer(interval=rt.settings.board_interval_s)
     async def board():
         await _counted(refresh_board, rt, metrics.BOARD_REFRESHES, "board_refresh_failed")
+
+    recomputed = False
+
+    @app.timer(interval=rt.settings.watchdog_interval_s)
+    async def calendar_recompute():
+        # Until it has succeeded once (the database may not answer yet when a worker starts).
+        nonlocal recomputed
+        if not recomputed:
+            try:
+                await recompute_calendar(rt)
+                recomputed = True
+            except Exception:
+                log.exception("calendar_recompute_failed")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from models.monthly_report import due_text
 from streams.reports import charts
 from streams.reports.markdown import CALLBACK_HEADER, ZONE_HEADER, brief_lines, callback_rows, counts, zone_rows
 
@@ -43,7 +44,7 @@ def report_html(report: dict) -> str:
     disp = report["dispatch"]
     body = f"""
 <h1>Callback analysis report, {escape(m)}</h1>
-<p class="note">Due {escape(report['due_date'])} (5th working day of the following month).</p>
+<p class="note">Due {escape(due_text(report))} (5th working day of the following month).</p>
 <h2>Observations</h2><ul>{obs}</ul>
 <h2>Callbacks</h2>
 <img alt="Callback success rate against target" src="{charts.success_vs_target(report)}">
@@ -79,6 +80,6 @@ def brief_html(report: dict) -> str:
 <h1>Monthly brief, {escape(report['month'])}</h1>
 <ul>{''.join(items)}</ul>
 <h2>What stands out</h2><ul>{obs}</ul>
-<p class="note">Full report: callback analysis report {escape(report['month'])} (due {escape(report['due_date'])}).</p>
+<p class="note">Full report: callback analysis report {escape(report['month'])} (due {escape(due_text(report))}).</p>
 """
     return _page(f"Monthly brief {report['month']}", body)

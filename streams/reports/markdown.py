@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from models.monthly_report import due_text
+
 
 def pct(x) -> str:
     return "—" if x is None else f"{100 * x:.1f}%"
@@ -47,7 +49,7 @@ def counts(d: dict) -> str:
 def report_markdown(report: dict) -> str:
     month = report["month"]
     parts = [f"# Callback analysis report, {month}", "",
-             f"Due {report['due_date']} (5th working day of the following month).", "",
+             f"Due {due_text(report)} (5th working day of the following month).", "",
              "## Observations", ""]
     parts += [f"- {o}" for o in report["observations"]] or ["- nothing to report"]
     parts += ["", "## Callbacks", "", table(CALLBACK_HEADER, callback_rows(report)), "",
@@ -94,5 +96,5 @@ def brief_markdown(report: dict) -> str:
         lines.append(f"- **{label}**: {text}{suffix}")
     lines += ["", "## What stands out", ""]
     lines += [f"- {o}" for o in report["observations"][:6]] or ["- nothing to report"]
-    lines += ["", f"Full report: callback analysis report {report['month']} (due {report['due_date']}).", ""]
+    lines += ["", f"Full report: callback analysis report {report['month']} (due {due_text(report)}).", ""]
     return "\n".join(lines)

@@ -32,7 +32,8 @@ async def generate(pool: asyncpg.Pool, month: str, now: datetime, rules: Callbac
     report, texts, paths = await asyncio.to_thread(_build_and_write, month, rows, before, rules, limits, calendar,
                                                    now, out_dir)
     async with pool.acquire() as conn:
-        await report_store.save_report(conn, month, date.fromisoformat(report["due_date"]), report,
+        await report_store.save_report(conn, month, date.fromisoformat(report["due_date"]),
+                                       report["due_date_provisional"], report,
                                        texts["report.md"], texts["brief.md"], texts["report.html"],
                                        texts["brief.html"], now)
     return report, paths
@@ -58,5 +59,6 @@ def announcement(month: str, paths: dict[str, str], calendar: WorkingDays, now: 
     locations = {"html": paths["report.html"], "markdown": paths["report.md"], "json": paths["report.json"],
                  "brief_html": paths["brief.html"], "brief_markdown": paths["brief.md"],
                  "database": f"monthly_reports/{month}"}
+    due = due_date(month, calendar)
     return MonthlyReportPublished(event_id=derived_event_id("monthly-report", month), occurred_at=now, month=month,
-                                  due_date=due_date(month, calendar), locations=locations)
+                                  due_date=due.day, due_date_provisional=due.provisional, locations=locations)

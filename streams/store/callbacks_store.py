@@ -16,8 +16,8 @@ from models.callback_eligibility import Trigger
 from models.callback_events import AttemptOutcome, CallbackAttempted, CallbackKind, CallbackTaskIssued, Channel
 from models.callback_progress import Done, after_attempt, findings_to_route, upgrades
 from models.callback_rules import CallbackRules
-from models.callback_sampling import MonthToDate, select
-from models.callback_schedule import due_at, expires_at, next_attempt_time, within_calling_hours
+from models.callback_sampling import MonthToDate, Selection, select
+from models.callback_schedule import Deadline, due_at, expires_at, next_attempt_time, within_calling_hours
 from models.events import derived_event_id
 from models.findings import route
 from models.working_days import WorkingDays
@@ -38,6 +38,7 @@ class CallbackDecision:
     kind: str | None = None
     excluded: str | None = None
     selected: bool = False
+    provisional: bool = False  # the task's due date or expiry rests on a provisional holiday calendar
 
 
 async def decide_callback(conn: asyncpg.Connection, trigger: Trigger, now: datetime, rules: CallbackRules,
@@ -70,34 +71,44 @@ async def decide_callback(conn: asyncpg.Connection, trigger: Trigger, now: datet
     )
     mtd = MonthToDate(row["eligible"] + 1, row["successes"], row["open"], row["finished"])
     choice = select(kind, month, trigger.source_event_id, mtd, rules)
-    task_id = derived_event_id("callback-task", trigger.source_event_id) if choice.selected else None
-    await conn.execute(
-        "INSERT INTO callback_decisions (source_event_id, kind, month, subject, triggered_at, eligible, selected,"
-        " probability, hash_value, basis, task_id) VALUES ($1, $2, $3, $4, $5, true, $6, $7, $8, $9, $10)",
-        trigger.source_event_id, kind.value, month, trigger.subject, trigger.occurred_at, choice.selected,
-        choice.probability, choice.hash_value, json.dumps(choice.basis), task_id,
-    )
     if not choice.selected:
+        await _insert_decision(conn, trigger, month, choice, None, False)
         return CallbackDecision(kind=kind.value)
+    task_id = derived_event_id("callback-task", trigger.source_event_id)
     due = due_at(kind, trigger.occurred_at, rules, calendar)
+    expiry = expires_at(due, rules, calendar)
+    await _insert_decision(conn, trigger, month, choice, task_id, expiry.provisional)
     await conn.execute(
         "INSERT INTO callback_tasks (task_id, source_event_id, kind, month, subject, customer, triggered_at, due_at,"
-        " expires_at, next_channel) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'phone')",
+        " due_provisional, expires_at, expires_provisional, next_channel)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'phone')",
         task_id, trigger.source_event_id, kind.value, month, trigger.subject, trigger.customer.model_dump_json(),
-        trigger.occurred_at, due, expires_at(due, rules, calendar),
+        trigger.occurred_at, due.at, due.provisional, expiry.at, expiry.provisional,
     )
     first = _task_event(task_id, kind, trigger.source_event_id, trigger.customer, rules, due, 1, Channel.PHONE,
                         within_calling_hours(max(now, trigger.occurred_at), rules), now)
-    return CallbackDecision([encode("callbacks.tasks", first)], kind.value, None, True)
+    return CallbackDecision([encode("callbacks.tasks", first)], kind.value, None, True, expiry.provisional)
+
+
+async def _insert_decision(conn: asyncpg.Connection, trigger: Trigger, month: str, choice: Selection,
+                           task_id, provisional: bool) -> None:
+    await conn.execute(
+        "INSERT INTO callback_decisions (source_event_id, kind, month, subject, triggered_at, eligible, selected,"
+        " probability, hash_value, basis, task_id, calendar_provisional)"
+        " VALUES ($1, $2, $3, $4, $5, true, $6, $7, $8, $9, $10, $11)",
+        trigger.source_event_id, trigger.kind.value, month, trigger.subject, trigger.occurred_at, choice.selected,
+        choice.probability, choice.hash_value, json.dumps(choice.basis), task_id, provisional,
+    )
 
 
 def _task_event(task_id, kind: CallbackKind, source_event_id, customer: CustomerContact, rules: CallbackRules,
-                due: datetime, attempt_no: int, channel: Channel, not_before: datetime,
+                due: Deadline, attempt_no: int, channel: Channel, not_before: datetime,
                 now: datetime) -> CallbackTaskIssued:
     return CallbackTaskIssued(
         event_id=derived_event_id("callback-attempt", task_id, attempt_no), occurred_at=now, task_id=task_id,
         kind=kind, source_event_id=source_event_id, customer=customer, questions=rules.kinds[kind].questions,
-        due_at=due, attempt_no=attempt_no, channel=channel, not_before=not_before)
+        due_at=due.at, due_at_provisional=due.provisional, attempt_no=attempt_no, channel=channel,
+        not_before=not_before)
 
 
 class UnknownCallbackTask(LookupError):
@@ -118,7 +129,7 @@ async def record_attempt(conn: asyncpg.Connection, attempt: CallbackAttempted, n
                          calendar: WorkingDays) -> AttemptApplied:
     """Apply an attempt's result (inside the caller's transaction): close the task, or issue the next attempt."""
     task = await conn.fetchrow(
-        "SELECT kind, state, phone_attempts, attempts_issued, customer, source_event_id, due_at"
+        "SELECT kind, state, phone_attempts, attempts_issued, customer, source_event_id, due_at, due_provisional"
         " FROM callback_tasks WHERE task_id = $1 FOR UPDATE",
         attempt.task_id,
     )
@@ -161,17 +172,19 @@ async def record_attempt(conn: asyncpg.Connection, attempt: CallbackAttempted, n
             attempt.task_id, phone, next_no, step.channel.value,
         )
         nxt = _task_event(attempt.task_id, kind, task["source_event_id"],
-                          CustomerContact.model_validate_json(task["customer"]), rules, task["due_at"], next_no,
+                          CustomerContact.model_validate_json(task["customer"]), rules,
+                          Deadline(task["due_at"], task["due_provisional"]), next_no,
                           step.channel, next_attempt_time(attempt.occurred_at, rules, step.spaced), now)
         applied.outputs.append(encode("callbacks.tasks", nxt))
     problem = attempt.outcome is AttemptOutcome.PROBLEM_CASE
     for index, finding in enumerate(findings_to_route(attempt)):
         routed = route(attempt.task_id, attempt.attempt_no, index, finding, problem, now, rules, calendar)
         await conn.execute(
-            "INSERT INTO findings (finding_id, task_id, kind, department, text, follow_up_due_at, problem_case,"
-            " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            "INSERT INTO findings (finding_id, task_id, kind, department, text, follow_up_due_at,"
+            " follow_up_provisional, problem_case, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            " ON CONFLICT DO NOTHING",
             routed.finding_id, attempt.task_id, routed.kind.value, routed.department, routed.text,
-            routed.follow_up_due_at, routed.problem_case, now,
+            routed.follow_up_due_at, routed.follow_up_due_provisional, routed.problem_case, now,
         )
         applied.outputs.append(encode("feedback.routed", routed))
         applied.findings.append((routed.kind.value, routed.department))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -67,17 +67,20 @@ async def month_rows(conn: asyncpg.Connection, month: str, timezone: str, now: d
                      rows(escalations), rows(reassignments))
 
 
-async def save_report(conn: asyncpg.Connection, month: str, due_date, figures: dict, markdown: str,
-                      brief_markdown: str, html: str, brief_html: str, now: datetime) -> None:
+async def save_report(conn: asyncpg.Connection, month: str, due_date: date, due_date_provisional: bool,
+                      figures: dict, markdown: str, brief_markdown: str, html: str, brief_html: str,
+                      now: datetime) -> None:
     await conn.execute(
         """
-        INSERT INTO monthly_reports (month, due_date, generated_at, figures, markdown, brief_markdown, html, brief_html)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-        ON CONFLICT (month) DO UPDATE SET generated_at = EXCLUDED.generated_at, figures = EXCLUDED.figures,
-            markdown = EXCLUDED.markdown, brief_markdown = EXCLUDED.brief_markdown, html = EXCLUDED.html,
-            brief_html = EXCLUDED.brief_html
+        INSERT INTO monthly_reports (month, due_date, due_date_provisional, generated_at, figures, markdown,
+                                     brief_markdown, html, brief_html)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        ON CONFLICT (month) DO UPDATE SET due_date = EXCLUDED.due_date,
+            due_date_provisional = EXCLUDED.due_date_provisional, generated_at = EXCLUDED.generated_at,
+            figures = EXCLUDED.figures, markdown = EXCLUDED.markdown, brief_markdown = EXCLUDED.brief_markdown,
+            html = EXCLUDED.html, brief_html = EXCLUDED.brief_html
         """,
-        month, due_date, now, json.dumps(figures), markdown, brief_markdown, html, brief_html)
+        month, due_date, due_date_provisional, now, json.dumps(figures), markdown, brief_markdown, html, brief_html)
 
 
 async def mark_published(conn: asyncpg.Connection, month: str, now: datetime) -> None:

@@ -12,7 +12,7 @@ from models.callback_events import AttemptOutcome, CallbackAttempted, CallbackKi
 from models.callback_progress import Done, Retry, after_attempt
 from models.callback_rules import CallbackRules
 from models.callback_sampling import MonthToDate, sample_hash, select
-from models.callback_schedule import due_at, next_attempt_time, within_calling_hours
+from models.callback_schedule import Deadline, due_at, expires_at, next_attempt_time, within_calling_hours
 from models.findings import route
 from models.working_days import WorkingDays
 
@@ -75,12 +75,43 @@ def test_selection_calls_more_when_behind_and_less_when_ahead():
 def test_due_dates_count_working_days_and_honour_make_up_days():
     # Surrender on Friday 2026-10-09: 5 working days → 10 (make-up Saturday), 12, 13, 14, 15.
     s = due_at(CallbackKind.SURRENDER, datetime(2026, 10, 9, 15, tzinfo=SH), RULES, CAL)
-    assert s == datetime(2026, 10, 15, 21, tzinfo=SH)
+    assert s == Deadline(datetime(2026, 10, 15, 21, tzinfo=SH), provisional=False)
     # Closure paid 2026-09-30: 15 working days skip the National Day holiday (Oct 1-7).
-    c = due_at(CallbackKind.CLOSURE, datetime(2026, 9, 30, 12, tzinfo=SH), RULES, CAL)
-    assert c.date() == CAL.add_working_days(datetime(2026, 9, 30).date(), 15)
+    c = due_at(CallbackKind.CLOSURE, datetime(2026, 9, 30, 12, tzinfo=SH), RULES, CAL).at
+    assert c.date() == CAL.add_working_days(datetime(2026, 9, 30).date(), 15).day
     # Oct 8, 9, 10 (make-up Saturday), 12-16, 19-23, 26, 27: the 15th is Oct 27
     assert c.date().isoformat() == "2026-10-27"
+
+
+# What each kind's due date and expiry are for a trigger at 10:00 on three days of December 2026, with 2027's
+# schedule not published (the provisional calendar: Jan 1 a holiday, weekends otherwise in early January).
+YEAR_END = {
+    "2026-12-05": {"underwriting": ("2026-12-18", False, "2026-12-25", False),
+                   "surrender": ("2026-12-11", False, "2026-12-18", False),
+                   "complaint": ("2026-12-09", False, "2026-12-16", False),
+                   "survey": ("2026-12-09", False, "2026-12-16", False),
+                   "closure": ("2026-12-25", False, "2027-01-04", True)},
+    "2026-12-12": {"underwriting": ("2026-12-25", False, "2027-01-04", True),
+                   "surrender": ("2026-12-18", False, "2026-12-25", False),
+                   "complaint": ("2026-12-16", False, "2026-12-23", False),
+                   "survey": ("2026-12-16", False, "2026-12-23", False),
+                   "closure": ("2027-01-04", True, "2027-01-11", True)},
+    "2026-12-20": {"underwriting": ("2027-01-04", True, "2027-01-11", True),
+                   "surrender": ("2026-12-25", False, "2027-01-04", True),
+                   "complaint": ("2026-12-23", False, "2026-12-30", False),
+                   "survey": ("2026-12-23", False, "2026-12-30", False),
+                   "closure": ("2027-01-11", True, "2027-01-18", True)},
+}
+
+
+@pytest.mark.parametrize("day", sorted(YEAR_END))
+def test_every_kind_gets_its_dates_across_the_year_end_marked_when_provisional(day):
+    cal = WorkingDays(published_until=2026)
+    for kind in CallbackKind:
+        due = due_at(kind, datetime.fromisoformat(day).replace(hour=10, tzinfo=SH), RULES, cal)
+        expiry = expires_at(due, RULES, cal)
+        got = (due.at.date().isoformat(), due.provisional, expiry.at.date().isoformat(), expiry.provisional)
+        assert got == YEAR_END[day][kind.value], kind
 
 
 def test_no_call_is_scheduled_outside_calling_hours():
@@ -128,6 +159,18 @@ def test_findings_go_to_the_responsible_department_and_a_complaint_starts_the_15
     complaint = route(uuid.uuid4(), 1, 0, Finding(kind=FindingKind.COMPLAINT, text="rude"), True, now, RULES, CAL)
     assert complaint.department == "complaints" and complaint.problem_case
     assert complaint.follow_up_due_at.date().isoformat() == "2026-10-13"  # 28 Sep + 15 days, on a working day
+    assert not complaint.follow_up_due_provisional
+
+
+def test_a_finding_whose_follow_up_runs_into_an_unpublished_year_is_marked_provisional():
+    cal = WorkingDays(published_until=2026)
+    now = datetime(2026, 12, 20, 11, tzinfo=SH)
+    complaint = route(uuid.uuid4(), 1, 0, Finding(kind=FindingKind.COMPLAINT, text="slow"), True, now, RULES, cal)
+    assert complaint.follow_up_due_at.date().isoformat() == "2027-01-04"  # Dec 20 + 15 days, a working Monday
+    assert complaint.follow_up_due_provisional
+    early = route(uuid.uuid4(), 1, 0, Finding(kind=FindingKind.TIP_OFF, text="x"), False,
+                  datetime(2026, 12, 1, 11, tzinfo=SH), RULES, cal)
+    assert not early.follow_up_due_provisional
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

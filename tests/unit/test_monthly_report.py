@@ -4,17 +4,28 @@ through PostgreSQL and the renderers)."""
 from datetime import date
 
 from models.callback_rules import CallbackRules
-from models.monthly_report import MonthRows, build_report, due_date, nearest_rank
-from models.working_days import WorkingDays
+from models.monthly_report import MonthRows, build_report, due_date, due_text, nearest_rank
+from models.working_days import Reckoned, WorkingDays
 from models.zones import ArrivalLimits
 
 CAL = WorkingDays()
 
 
 def test_due_dates_are_the_fifth_working_day_of_the_next_month():
-    assert due_date("2025-12", CAL) == date(2026, 1, 8)   # 2026-01-04 is a make-up working day
-    assert due_date("2026-09", CAL) == date(2026, 10, 13)  # after the National Day holiday
-    assert due_date("2026-10", CAL) == date(2026, 11, 6)
+    assert due_date("2025-12", CAL) == Reckoned(date(2026, 1, 8), False)   # 2026-01-04 is a make-up working day
+    assert due_date("2026-09", CAL) == Reckoned(date(2026, 10, 13), False)  # after the National Day holiday
+    assert due_date("2026-10", CAL) == Reckoned(date(2026, 11, 6), False)
+
+
+def test_the_december_report_is_due_on_a_provisional_date_when_january_is_not_published():
+    cal = WorkingDays(published_until=2026)
+    # Provisional January 2027: the 1st a holiday, the 2nd and 3rd a weekend, then 4-8 January.
+    assert due_date("2026-12", cal) == Reckoned(date(2027, 1, 8), True)
+    report = build_report("2026-12", MonthRows(), MonthRows(), CallbackRules(), ArrivalLimits(), cal)
+    assert report["due_date"] == "2027-01-08" and report["due_date_provisional"] is True
+    assert due_text(report).startswith("2027-01-08 (provisional")
+    assert due_text(build_report("2026-11", MonthRows(), MonthRows(), CallbackRules(), ArrivalLimits(), cal)) \
+        == "2026-12-07"
 
 
 def test_nearest_rank_percentiles():
