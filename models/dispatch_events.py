@@ -6,11 +6,31 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Literal, Union
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from models.events import Event
 from models.reports import LossType
 from models.zones import Zone
+
+
+class Scene(BaseModel):
+    """Where the surveyor must go."""
+
+    model_config = ConfigDict(frozen=True)
+
+    address: str = ""
+    lat: float
+    lon: float
+
+
+class SceneContact(BaseModel):
+    """Whom the surveyor calls: the reporter. Personal data: in the event for the surveyor app, never logged."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str
+    phone: str
+    relation: str = "insured"
 
 
 class ClaimRegistered(Event):
@@ -26,6 +46,8 @@ class ClaimRegistered(Event):
     lat: float
     lon: float
     deadline_at: AwareDatetime = Field(description="Latest arrival at the scene.")
+    address: str = ""
+    contact: SceneContact | None = None
 
 
 class EscalationReason(StrEnum):
@@ -35,6 +57,7 @@ class EscalationReason(StrEnum):
     NO_EQUIPPED_VEHICLE = "no_equipped_vehicle"
     DEADLINE_UNREACHABLE = "deadline_unreachable"
     DISPATCH_OVERDUE = "dispatch_overdue"
+    APPOINTMENT_CASE = "appointment_case"  # a loss reported long after it happened: agree a time, do not race
 
 
 class SurveyorAssigned(Event):
@@ -51,6 +74,8 @@ class SurveyorAssigned(Event):
     deadline_at: AwareDatetime
     estimated_arrival_at: AwareDatetime
     meets_deadline: bool = Field(description="Whether the estimated arrival is within the deadline.")
+    scene: Scene | None = Field(default=None, description="Where to go: the reported address and coordinates.")
+    contact: SceneContact | None = Field(default=None, description="Whom to call: the reporter (personal data).")
 
 
 class SurveyorReassigned(Event):
@@ -68,6 +93,8 @@ class SurveyorReassigned(Event):
     deadline_at: AwareDatetime
     estimated_arrival_at: AwareDatetime
     meets_deadline: bool
+    scene: Scene | None = Field(default=None, description="Where to go: the reported address and coordinates.")
+    contact: SceneContact | None = Field(default=None, description="Whom to call: the reporter (personal data).")
 
 
 class DispatchEscalated(Event):

@@ -33,7 +33,18 @@ class DispatchRules(BaseModel):
     max_future_skew_seconds: int = Field(
         default=300, ge=0, description="A loss time later than now plus this is refused as in the future."
     )
+    agreed_arrival_horizon_hours: float = Field(
+        default=72, gt=0,
+        description="An arrival time agreed with the customer further ahead of the report than this is refused.")
+    race_losses_within_hours: float = Field(
+        default=24, gt=0,
+        description="A loss older than this when reported is registered as an appointment case for the "
+                    "dispatcher, not raced against the zone's arrival limit.")
     equipment_for: dict[LossType, frozenset[str]] = Field(default_factory=_default_equipment)
+
+    def known_equipment(self) -> frozenset[str]:
+        """Every equipment name some loss type needs: what a vehicle in the roster may list."""
+        return frozenset().union(*self.equipment_for.values())
 
     def equipment_needed(self, loss_type: LossType) -> frozenset[str]:
         """What a vehicle must carry for a claim of ``loss_type`` (nothing, for a type not listed)."""

@@ -9,7 +9,7 @@ import json
 
 from pydantic import ValidationError
 
-from models.dispatch_events import ClaimRegistered
+from models.dispatch_events import ClaimRegistered, SceneContact
 from models.dispatch_rules import DispatchRules
 from models.events import SCHEMA_VERSION, derived_event_id
 from models.reports import LossReported
@@ -28,6 +28,8 @@ class RejectReason(StrEnum):
     UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
     UNKNOWN_LOSS_TYPE = "unknown_loss_type"
     LOSS_TIME_IN_FUTURE = "loss_time_in_future"
+    AGREED_ARRIVAL_BEFORE_REPORT = "agreed_arrival_before_report"
+    AGREED_ARRIVAL_TOO_FAR_AHEAD = "agreed_arrival_too_far_ahead"
     OUTSIDE_SERVICE_AREA = "outside_service_area"
     HANDLER_ERROR = "handler_error"
 
@@ -42,24 +44,27 @@ class Rejected:
 class Accepted:
     report: LossReported
     claim: ClaimRegistered
+    #: Why the claim is registered for the dispatcher to agree a survey time, not raced against the limit.
+    appointment: str | None = None
 
 
 def _describe(error: ValidationError) -> tuple[RejectReason, str]:
+    """The reason and what is wrong: every missing field by name, then up to ten other faults. A report
+    missing fields is ``invalid_schema`` even when ``loss_type`` is among them; ``unknown_loss_type`` is for
+    a loss type given and not known."""
     # include_input=False: the offending values may be phone numbers or names.
     items = error.errors(include_input=False, include_url=False)
+    missing = [".".join(str(p) for p in i["loc"]) for i in items if i["type"] == "missing"]
+    faults = [i for i in items if i["type"] != "missing"]
     reason = RejectReason.INVALID_SCHEMA
-    parts = []
-    for item in items[:10]:
-        loc = ".".join(str(p) for p in item["loc"]) or "(payload)"
-        if item["loc"][:1] == ("loss_type",):
+    if not missing:
+        if any(i["loc"][:1] == ("loss_type",) for i in faults):
             reason = RejectReason.UNKNOWN_LOSS_TYPE
-        if item["loc"][:1] == ("schema_version",):
+        if any(i["loc"][:1] == ("schema_version",) for i in faults):
             reason = RejectReason.UNSUPPORTED_SCHEMA_VERSION
-        msg = item["msg"]
-        if item["type"] == "missing":
-            msg = "field required"
-        parts.append(f"{loc}: {msg}")
-    more = f" (and {len(items) - 10} more)" if len(items) > 10 else ""
+    parts = [f"missing field{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"] if missing else []
+    parts += [f"{'.'.join(str(p) for p in i['loc']) or '(payload)'}: {i['msg']}" for i in faults[:10]]
+    more = f" (and {len(faults) - 10} more)" if len(faults) > 10 else ""
     return reason, "; ".join(parts) + more
 
 
@@ -119,9 +124,25 @@ def _place(report: LossReported, regions: tuple[Region, ...], rules: DispatchRul
             RejectReason.OUTSIDE_SERVICE_AREA,
             f"location ({report.location.lat:.4f}, {report.location.lon:.4f}) is outside every region's service area",
         )
+    agreed = report.agreed_arrival_at
+    # Against the report's own time, not the moment intake reads it: a report that waited in a backlog
+    # is as valid as when it was made.
+    if agreed is not None and agreed <= report.occurred_at:
+        return Rejected(RejectReason.AGREED_ARRIVAL_BEFORE_REPORT,
+                        f"agreed_arrival_at {agreed.isoformat()} is not after the report ({report.occurred_at.isoformat()})")
+    if agreed is not None and agreed > report.occurred_at + timedelta(hours=rules.agreed_arrival_horizon_hours):
+        return Rejected(RejectReason.AGREED_ARRIVAL_TOO_FAR_AHEAD,
+                        f"agreed_arrival_at {agreed.isoformat()} is more than {rules.agreed_arrival_horizon_hours:g} h "
+                        f"after the report ({report.occurred_at.isoformat()})")
     region, zone = placed
     limits = region.arrival or rules.arrival
-    deadline = limits.deadline(zone, report.occurred_at, report.agreed_arrival_at)
+    deadline = limits.deadline(zone, report.occurred_at, agreed)
+    age = report.occurred_at - report.loss_time
+    appointment = None
+    if age > timedelta(hours=rules.race_losses_within_hours):
+        appointment = (f"the loss ({report.loss_time.isoformat()}) was {_age_text(age)} before the report, more than "
+                       f"{rules.race_losses_within_hours:g} h: registered for the dispatcher to agree a survey time "
+                       f"with the customer, not raced against the {zone.value} arrival limit")
     claim = ClaimRegistered(
         event_id=derived_event_id("registered", report.event_id),
         occurred_at=now,
@@ -133,5 +154,12 @@ def _place(report: LossReported, regions: tuple[Region, ...], rules: DispatchRul
         lat=report.location.lat,
         lon=report.location.lon,
         deadline_at=deadline,
+        address=report.location.address,
+        contact=SceneContact(name=report.reporter.name, phone=report.reporter.phone, relation=report.reporter.relation),
     )
-    return Accepted(report, claim)
+    return Accepted(report, claim, appointment)
+
+
+def _age_text(age: timedelta) -> str:
+    hours = age.total_seconds() / 3600
+    return f"{hours / 24:.0f} days" if hours >= 48 else f"{hours:.0f} h"

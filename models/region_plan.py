@@ -20,7 +20,7 @@ from scipy.optimize import linear_sum_assignment
 
 from models.candidates import (Option, SurveyorState, VehicleState, best_option, eta_matrix, local_time,
                                suitable_vehicles)
-from models.dispatch_events import (ClaimRegistered, DispatchEscalated, EscalationReason, SurveyorAssigned,
+from models.dispatch_events import (ClaimRegistered, DispatchEscalated, EscalationReason, Scene, SurveyorAssigned,
                                     SurveyorReassigned)
 from models.dispatch_rules import DispatchRules
 from models.events import derived_event_id
@@ -73,6 +73,7 @@ _OPTIONS = {
     EscalationReason.NO_EQUIPPED_VEHICLE: ("borrow a vehicle from a neighbouring region", "agree a later time with the customer"),
     EscalationReason.DEADLINE_UNREACHABLE: ("send a surveyor from a neighbouring region", "agree a later time with the customer"),
     EscalationReason.DISPATCH_OVERDUE: ("send a surveyor from a neighbouring region", "call in an on-call surveyor"),
+    EscalationReason.APPOINTMENT_CASE: ("agree a survey time with the customer",),
 }
 
 
@@ -279,11 +280,22 @@ def _assignment(p: PendingClaim, o: Option, now: datetime) -> SurveyorAssigned |
     common = dict(task_id=task_id, report_id=c.report_id, region_id=c.region_id, zone=c.zone,
                   surveyor_id=o.surveyor_id, vehicle_id=o.vehicle_id, deadline_at=c.deadline_at,
                   estimated_arrival_at=o.eta, meets_deadline=o.eta <= c.deadline_at, occurred_at=now,
-                  event_id=derived_event_id("assigned", c.report_id, p.attempt))
+                  event_id=derived_event_id("assigned", c.report_id, p.attempt),
+                  scene=Scene(address=c.address, lat=c.lat, lon=c.lon), contact=c.contact)
     if p.attempt > 1 and p.previous_task_id is not None:
         return SurveyorReassigned(previous_task_id=p.previous_task_id, reason=p.reassign_reason or "reassigned",
                                   **common)
     return SurveyorAssigned(reported_at=c.reported_at, **common)
+
+
+def appointment_case(claim: ClaimRegistered, detail: str, now: datetime) -> DispatchEscalated:
+    """A claim registered for the dispatcher to agree a survey time (a loss reported long after it happened):
+    never raced against the arrival limit, so never planned."""
+    reason = EscalationReason.APPOINTMENT_CASE
+    return DispatchEscalated(
+        event_id=derived_event_id("escalated", claim.report_id, 1, reason.value), occurred_at=now,
+        report_id=claim.report_id, region_id=claim.region_id, zone=claim.zone, reason=reason, detail=detail,
+        options=_OPTIONS[reason], reported_at=claim.reported_at, deadline_at=claim.deadline_at)
 
 
 def _raise(plan: RegionPlan, p: PendingClaim, reason: EscalationReason, detail: str, now: datetime) -> None:

@@ -81,8 +81,30 @@ class Vehicle(_Part):
     vin: str | None = Field(default=None, max_length=32)
 
 
+#: A complete report as hotline telephony sends it (the contract's example; docs/contract.md).
+EXAMPLE_REPORT = {
+    "event_id": "1b4e28ba-2fa1-4d2b-883f-0016d3cca427", "occurred_at": "2026-12-03T09:14:05+08:00",
+    "schema_version": 1, "type": "loss_reported", "report_id": "RPT-20261203-000417", "channel": "phone",
+    "reporter": {"name": "王偉", "phone": "13812345678", "relation": "insured"},
+    "insured": {"name": "王偉", "id_number": "330102199001011234"},
+    "policy": {"number": "P00012345678", "line_of_business": "motor"},
+    "loss_time": "2026-12-03T09:02:00+08:00",
+    "location": {"address": "杭州市西湖区西湖大道1号 (West Lake Road 1)", "lat": 30.2591, "lon": 120.1551},
+    "cause": "rear-end collision at a red light", "description": "two cars, no injuries", "loss_type": "vehicle",
+    "injuries": {"count": 0, "severity": "none"}, "police": {"involved": False}, "original_scene": True,
+    "vehicle_drivable": True, "insured_vehicle": {"plate": "浙A12345"}, "third_party_vehicles": [{"plate": "浙B54321"}],
+    "estimated_loss": "3500.00",
+}
+
+
 class LossReported(Event):
-    """A customer reported a loss to the hotline."""
+    """A customer reported a loss to the hotline.
+
+    The arrival limit counts from ``occurred_at``, the time of the report, not from ``loss_time``: the
+    hotline's promise starts when the customer calls. A loss much older than its report is registered as an
+    appointment case for the dispatcher (``DispatchRules.race_losses_within_hours``)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_REPORT]})
 
     type: Literal["loss_reported"] = "loss_reported"
     report_id: str = Field(min_length=1, max_length=64, description="Hotline's report id; the topic key.")
@@ -103,5 +125,7 @@ class LossReported(Event):
     third_party_vehicles: tuple[Vehicle, ...] = Field(default=(), max_length=50)
     estimated_loss: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2, description="CNY.")
     agreed_arrival_at: AwareDatetime | None = Field(
-        default=None, description="For remote scenes: the arrival time agreed with the customer."
-    )
+        default=None,
+        description="An arrival time agreed with the customer: the deadline when later than the zone's limit (in "
+                    "any zone), and always for a remote scene. Refused when not after the report, or more than "
+                    "DispatchRules.agreed_arrival_horizon_hours (72) after it.")

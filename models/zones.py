@@ -32,7 +32,9 @@ class ArrivalLimits(BaseModel):
     remote_default_minutes: float = Field(default=180, gt=0)
 
     def deadline(self, zone: Zone, reported_at: datetime, agreed_arrival_at: datetime | None = None) -> datetime:
-        """Latest arrival time for a scene in ``zone`` reported at ``reported_at``."""
+        """Latest arrival time for a scene in ``zone`` reported at ``reported_at``: the zone's limit, or a time
+        agreed with the customer when that is later (a customer may ask for later, in any zone); a remote
+        scene is held to the agreed time whenever there is one."""
         if zone is Zone.REMOTE and agreed_arrival_at is not None:
             return agreed_arrival_at
         minutes = {
@@ -41,7 +43,8 @@ class ArrivalLimits(BaseModel):
             Zone.FAR: self.far_minutes,
             Zone.REMOTE: self.remote_default_minutes,
         }[zone]
-        return reported_at + timedelta(minutes=minutes)
+        limit = reported_at + timedelta(minutes=minutes)
+        return max(limit, agreed_arrival_at) if agreed_arrival_at is not None else limit
 
 
 class Region(BaseModel):

@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from models.candidates import SurveyorState, VehicleState, free_on_duty
-from models.dispatch_events import ClaimRegistered, SurveyorAssigned, SurveyorReassigned
+from models.dispatch_events import ClaimRegistered, SceneContact, SurveyorAssigned, SurveyorReassigned
 from models.dispatch_rules import DispatchRules, rules_for
 from models.events import derived_event_id
 from models.intake import Accepted
-from models.region_plan import PendingClaim, RegionPlan
+from models.region_plan import PendingClaim, RegionPlan, appointment_case
 from models.reports import LossReported
 from models.surveyor_events import PositionReported, ShiftEnded, ShiftStarted, SurveyCompleted, SurveyorStatus
 from models.task_progress import next_status
@@ -86,13 +86,26 @@ async def register_and_dispatch(pool: asyncpg.Pool, batch: list[Accepted], now: 
         if not fresh:
             return done
         by_region: dict[str, list[Accepted]] = {}
+        appointments: list[Accepted] = []
         for a in fresh.values():
             if a.report.report_id in stored:
                 stored.discard(a.report.report_id)  # the first of a repeated report id is the one stored
                 done.new.append(a)
-                by_region.setdefault(a.claim.region_id, []).append(a)
+                if a.appointment:
+                    appointments.append(a)
+                else:
+                    by_region.setdefault(a.claim.region_id, []).append(a)
             else:
                 done.duplicates.append(a)
+        if appointments:
+            cases = [(a, appointment_case(a.claim, a.appointment, now)) for a in appointments]
+            raised = await _store_escalations(conn, [c for _, c in cases], {c.report_id: 1 for _, c in cases})
+            rows = [(a.report.event_id, encode("dispatch.assignments", c)) for a, c in cases if c.event_id in raised]
+            await add_outbox(conn, "intake", rows)
+            done.outputs += [o for _, o in rows]
+            done.plans.append(RegionPlan(escalated=[c for _, c in cases]))
+        if not by_region:
+            return done
         # The claims just stored are planned as they are in hand (pending since now, a first attempt):
         # reading them back would cost the batch's longest query.
         arrived = [PendingClaim.arrived(a.claim, now) for new in by_region.values() for a in new]
@@ -132,6 +145,7 @@ _PENDING_COLUMNS = """
         c.report_id, c.event_id, c.region_id, c.zone, c.loss_type, c.reported_at, c.deadline_at, c.pending_since,
         c.attempts, c.previous_task_id, c.reassign_reason,
         (c.report->'location'->>'lat')::float8 AS lat, (c.report->'location'->>'lon')::float8 AS lon,
+        c.report->'location'->>'address' AS address, (c.report->'reporter')::text AS reporter,
         ARRAY(SELECT t.surveyor_id FROM survey_tasks t
                WHERE t.report_id = c.report_id AND t.status IN ('declined', 'cancelled')) AS exclude,
         ARRAY(SELECT e.reason FROM escalations e
@@ -209,19 +223,24 @@ async def replan_regions(conn: asyncpg.Connection, regions: dict[str, list[str] 
         results[rid].rows_after = state_rows[rid].assigned(versions[rid] + (1 if assigned else 0), assigned, scenes)
     escalated = [e for _, plan, _ in decided for e in plan.escalated]
     if escalated:
-        raised = {r["event_id"] for r in await conn.fetch(
-            "INSERT INTO escalations (event_id, report_id, attempt, region_id, zone, reason, detail, created_at)"
-            " SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],"
-            " $8::timestamptz[]) ON CONFLICT DO NOTHING RETURNING event_id",
-            [e.event_id for e in escalated], [e.report_id for e in escalated],
-            [attempt_of[e.report_id] for e in escalated], [e.region_id for e in escalated],
-            [e.zone.value for e in escalated], [e.reason.value for e in escalated], [e.detail for e in escalated],
-            [e.occurred_at for e in escalated],
-        )}
+        raised = await _store_escalations(conn, escalated, attempt_of)
         for e in escalated:
             if e.event_id in raised:
                 results[e.region_id].outputs.append(encode("dispatch.assignments", e))
     return results
+
+
+async def _store_escalations(conn: asyncpg.Connection, escalated: list, attempt_of: dict[str, int]) -> set:
+    """Store escalations (each once); returns the event ids stored now, the ones to publish."""
+    return {r["event_id"] for r in await conn.fetch(
+        "INSERT INTO escalations (event_id, report_id, attempt, region_id, zone, reason, detail, created_at)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],"
+        " $8::timestamptz[]) ON CONFLICT DO NOTHING RETURNING event_id",
+        [e.event_id for e in escalated], [e.report_id for e in escalated],
+        [attempt_of[e.report_id] for e in escalated], [e.region_id for e in escalated],
+        [e.zone.value for e in escalated], [e.reason.value for e in escalated], [e.detail for e in escalated],
+        [e.occurred_at for e in escalated],
+    )}
 
 
 async def pending_claims(conn: asyncpg.Connection, report_ids: list[str], open_regions: list[str],
@@ -250,7 +269,8 @@ async def pending_claims(conn: asyncpg.Connection, report_ids: list[str], open_r
         claim=ClaimRegistered(
             event_id=derived_event_id("registered", r["event_id"]), occurred_at=r["pending_since"],
             report_id=r["report_id"], region_id=r["region_id"], zone=r["zone"], loss_type=r["loss_type"],
-            reported_at=r["reported_at"], lat=r["lat"], lon=r["lon"], deadline_at=r["deadline_at"]),
+            reported_at=r["reported_at"], lat=r["lat"], lon=r["lon"], deadline_at=r["deadline_at"],
+            address=r["address"] or "", contact=parsed(SceneContact, r["reporter"]) if r["reporter"] else None),
         attempt=r["attempts"] + 1, pending_since=r["pending_since"], exclude=frozenset(r["exclude"]),
         previous_task_id=r["previous_task_id"], reassign_reason=r["reassign_reason"], raised=frozenset(r["raised"]),
     ) for r in rows if r["report_id"] not in in_hand]  # (in hand, and among a region's earliest deadlines)

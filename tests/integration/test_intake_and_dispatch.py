@@ -50,7 +50,10 @@ async def test_bad_input_is_dead_lettered_with_a_reason_while_valid_reports_arou
     letters = await bus.wait_for(lambda: _three(bus, missing_policy, future), what="three dead letters")
     by_reason = {d["reason"]: d for d in letters}
     assert set(by_reason) == {"not_json", "invalid_schema", "loss_time_in_future"}
-    assert "policy.number: field required" in by_reason["invalid_schema"]["detail"]
+    assert by_reason["invalid_schema"]["detail"] == "missing field: policy.number"
+    assert by_reason["invalid_schema"]["report_id"] == missing_policy["report_id"]
+    assert by_reason["invalid_schema"]["source_event_id"] == missing_policy["event_id"]
+    assert by_reason["not_json"]["report_id"] is None
     assert "not valid JSON" in by_reason["not_json"]["detail"]
     assert _original(by_reason["not_json"]) == b"this is {not JSON"
     for d in letters:
@@ -176,3 +179,38 @@ async def test_text_fields_are_stored_verbatim_never_executed(bus, db):
         assert stored["reporter"]["name"] == r["reporter"]["name"]
     for table in ("claims", "survey_tasks", "escalations", "dead_letters"):
         assert await db.fetchval("SELECT to_regclass($1) IS NOT NULL", table), f"{table} is gone"
+
+
+async def test_the_edges_of_a_report_an_empty_object_an_agreed_time_in_the_past_and_a_loss_a_year_old(bus, db):
+    from datetime import datetime, timedelta
+
+    empty_key = f"empty-{uuid.uuid4().hex[:8]}"
+    await bus.send("hotline.reports", b"{}", key=empty_key)
+    past = valid_report("bad")
+    past["agreed_arrival_at"] = (datetime.fromisoformat(past["occurred_at"]) - timedelta(hours=1)).isoformat()
+    await bus.send("hotline.reports", past, key=past["report_id"])
+    old = valid_report("bad")
+    old["loss_time"] = (datetime.fromisoformat(old["occurred_at"]) - timedelta(days=400)).isoformat()
+    await bus.send("hotline.reports", old, key=old["report_id"])
+    fine = valid_report("bad")
+    await bus.send("hotline.reports", fine, key=fine["report_id"])
+
+    [empty] = await bus.wait_for(lambda: [d for d in bus.records["hotline.reports.dlq"] if _original(d) == b"{}"],
+                                 what="the empty object's dead letter")
+    assert empty["reason"] == "invalid_schema" and empty["detail"].startswith("missing fields: event_id, occurred_at,")
+    [refused] = await bus.wait_for(lambda: [d for d in bus.records["hotline.reports.dlq"]
+                                            if d.get("report_id") == past["report_id"]], what="the refused report")
+    assert refused["reason"] == "agreed_arrival_before_report"
+    [case] = await bus.wait_for(lambda: bus.about("dispatch.assignments", old["report_id"]), what="the appointment case")
+    assert case["type"] == "dispatch_escalated" and case["reason"] == "appointment_case"
+    assert "400 days before the report" in case["detail"]
+    assert case["options"] == ["agree a survey time with the customer"]
+    [sent] = await bus.wait_for(lambda: bus.about("dispatch.assignments", fine["report_id"]), what="the valid report")
+    assert sent["type"] == "surveyor_assigned"
+    assert sent["scene"] == {"address": fine["location"]["address"], "lat": fine["location"]["lat"],
+                             "lon": fine["location"]["lon"]}
+    assert sent["contact"] == fine["reporter"]
+    assert await db.fetchval("SELECT dispatch_state FROM claims WHERE report_id = $1", old["report_id"]) == "appointment"
+    assert await db.fetchval("SELECT count(*) FROM survey_tasks WHERE report_id = $1", old["report_id"]) == 0
+    assert await db.fetchval("SELECT reason FROM escalations WHERE report_id = $1", old["report_id"]) == "appointment_case"
+    assert len(bus.about("dispatch.assignments", old["report_id"])) == 1  # escalated once, never planned

@@ -315,3 +315,13 @@ def test_a_claim_that_cannot_have_the_one_vehicle_does_not_wear_the_rounds_out_s
     a = only(p)
     assert (a.report_id, a.surveyor_id, a.vehicle_id, a.meets_deadline) == ("R0", "s6", "v5", True)
 
+
+
+def test_an_assignment_carries_the_scene_and_whom_to_call():
+    from models.dispatch_events import SceneContact
+
+    who = SceneContact(name="王偉", phone="13812345678", relation="driver")
+    c = claim(at=offset(5)).model_copy(update={"address": "West Lake Road 1", "contact": who})
+    a = only(plan([c], [state(surveyor("s"))], [vehicle("v")]))
+    assert (a.scene.address, a.scene.lat, a.scene.lon) == ("West Lake Road 1", c.lat, c.lon)
+    assert a.contact == who
