@@ -133,7 +133,8 @@ class Outcome:
 
 def _surveyor(p: Person) -> Surveyor:
     return Surveyor(surveyor_id=p.sid, name="x", region_id=p.region, skills=frozenset(LossType), base_lat=p.lat,
-                    base_lon=p.lon, shift=ShiftKind.ON_CALL, shift_start=dtime(0), shift_end=dtime(0))
+                    base_lon=p.lon, shift=ShiftKind.ON_CALL, shift_start=dtime(0), shift_end=dtime(0),
+                    all_day=True)
 
 
 def _simulate(reports: list[Report], people: list[Person], decide) -> Outcome:
@@ -376,7 +377,8 @@ def decision_times(n_pending: int, n_surveyors: int, reps: int, seed: int = 3) -
     for k in range(n_surveyors):
         lat, lon = _point(rng, region)
         s = Surveyor(surveyor_id=f"s{k:03d}", name="x", region_id="hz", skills=frozenset(LossType), base_lat=lat,
-                     base_lon=lon, shift=ShiftKind.ON_CALL, shift_start=dtime(0), shift_end=dtime(0))
+                     base_lon=lon, shift=ShiftKind.ON_CALL, shift_start=dtime(0), shift_end=dtime(0),
+                     all_day=True)
         states.append(SurveyorState(s, lat, lon, False))
         vehicles.append(VehicleState(SurveyVehicle(vehicle_id=f"v{k:03d}", region_id="hz", equipment=kit,
                                                    base_lat=lat, base_lon=lon), False))

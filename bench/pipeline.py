@@ -81,7 +81,7 @@ def bench_roster(n_regions: int, per_region: int):
             roster["surveyors"].append({
                 "surveyor_id": f"{rid}-s{j:03d}", "name": f"surveyor {j}", "region_id": rid,
                 "skills": [t.value for t in LossType], "base_lat": lat + dlat, "base_lon": lon + dlon,
-                "shift": "on_call", "shift_start": "00:00:00", "shift_end": "00:00:00"})
+                "shift": "on_call", "shift_start": "00:00:00", "shift_end": "00:00:00", "all_day": True})
             roster["vehicles"].append({"vehicle_id": f"{rid}-v{j:03d}", "region_id": rid, "equipment": equipment,
                                        "base_lat": lat + dlat, "base_lon": lon + dlon})
     return Roster.model_validate(roster)

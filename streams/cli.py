@@ -41,29 +41,44 @@ def _demo_roster_path() -> Path:
     return Path(str(resources.files("streams.data") / "demo_roster.json"))
 
 
-def _read_roster(path: Path):
+def _read_roster(path: Path, settings: Settings | None = None):
+    """A roster file, checked; refused with every problem named by its entry (surveyor, vehicle, region)."""
     import tomllib
 
-    from models.roster import Roster
+    from pydantic import ValidationError
+
+    from models.roster import Roster, entry_errors, roster_problems
 
     try:
         text = path.read_bytes()
         data = tomllib.loads(text.decode()) if path.suffix == ".toml" else json.loads(text)
-        return Roster.model_validate(data)
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError):
         sys.exit(f"roster file not found: {path}")
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        sys.exit(f"roster file {path} is not valid:\n{exc}")
+        sys.exit(f"roster file {path} is not valid JSON or TOML: {exc}")
+    try:
+        roster = Roster.model_validate(data)
+    except ValidationError as exc:
+        problems = entry_errors(data, exc.errors(include_input=False, include_url=False))
+        sys.exit(f"roster file {path} refused:\n" + "\n".join(f"  {p}" for p in problems))
+    problems = roster_problems(roster, (settings or Settings()).dispatch.known_equipment())
+    if problems:
+        sys.exit(f"roster file {path} refused:\n" + "\n".join(f"  {p}" for p in problems))
+    return roster
 
 
-async def _load_roster(database_url: str, roster) -> dict:
+async def _load_roster(database_url: str, roster, deactivate_missing: bool = False, dry_run: bool = False):
+    """Compare a roster with what is stored and (unless ``dry_run``) load it: (changes, counts)."""
     import asyncpg
 
-    from streams.store.roster_store import load_roster
+    from models.roster import roster_change
+    from streams.store.roster_store import load_roster, stored_entries
 
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     try:
-        return await load_roster(pool, roster)
+        changes = roster_change(await stored_entries(pool), roster, deactivate_missing)
+        counts = None if dry_run else await load_roster(pool, roster, deactivate_missing)
+        return changes, counts
     finally:
         await pool.close()
 
@@ -104,7 +119,7 @@ def _start_everything(settings: Settings, workers: int, roster_path: Path | None
     try:
         if roster_path is not None or not asyncio.run(_has_regions(stack.database_url)):
             path = roster_path or _demo_roster_path()
-            counts = asyncio.run(_load_roster(stack.database_url, _read_roster(path)))
+            _changes, counts = asyncio.run(_load_roster(stack.database_url, _read_roster(path, settings)))
             print(f"roster loaded from {path}: {counts}", flush=True)
         ports = []
         for i in range(workers):
@@ -238,9 +253,20 @@ def cmd_simulate(args, settings: Settings) -> int:
 
 
 def cmd_roster_load(args, settings: Settings) -> int:
+    from models.roster import describe_change
+
     _kafka, db = (settings.kafka_bootstrap, settings.database_url) if settings.database_url else _addresses(settings)
-    roster = _read_roster(Path(args.file))
-    print(f"loaded {asyncio.run(_load_roster(db, roster))}")
+    roster = _read_roster(Path(args.file), settings)
+    changes, counts = asyncio.run(_load_roster(db, roster, args.deactivate_missing, args.dry_run))
+    print(f"roster {args.file}{' (dry run: nothing written)' if args.dry_run else ''}:")
+    for line in describe_change(changes):
+        print(f"  {line}")
+    absent = [c for c in changes if c.change == "absent"]
+    if absent:
+        print(f"  {len(absent)} surveyor(s) and vehicle(s) not in the file stay active; "
+              f"--deactivate-missing makes them inactive")
+    if counts is not None:
+        print(f"loaded: {counts['regions']} regions, {counts['surveyors']} surveyors, {counts['vehicles']} vehicles")
     return 0
 
 
@@ -469,8 +495,11 @@ def parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=cmd_simulate)
 
     roster = sub.add_parser("roster", help="the surveyor roster").add_subparsers(dest="roster_cmd", required=True)
-    load = roster.add_parser("load", help="load a roster file (JSON or TOML) into PostgreSQL")
+    load = roster.add_parser("load", help="load a roster file (JSON or TOML) into PostgreSQL, showing what changes")
     load.add_argument("file")
+    load.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+    load.add_argument("--deactivate-missing", action="store_true",
+                      help="make surveyors and vehicles absent from the file inactive (default: they stay as they are)")
     load.set_defaults(func=cmd_roster_load)
 
     dnc = sub.add_parser("dnc", help="the do-not-call list").add_subparsers(dest="dnc_cmd", required=True)

@@ -8,6 +8,7 @@ an external Kafka and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import inspect
 import json
@@ -38,7 +39,7 @@ def roster_for_tests(regions: list[str], overrides: dict[str, dict] | None = Non
             roster["surveyors"].append({
                 "surveyor_id": f"{rid}-s{j}", "name": f"測試{j}", "region_id": rid, "skills": ["vehicle", "theft"],
                 "base_lat": lat + 0.01 * (j + 1), "base_lon": lon, "shift": "on_call",
-                "shift_start": "00:00:00", "shift_end": "00:00:00"})
+                "shift_start": "00:00:00", "shift_end": "00:00:00", "all_day": True})
             roster["vehicles"].append({"vehicle_id": f"{rid}-v{j}", "region_id": rid, "equipment": ["camera"],
                                        "base_lat": lat + 0.01 * (j + 1), "base_lon": lon})
     return roster
@@ -177,6 +178,30 @@ async def bus(stack, worker):
     b = await Bus(stack.kafka_bootstrap).start()
     yield b
     await b.stop()
+
+
+@contextlib.asynccontextmanager
+async def own_database(database_url: str, prefix: str):
+    """A database of its own on the test server, migrated, dropped afterwards: for a test whose commands act on
+    every row (a roster load, a recomputation), so that it neither sees nor changes the session's."""
+    from urllib.parse import urlsplit
+
+    from streams.store.migrations import apply_migrations
+
+    admin = await asyncpg.connect(database_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    await admin.execute(f"CREATE DATABASE {name}")
+    url = urlsplit(database_url)._replace(path=f"/{name}").geturl()
+    try:
+        await apply_migrations(url)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+        try:
+            yield url, pool
+        finally:
+            await pool.close()
+    finally:
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.close()
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from models.candidates import SurveyorRecord, SurveyorState, VehicleState, fleet_states
 from models.dispatch_rules import DispatchRules
-from models.roster import Roster, Surveyor, SurveyVehicle
+from models.roster import Roster, StoredEntry, Surveyor, SurveyVehicle
 from models.zones import Region
 
 
@@ -23,8 +23,19 @@ def parsed(model: type[BaseModel], definition: str):
     return model.model_validate_json(definition)
 
 
-async def load_roster(pool: asyncpg.Pool, roster: Roster) -> dict[str, int]:
-    """Upsert a roster file; people and vehicles missing from it are made inactive, not deleted.
+async def stored_entries(pool: asyncpg.Pool) -> list[StoredEntry]:
+    """Every region, surveyor and vehicle as stored, active or not (what a roster file is compared with)."""
+    rows = await pool.fetch(
+        "SELECT 'region' AS kind, region_id AS ident, region_id, definition::text AS definition, true AS active"
+        " FROM regions UNION ALL"
+        " SELECT 'surveyor', surveyor_id, region_id, definition::text, active FROM surveyors UNION ALL"
+        " SELECT 'vehicle', vehicle_id, region_id, definition::text, active FROM vehicles")
+    return [StoredEntry(r["kind"], r["ident"], r["region_id"], r["definition"], r["active"]) for r in rows]
+
+
+async def load_roster(pool: asyncpg.Pool, roster: Roster, deactivate_missing: bool = False) -> dict[str, int]:
+    """Upsert a roster file. People and vehicles missing from it stay as they are unless
+    ``deactivate_missing`` (then they are made inactive, never deleted).
 
     Rows are written region by region in region order: each write bumps its region's state version
     (migration 006), and workers bump theirs in that order too, so a roster load and a batch do not
@@ -51,14 +62,13 @@ async def load_roster(pool: asyncpg.Pool, roster: Roster) -> dict[str, int]:
             " definition = EXCLUDED.definition, active = true, updated_at = now()",
             [(v.vehicle_id, v.region_id, v.model_dump_json()) for v in vehicles_in_order],
         )
-        await conn.execute(
-            "UPDATE surveyors SET active = false, updated_at = now() WHERE NOT (surveyor_id = ANY($1::text[]))",
-            [s.surveyor_id for s in roster.surveyors],
-        )
-        await conn.execute(
-            "UPDATE vehicles SET active = false, updated_at = now() WHERE NOT (vehicle_id = ANY($1::text[]))",
-            [v.vehicle_id for v in roster.vehicles],
-        )
+        if deactivate_missing:
+            await conn.execute(
+                "UPDATE surveyors SET active = false, updated_at = now()"
+                " WHERE active AND NOT (surveyor_id = ANY($1::text[]))", [s.surveyor_id for s in roster.surveyors])
+            await conn.execute(
+                "UPDATE vehicles SET active = false, updated_at = now()"
+                " WHERE active AND NOT (vehicle_id = ANY($1::text[]))", [v.vehicle_id for v in roster.vehicles])
     return {"regions": len(roster.regions), "surveyors": len(roster.surveyors), "vehicles": len(roster.vehicles)}
 
 

@@ -6,10 +6,8 @@ import json
 import subprocess
 import uuid
 from datetime import date, datetime
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import holidays
 import pytest
 import pytest_asyncio
@@ -20,8 +18,7 @@ from models.callback_events import CallbackAttempted, CallbackKind, Finding, Fin
 from models.callback_rules import CallbackRules
 from models.working_days import WorkingDays
 from streams.store.callbacks_store import decide_callback, record_attempt
-from streams.store.migrations import apply_migrations
-from tests.conftest import CLI
+from tests.conftest import CLI, own_database
 
 pytestmark = pytest.mark.integration
 SH = ZoneInfo("Asia/Shanghai")
@@ -42,17 +39,9 @@ def at(day: str) -> datetime:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def turn_db(database_url):
-    """A database of its own on the test server: the recomputation looks at every open provisional date."""
-    admin = await asyncpg.connect(database_url)
-    name = f"year_end_{uuid.uuid4().hex[:8]}"
-    await admin.execute(f"CREATE DATABASE {name}")
-    url = urlsplit(database_url)._replace(path=f"/{name}").geturl()
-    await apply_migrations(url)
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
-    yield url, pool
-    await pool.close()
-    await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-    await admin.close()
+    """The recomputation looks at every open provisional date: a database of its own."""
+    async with own_database(database_url, "year_end") as (url, pool):
+        yield url, pool
 
 
 async def issue(pool, kind: CallbackKind, day: str, rules: CallbackRules) -> uuid.UUID:

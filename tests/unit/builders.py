@@ -24,9 +24,9 @@ def offset(km_north: float, km_east: float = 0.0) -> tuple[float, float]:
 
 
 def surveyor(sid: str, at=CENTRE, skills=(LossType.VEHICLE,), shift=ShiftKind.DAY, start=time(8), end=time(20),
-             region="hz") -> Surveyor:
+             region="hz", all_day=False) -> Surveyor:
     return Surveyor(surveyor_id=sid, name="測試", region_id=region, skills=frozenset(skills), base_lat=at[0],
-                    base_lon=at[1], shift=shift, shift_start=start, shift_end=end)
+                    base_lon=at[1], shift=shift, shift_start=start, shift_end=end, all_day=all_day)
 
 
 def state(s: Surveyor, busy=False, tasks_today=0, at=None, free_at=None, duty=None) -> SurveyorState:

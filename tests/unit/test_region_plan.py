@@ -294,8 +294,8 @@ def test_two_pairs_wanting_one_vehicle_are_solved_again_so_no_deadline_is_lost_t
     # far one, is late; one of them should instead take the far vehicle to the claim 2 km off, which it reaches
     # in time (at night speeds: 15 + 11.25 + 3 min set-up).
     night = NOW + timedelta(hours=13)  # 23:00 in Shanghai
-    ss = [state(surveyor("s0", shift=ShiftKind.ON_CALL, start=time(0), end=time(0))),
-          state(surveyor("s1", shift=ShiftKind.ON_CALL, start=time(0), end=time(0)))]
+    ss = [state(surveyor("s0", shift=ShiftKind.ON_CALL, start=time(0), end=time(0), all_day=True)),
+          state(surveyor("s1", shift=ShiftKind.ON_CALL, start=time(0), end=time(0), all_day=True))]
     vs = [vehicle("v0"), vehicle("v1", at=offset(8))]
     cs = [claim(at=CENTRE, report_id="R0", reported=night), claim(at=offset(2), report_id="R1", reported=night),
           claim(at=CENTRE, report_id="R2", reported=night)]
