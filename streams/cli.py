@@ -270,24 +270,55 @@ def cmd_roster_load(args, settings: Settings) -> int:
     return 0
 
 
-def cmd_dnc_add(args, settings: Settings) -> int:
+def _dnc(settings: Settings, act):
+    """Run ``act(pool)`` against the do-not-call list's database."""
     import asyncpg
-
-    from streams.store.callbacks_store import phone_hash
 
     _kafka, db = (None, settings.database_url) if settings.database_url else _addresses(settings)
 
     async def go():
-        conn = await asyncpg.connect(db)
+        pool = await asyncpg.create_pool(db, min_size=1, max_size=2)
         try:
-            await conn.execute("INSERT INTO do_not_call (phone_sha256, reason) VALUES ($1, $2)"
-                               " ON CONFLICT (phone_sha256) DO UPDATE SET reason = EXCLUDED.reason",
-                               phone_hash(args.phone), args.reason)
+            return await act(pool)
         finally:
-            await conn.close()
+            await pool.close()
 
-    asyncio.run(go())
-    print("added to the do-not-call list (stored as a hash)")
+    return asyncio.run(go())
+
+
+def _valid_phone_hash(phone: str) -> str:
+    from models.phones import InvalidPhoneNumber, phone_hash
+
+    try:
+        return phone_hash(phone)
+    except InvalidPhoneNumber as exc:
+        sys.exit(f"refused: {exc} (give it as dialled in China, e.g. 13800138000, or with +country code)")
+
+
+def cmd_dnc_add(args, settings: Settings) -> int:
+    from streams.store import do_not_call_store
+
+    digest = _valid_phone_hash(args.phone)
+    added = _dnc(settings, lambda pool: do_not_call_store.add(pool, digest, args.reason))
+    print("added to the do-not-call list (stored as a hash)" if added else
+          "already on the do-not-call list; its reason is updated")
+    return 0
+
+
+def cmd_dnc_remove(args, settings: Settings) -> int:
+    from models.phones import legacy_phone_hash
+    from streams.store import do_not_call_store
+
+    hashes = [_valid_phone_hash(args.phone), legacy_phone_hash(args.phone)]
+    removed = _dnc(settings, lambda pool: do_not_call_store.remove(pool, hashes))
+    print("removed from the do-not-call list" if removed else "not on the do-not-call list")
+    return 0
+
+
+def cmd_dnc_count(args, settings: Settings) -> int:
+    from streams.store import do_not_call_store
+
+    print(f"{_dnc(settings, do_not_call_store.count)} number(s) on the do-not-call list")
     return 0
 
 
@@ -504,9 +535,13 @@ def parser() -> argparse.ArgumentParser:
 
     dnc = sub.add_parser("dnc", help="the do-not-call list").add_subparsers(dest="dnc_cmd", required=True)
     add = dnc.add_parser("add", help="exclude a phone number from callbacks")
-    add.add_argument("phone")
+    add.add_argument("phone", help="as dialled in China (13800138000, 0571-87654321) or with +country code")
     add.add_argument("--reason", default="customer asked not to be called")
     add.set_defaults(func=cmd_dnc_add)
+    remove = dnc.add_parser("remove", help="take a phone number off the list")
+    remove.add_argument("phone")
+    remove.set_defaults(func=cmd_dnc_remove)
+    dnc.add_parser("count", help="how many numbers are on the list").set_defaults(func=cmd_dnc_count)
 
     aud = sub.add_parser("audit", help="every report and trigger accounted for, nothing done twice (exit 1 if not)")
     aud.add_argument("--since", help="ISO time with zone (default: 24 hours ago)")

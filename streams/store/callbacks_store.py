@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -20,12 +18,9 @@ from models.callback_sampling import MonthToDate, Selection, select
 from models.callback_schedule import Deadline, due_at, expires_at, next_attempt_time, within_calling_hours
 from models.events import derived_event_id
 from models.findings import route
+from models.phones import lookup_hashes
 from models.working_days import WorkingDays
 from streams.codec import Outgoing, encode
-
-
-def phone_hash(phone: str) -> str:
-    return hashlib.sha256("".join(re.findall(r"\d", phone)).encode()).hexdigest()
 
 
 def month_of(moment: datetime, rules: CallbackRules) -> str:
@@ -46,8 +41,9 @@ async def decide_callback(conn: asyncpg.Connection, trigger: Trigger, now: datet
     """Record the decision for a trigger (inside the caller's transaction) and issue the first attempt if selected."""
     kind, month = trigger.kind, month_of(trigger.occurred_at, rules)
     excluded = trigger.excluded
-    if excluded is None and await conn.fetchval("SELECT EXISTS (SELECT 1 FROM do_not_call WHERE phone_sha256 = $1)",
-                                                phone_hash(trigger.customer.phone)):
+    if excluded is None and await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM do_not_call WHERE phone_sha256 = ANY($1::text[]))",
+            lookup_hashes(trigger.customer.phone)):
         excluded = "do_not_call"
     if excluded is not None:
         await conn.execute(

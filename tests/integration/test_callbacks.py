@@ -169,3 +169,40 @@ async def test_a_number_on_the_do_not_call_list_is_excluded(bus, db, database_ur
         assert time.monotonic() < deadline, "no decision recorded"
         await asyncio.sleep(0.1)
     assert reason == "do_not_call"
+
+
+async def test_the_do_not_call_list_matches_a_number_however_written_and_refuses_what_is_not_one(
+        bus, db, database_url, stack, cli_env):
+    import subprocess
+
+    from tests.conftest import CLI
+
+    env = dict(cli_env, CLAIMS_DATABASE_URL=database_url, CLAIMS_KAFKA_BOOTSTRAP=stack.kafka_bootstrap)
+
+    def dnc(*args):
+        return subprocess.run([*CLI, "dnc", *args], env=env, capture_output=True, text=True, timeout=60)
+
+    for bad in ("abc", "", "12", "' OR 1=1 --"):
+        out = dnc("add", bad)
+        assert out.returncode != 0 and out.stderr.startswith("refused: not a") and "Traceback" not in out.stderr, bad
+    before = int(dnc("count").stdout.split()[0])
+    assert dnc("add", "+86 136-0013-6000").returncode == 0
+    assert dnc("add", "13600136000").stdout.startswith("already on the do-not-call list")
+    assert int(dnc("count").stdout.split()[0]) == before + 1
+    event = policy_event("policy_surrendered")
+    event["customer"] = dict(WHO, phone="13600136000")
+    await bus.send("policy.events", event, key=event["policy_no"])
+
+    async def reason():
+        return await db.fetchval("SELECT exclusion_reason FROM callback_decisions WHERE source_event_id = $1",
+                                 uuid.UUID(event["event_id"]))
+
+    assert await bus.wait_for(reason, what="the decision") == "do_not_call"
+    assert dnc("remove", "136 0013 6000").stdout.startswith("removed")
+    assert dnc("remove", "136 0013 6000").stdout.startswith("not on the do-not-call list")
+    assert int(dnc("count").stdout.split()[0]) == before
+    later = policy_event("policy_surrendered")
+    later["customer"] = dict(WHO, phone="13600136000")
+    await bus.send("policy.events", later, key=later["policy_no"])
+    await bus.wait_for(lambda: [t for t in bus.records["callbacks.tasks"] if t["source_event_id"] == later["event_id"]],
+                       what="a callback once off the list")
