@@ -49,8 +49,8 @@ class AuditResult:
 async def read_topic(bootstrap: str, topic: str, timeout_s: float = 30) -> list[bytes]:
     """Every record of a topic, from the beginning to the end offsets as of now."""
     consumer = unmanaged_consumer(bootstrap)
-    await consumer.start()
     try:
+        await consumer.start()
         parts = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
         if not parts:
             await consumer._client.force_metadata_update()  # first contact: metadata may not be loaded yet

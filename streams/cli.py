@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import structlog
@@ -23,16 +25,55 @@ def _stack_file(settings: Settings) -> Path:
     return settings.state_dir / "stack.json"
 
 
+def _stack_info(settings: Settings) -> dict:
+    """What a running `claims-dispatch run` wrote about itself (empty when none runs here)."""
+    path = _stack_file(settings)
+    try:
+        return json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:
+        return {}
+
+
+def _kafka_address(settings: Settings, required: bool = True) -> str | None:
+    """The Kafka bootstrap: configured, else a running `run`'s; required or None."""
+    kafka = settings.kafka_bootstrap or _stack_info(settings).get("kafka_bootstrap")
+    if kafka is None and required:
+        sys.exit("no Kafka broker: set CLAIMS_KAFKA_BOOTSTRAP, or start `claims-dispatch run` in this folder")
+    return kafka
+
+
 def _addresses(settings: Settings) -> tuple[str, str]:
-    """Kafka and database addresses: from the environment, else from a running `claims-dispatch run`."""
+    """Kafka and database addresses, for a command that needs both: from the environment, else from a running
+    `claims-dispatch run`."""
     kafka, db = settings.kafka_bootstrap, settings.database_url
     if kafka and db:
         return kafka, db
-    path = _stack_file(settings)
-    if path.exists():
-        data = json.loads(path.read_text())
-        return kafka or data["kafka_bootstrap"], db or data["database_url"]
-    sys.exit("no running stack: start `claims-dispatch run`, or set CLAIMS_KAFKA_BOOTSTRAP and CLAIMS_DATABASE_URL")
+    info = _stack_info(settings)
+    if info:
+        return kafka or info["kafka_bootstrap"], db or info["database_url"]
+    sys.exit("no running stack: start `claims-dispatch run` in this folder, or set CLAIMS_KAFKA_BOOTSTRAP and "
+             "CLAIMS_DATABASE_URL")
+
+
+@contextlib.contextmanager
+def _database(settings: Settings, migrate: bool = True) -> Iterator[str]:
+    """The database for a command that needs nothing else: configured; else the one `run` uses, the embedded
+    PostgreSQL in the state folder, started for the command when it is not running (and stopped after)."""
+    info = _stack_info(settings)
+    if settings.database_url or (info and not info.get("embedded_postgres", True)):
+        yield settings.database_url or info["database_url"]
+        return
+    from streams.embedded_stack import start_postgres
+    from streams.store.migrations import apply_migrations
+
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    server, url = start_postgres(settings.state_dir)  # the running one when `run` is up: pgserver shares it
+    try:
+        if migrate:
+            asyncio.run(apply_migrations(url))
+        yield url
+    finally:
+        server.cleanup()  # stops it only if this command was the one that started it
 
 
 def _demo_roster_path() -> Path:
@@ -255,9 +296,9 @@ def cmd_simulate(args, settings: Settings) -> int:
 def cmd_roster_load(args, settings: Settings) -> int:
     from models.roster import describe_change
 
-    _kafka, db = (settings.kafka_bootstrap, settings.database_url) if settings.database_url else _addresses(settings)
     roster = _read_roster(Path(args.file), settings)
-    changes, counts = asyncio.run(_load_roster(db, roster, args.deactivate_missing, args.dry_run))
+    with _database(settings) as db:
+        changes, counts = asyncio.run(_load_roster(db, roster, args.deactivate_missing, args.dry_run))
     print(f"roster {args.file}{' (dry run: nothing written)' if args.dry_run else ''}:")
     for line in describe_change(changes):
         print(f"  {line}")
@@ -274,16 +315,15 @@ def _dnc(settings: Settings, act):
     """Run ``act(pool)`` against the do-not-call list's database."""
     import asyncpg
 
-    _kafka, db = (None, settings.database_url) if settings.database_url else _addresses(settings)
-
-    async def go():
+    async def go(db: str):
         pool = await asyncpg.create_pool(db, min_size=1, max_size=2)
         try:
             return await act(pool)
         finally:
             await pool.close()
 
-    return asyncio.run(go())
+    with _database(settings) as db:
+        return asyncio.run(go(db))
 
 
 def _valid_phone_hash(phone: str) -> str:
@@ -333,16 +373,16 @@ def cmd_report(args, settings: Settings) -> int:
 
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
         sys.exit(f"--month must be YYYY-MM, got {args.month!r}")
-    kafka, db = (settings.kafka_bootstrap, settings.database_url) if settings.database_url else _addresses(settings)
+    kafka = None if args.no_publish else _kafka_address(settings, required=False)
     out = Path(args.out) if args.out else settings.state_dir / "reports"
 
-    async def go():
+    async def go(db: str):
         now = datetime.now(timezone.utc)
         pool = await asyncpg.create_pool(db, min_size=1, max_size=2)
         try:
             report, paths = await generate(pool, args.month, now, settings.callbacks, settings.dispatch.arrival,
                                            settings.calendar, out)
-            if kafka and not args.no_publish:
+            if kafka:
                 from streams.codec import encode
                 from streams.kafka_clients import producer
                 from streams.store.report_store import mark_published
@@ -360,8 +400,11 @@ def cmd_report(args, settings: Settings) -> int:
         finally:
             await pool.close()
 
-    report, paths = asyncio.run(go())
+    with _database(settings) as db:
+        report, paths = asyncio.run(go(db))
     print(f"report for {args.month} (due {due_text(report)}):")
+    if kafka is None and not args.no_publish:
+        print("  not announced on reports.monthly: no Kafka broker (set CLAIMS_KAFKA_BOOTSTRAP or start `run`)")
     for name, path in paths.items():
         print(f"  {name:<12} {path}")
     for note in report["observations"]:
@@ -388,14 +431,6 @@ def cmd_audit(args, settings: Settings) -> int:
     return 0 if result.clean else 1
 
 
-def _database_only(settings: Settings) -> str | None:
-    """The database address for a command that needs nothing else: configured, or a running `run`'s."""
-    if settings.database_url:
-        return settings.database_url
-    path = _stack_file(settings)
-    return json.loads(path.read_text())["database_url"] if path.exists() else None
-
-
 def cmd_calendar_status(args, settings: Settings) -> int:
     from datetime import datetime, timezone
 
@@ -405,17 +440,16 @@ def cmd_calendar_status(args, settings: Settings) -> int:
 
     now = datetime.now(timezone.utc)
     today = calendar_service.local_today(now, settings.callbacks)
-    db = _database_only(settings)
 
-    async def go():
-        pool = await asyncpg.create_pool(db, min_size=1, max_size=2) if db else None
+    async def go(db: str):
+        pool = await asyncpg.create_pool(db, min_size=1, max_size=2)
         try:
             return await calendar_service.status(pool, settings.calendar, today)
         finally:
-            if pool is not None:
-                await pool.close()
+            await pool.close()
 
-    info = asyncio.run(go())
+    with _database(settings) as db:
+        info = asyncio.run(go(db))
     packages = ", ".join(f"{k} {v}" for k, v in info["packages"].items())
     print(f"working-day calendar on {info['today']} ({packages})")
     for year, source in info["years"].items():
@@ -427,12 +461,8 @@ def cmd_calendar_status(args, settings: Settings) -> int:
     if info["first_provisional_day"]:
         print(f"  provisional from {info['first_provisional_day']}: configure the year (CLAIMS_CALENDAR__YEARS) or "
               f"upgrade chinesecalendar once the schedule is published, then `claims-dispatch calendar recompute`")
-    if "open_provisional" in info:
-        counts = info["open_provisional"]
-        print("open items with provisional dates: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    else:
-        print("open items with provisional dates: unknown (no database: set CLAIMS_DATABASE_URL or start "
-              "`claims-dispatch run`)")
+    counts = info["open_provisional"]
+    print("open items with provisional dates: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 
 
@@ -443,11 +473,7 @@ def cmd_calendar_recompute(args, settings: Settings) -> int:
 
     from streams import calendar_service
 
-    db = _database_only(settings)
-    if db is None:
-        sys.exit("no database: set CLAIMS_DATABASE_URL or start `claims-dispatch run`")
-
-    async def go():
+    async def go(db: str):
         pool = await asyncpg.create_pool(db, min_size=1, max_size=2)
         try:
             return await calendar_service.recompute(pool, settings.callbacks, settings.calendar,
@@ -455,7 +481,8 @@ def cmd_calendar_recompute(args, settings: Settings) -> int:
         finally:
             await pool.close()
 
-    result = asyncio.run(go())
+    with _database(settings) as db:
+        result = asyncio.run(go(db))
     for m in result.moved:
         still = "  (still provisional)" if m.provisional else ""
         print(f"  {m.item:<14} {m.item_id}  {m.field:<16} {m.old} -> {m.new}{still}")
@@ -477,7 +504,7 @@ def cmd_topics_create(args, settings: Settings) -> int:
     from models.contract import all_topic_names
     from streams.embedded_stack import create_topics
 
-    kafka, _db = _addresses(settings)
+    kafka = _kafka_address(settings)
     asyncio.run(create_topics(kafka, all_topic_names()))
     print(f"topics present on {kafka}: {', '.join(n for n, _ in all_topic_names())}")
     return 0
@@ -486,8 +513,8 @@ def cmd_topics_create(args, settings: Settings) -> int:
 def cmd_migrate(args, settings: Settings) -> int:
     from streams.store.migrations import apply_migrations
 
-    _kafka, db = _addresses(settings)
-    print(f"applied: {asyncio.run(apply_migrations(db)) or 'nothing (up to date)'}")
+    with _database(settings, migrate=False) as db:
+        print(f"applied: {asyncio.run(apply_migrations(db)) or 'nothing (up to date)'}")
     return 0
 
 
@@ -574,11 +601,61 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def explain(exc: BaseException) -> str:
+    """One line a person can act on, for what stopped a command (never the data it was working on)."""
+    import asyncpg
+
+    from aiokafka.errors import KafkaConnectionError, KafkaError
+
+    if isinstance(exc, (ConnectionRefusedError, asyncpg.CannotConnectNowError)) or (
+            isinstance(exc, OSError) and exc.errno is not None and "connect" in str(exc).lower()):
+        return f"cannot connect: {exc.strerror or exc}; is the database or broker running at the configured address?"
+    if isinstance(exc, asyncpg.InvalidPasswordError):
+        return "the database refused the credentials in CLAIMS_DATABASE_URL"
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return f"{exc}: check CLAIMS_DATABASE_URL"
+    if isinstance(exc, asyncpg.PostgresError):
+        return f"the database said: {exc}"
+    if isinstance(exc, KafkaConnectionError):
+        return f"cannot reach the Kafka broker: {exc}; check CLAIMS_KAFKA_BOOTSTRAP or start `claims-dispatch run`"
+    if isinstance(exc, KafkaError):
+        return f"Kafka: {exc}"
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return "timed out waiting for the database or the broker"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    settings = Settings()
+    from pydantic import ValidationError
+
+    args = parser().parse_args(argv)  # bad arguments: argparse's usage line and one error line, exit 2
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for e in exc.errors(include_input=False, include_url=False):
+            name = "CLAIMS_" + "__".join(str(p) for p in e["loc"]).upper() if e["loc"] else "settings"
+            print(f"claims-dispatch: {name}: {e['msg']}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_format, settings.log_level)
-    return args.func(args, settings)
+    if args.command != "worker" and settings.log_level.upper() != "DEBUG":
+        # A one-off command says what went wrong in its own line; the Kafka client's retry warnings
+        # ("Unable connect to ...") would only repeat it.
+        import logging
+
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    try:
+        return args.func(args, settings)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        # A person reads one line; the traceback is for a developer, who asks for it.
+        print(f"claims-dispatch {args.command}: {explain(exc)}", file=sys.stderr)
+        if settings.log_level.upper() == "DEBUG":
+            import traceback
+
+            traceback.print_exc()
+        return 1
 
 
 if __name__ == "__main__":
