@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test test-unit test-integration test-e2e schemas run clean
+.PHONY: demo test test-unit test-integration test-e2e schemas run clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,16 +20,21 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(BIN)/claims-dispatch run
 
-test: $(STAMP)
+# The Debian packages the tests use (kcat, chromium, prometheus, postgresql), installed when missing; when
+# not root and no sudo, it says what to run and stops.
+system-packages:
+	bash infra/dev/system-packages.sh
+
+test: system-packages $(STAMP)
 	$(BIN)/pytest -q tests
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-test-integration: $(STAMP)
+test-integration: system-packages $(STAMP)
 	$(BIN)/pytest -q tests/integration
 
-test-e2e: $(STAMP)
+test-e2e: system-packages $(STAMP)
 	$(BIN)/pytest -q tests/e2e
 
 schemas: $(STAMP)

@@ -99,23 +99,26 @@ async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int,
                    progress=sys.stderr) -> dict:
     tally = Tally()
     prod = make_producer(bootstrap)
-    await prod.start()
     app = SurveyorApp(prod, decline_ratio=decline_ratio, seed=seed + 1,
                       scene_of=lambda rid: tally.sent_valid.get(rid, (0.0, 0.0)))
     dialer = Dialer(prod, seed=seed + 2)
     findings: dict[str, int] = {}
     consumer = reader(bootstrap, "dispatch.assignments", "hotline.reports.dlq", "callbacks.tasks", "feedback.routed",
                       from_start=False)
-    await consumer.start()
-    # Wait until the reader holds its partitions, so that it sees every decision.
-    while not consumer.assignment():
-        await asyncio.sleep(0.05)
-    await consumer.seek_to_end()
+    jobs: list[asyncio.Future] = []
     started = time.monotonic()
-    sender = asyncio.ensure_future(send_reports(bootstrap, regions, reports, rate, bad_ratio, seed, tally))
-    business_sender = asyncio.ensure_future(send_business_events(bootstrap, business, rate, seed + 3))
-    last_print = 0.0
-    try:
+    try:  # from the first client on: a Ctrl-C at any point closes what was opened
+        await prod.start()
+        await consumer.start()
+        # Wait until the reader holds its partitions, so that it sees every decision.
+        while not consumer.assignment():
+            await asyncio.sleep(0.05)
+        await consumer.seek_to_end()
+        started = time.monotonic()
+        sender = asyncio.ensure_future(send_reports(bootstrap, regions, reports, rate, bad_ratio, seed, tally))
+        business_sender = asyncio.ensure_future(send_business_events(bootstrap, business, rate, seed + 3))
+        jobs = [sender, business_sender]
+        last_print = 0.0
         while time.monotonic() - started < timeout_s:
             batch = await consumer.getmany(timeout_ms=200)
             for tp, msgs in batch.items():
@@ -160,9 +163,12 @@ async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int,
         await asyncio.wait_for(app.drain(), timeout=30)
         await asyncio.wait_for(dialer.drain(), timeout=30)
     finally:
-        for job in (sender, business_sender):
+        for job in jobs:
             if not job.done():
                 job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)  # their producers closed
+        await app.cancel()
+        await dialer.cancel()
         await consumer.stop()
         await prod.stop()
     print(_progress_line(tally, reports), file=progress, flush=True)

@@ -106,6 +106,7 @@ def start_broker(state_dir: Path, port: int | None = None,
         stderr=open(log_path, "ab"),
         stdin=subprocess.DEVNULL,
         preexec_fn=_die_with_parent,
+        start_new_session=True,  # stopped by the stack after the workers, not by the terminal's Ctrl-C
     )
     bootstrap = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 20

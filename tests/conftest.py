@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
 import inspect
 import json
 import os
@@ -212,24 +211,13 @@ async def db(database_url):
 
 
 @pytest.fixture(scope="session")
-def kcat(tmp_path_factory):
-    """Debian's kcat, run with the librdkafka that the confluent-kafka wheel ships.
-
-    Debian bookworm's librdkafka 2.0.2 cannot parse Tansu's ApiVersion v3 response
-    ("Read underflow"); librdkafka >= 2.1 can. The C API is stable, so the same
-    kcat binary works against the newer library.
-    """
-    exe = shutil.which("kcat")
-    if exe is None:
-        pytest.fail("kcat is not installed: `apt-get install kcat` (.ci/run does this)")
-    import confluent_kafka
-
-    libs = sorted(glob.glob(str(Path(confluent_kafka.__file__).parent.parent / "confluent_kafka.libs" / "librdkafka-*.so*")))
-    env = dict(os.environ)
-    if libs:
-        libdir = tmp_path_factory.mktemp("rdkafka")
-        (libdir / "librdkafka.so.1").symlink_to(libs[0])
-        env["LD_LIBRARY_PATH"] = f"{libdir}:{env.get('LD_LIBRARY_PATH', '')}"
+def kcat():
+    """Debian's kcat as the README runs it: `infra/dev/kcat` (with the librdkafka the confluent-kafka wheel
+    ships, which can talk to the embedded broker; Debian bookworm's 2.0.2 cannot)."""
+    if shutil.which("kcat") is None:
+        pytest.fail("kcat is not installed: `make test` installs it (infra/dev/system-packages.sh)")
+    exe = str(Path(__file__).resolve().parents[1] / "infra/dev/kcat")
+    env = dict(os.environ, CLAIMS_PYTHON=sys.executable)
 
     def run(*args: str, input: bytes | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
         return subprocess.run([exe, *args], input=input, env=env, capture_output=True, timeout=timeout)

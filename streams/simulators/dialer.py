@@ -70,3 +70,9 @@ class Dialer:
     async def drain(self) -> None:
         while self.tasks:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    async def cancel(self) -> None:
+        """Stop what is under way (the demo was interrupted)."""
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*list(self.tasks), return_exceptions=True)

@@ -61,7 +61,7 @@ class SurveyorApp:
                                            **ids))
         drive_minutes = max(1.0, (a.estimated_arrival_at - a.occurred_at).total_seconds() / 60)
         await asyncio.sleep(drive_minutes * self.seconds_per_minute * self.rng.uniform(0.8, 1.2))
-        lat, lon = self.scene_of(a.report_id)
+        lat, lon = (a.scene.lat, a.scene.lon) if a.scene is not None else self.scene_of(a.report_id)
         await self._send(ArrivedAtScene(event_id=derived_event_id("sim-arrive", a.task_id), occurred_at=now(),
                                         lat=lat, lon=lon, **ids))
         await asyncio.sleep(20 * self.seconds_per_minute)
@@ -73,3 +73,45 @@ class SurveyorApp:
     async def drain(self) -> None:
         while self.tasks:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    async def cancel(self) -> None:
+        """Stop what is under way (the demo was interrupted)."""
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+
+async def serve(bootstrap: str, decline_ratio: float = 0.05) -> None:
+    """The app for a running system (`claims-dispatch run --simulate-surveyors`): answers every assignment
+    on dispatch.assignments from now on, until cancelled (SIGINT or SIGTERM)."""
+    import signal
+
+    from streams.kafka_clients import producer as make_producer, reader
+
+    loop, me = asyncio.get_running_loop(), asyncio.current_task()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, me.cancel)
+    prod = make_producer(bootstrap)
+    # From the start of the topic, answering what was decided since the app started: joining the group
+    # takes a moment, and an assignment made meanwhile must not be missed.
+    since_ms = int(datetime.now(timezone.utc).timestamp() * 1000)
+    consumer = reader(bootstrap, "dispatch.assignments")
+    app = SurveyorApp(prod, decline_ratio=decline_ratio, seed=random.randrange(1 << 30))
+    try:
+        await prod.start()
+        await consumer.start()
+        async for m in consumer:
+            if m.timestamp >= since_ms:
+                app.on_decision(m.value)
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await app.cancel()
+        await consumer.stop()
+        await prod.stop()
+
+
+if __name__ == "__main__":
+    import sys
+
+    asyncio.run(serve(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 0.05))
