@@ -41,7 +41,7 @@ def trigger_for(event, rules: CallbackRules) -> Trigger | None:
 
 
 def _underwriting_exclusion(event: PolicyIssued, rules: CallbackRules) -> str | None:
-    """Underwriting callbacks cover non-direct-sales individual business, never corporate cargo (DOMAIN.md)."""
+    """Underwriting callbacks cover non-direct-sales individual business, never corporate cargo (docs/domain.md)."""
     if event.customer_type is CustomerType.CORPORATE and event.line_of_business == "cargo":
         return "corporate_cargo"
     if event.customer_type is not CustomerType.INDIVIDUAL:

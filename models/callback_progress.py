@@ -27,7 +27,7 @@ def after_attempt(attempt: CallbackAttempted, phone_attempts: int, max_phone: in
     """The task's next step after ``attempt`` (``phone_attempts`` counts phone attempts made, this one included).
 
     A successful callback: the customer reached in person with identity confirmed
-    (DOMAIN.md); a problem case is such a callback with negative or unclear
+    (docs/domain.md); a problem case is such a callback with negative or unclear
     answers: it counts as reached, and is flagged for follow-up.
     """
     o = attempt.outcome

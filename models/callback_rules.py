@@ -1,4 +1,4 @@
-"""Callback configuration: targets, windows, attempts, calling hours, routing. Defaults from DOMAIN.md."""
+"""Callback configuration: targets, windows, attempts, calling hours, routing. Defaults and their sources: docs/domain.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Dispatch configuration: every number here is a default from DOMAIN.md, overridable."""
+"""Dispatch configuration: every number here is a default (sources: docs/domain.md), overridable."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """`hotline.reports`: a loss report (報案) as hotline telephony publishes it.
 
-Field groups follow DOMAIN.md and, for naming, ACORD's loss notice
+Field groups follow docs/domain.md and, for naming, ACORD's loss notice
 (ClaimsOccurrence, AutoLossInfo, ClaimsParty, ClaimsInjuredInfo).
 """
 

@@ -18,7 +18,7 @@ class Zone(StrEnum):
 
 
 class ArrivalLimits(BaseModel):
-    """Minutes from the report to arrival at the scene, by zone (LOCAL, CO in DOMAIN.md).
+    """Minutes from the report to arrival at the scene, by zone (LOCAL, CO: docs/domain.md).
 
     A remote scene is held to the time agreed with the customer; without a
     recorded agreement ``remote_default_minutes`` applies.

@@ -20,7 +20,7 @@ def _auth(settings: Settings | None) -> dict:
 
 
 def producer(bootstrap: str, settings: Settings | None = None) -> AIOKafkaProducer:
-    # acks=all, no idempotence: Tansu does not implement InitProducerId (DESIGN.md).
+    # acks=all, no idempotence: Tansu does not implement InitProducerId (docs/embedded-broker.md).
     return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, linger_ms=5,
                             **_auth(settings))
 

@@ -2,7 +2,7 @@
 
 Faust 0.15 builds its aiokafka consumer with ``fetch_max_wait_ms=1500`` hard-coded.
 On the embedded Tansu broker an empty fetch sleeps that long and is not woken by
-new data (DESIGN.md: each hop +~750 ms), so the embedded profile wants ~10 ms.
+new data (docs/embedded-broker.md: each hop +~750 ms), so the embedded profile wants ~10 ms.
 This transport is registered under the ``faust.transports`` entry point
 (pyproject.toml) as ``claimskafka://`` — Faust's supported seam for transports —
 and only sets the wait on the consumer it creates, before that consumer starts.

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="postgresql://...; unset = embedded pgserver.")
     state_dir: Path = Field(default=Path(".claims-dispatch"), description="Embedded data, stack.json, faust data.")
 
-    #: "embedded" tunes the Kafka client for the Tansu broker (DESIGN.md): it holds a
+    #: "embedded" tunes the Kafka client for the Tansu broker (docs/embedded-broker.md): it holds a
     #: JoinGroup for half the session timeout, and an empty fetch is not woken by new data.
     kafka_profile: Literal["kafka", "embedded"] = "kafka"
     #: Embedded: 2 s, so that a worker's first join (and a rejoin after a rebalance) waits 1 s, not 3 as with 6 s

@@ -49,3 +49,16 @@ def test_roster_refuses_unknown_region_references():
     data["surveyors"][0]["region_id"] = "nowhere"
     with pytest.raises(ValueError, match="unknown region 'nowhere'"):
         Roster.model_validate(data)
+
+
+def test_the_contract_document_names_every_topic_and_every_dead_letter_reason():
+    from pathlib import Path
+
+    from models.contract import TOPICS
+    from models.intake import RejectReason
+
+    doc = (Path(__file__).resolve().parents[2] / "docs/contract.md").read_text()
+    for t in TOPICS:
+        assert f"| `{t.name}` | {t.summary} |" in doc, t.name
+    for reason in RejectReason:
+        assert f"`{reason.value}`" in doc, reason
