@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import sys
@@ -310,9 +311,12 @@ def cmd_simulate(args, settings: Settings) -> int:
             regions = tuple(r for r in regions if r.region_id in wanted)
         if not regions:
             sys.exit("no regions in the database: load a roster first (`claims-dispatch roster load FILE`)")
-        return await send_reports(kafka, regions, args.reports, args.rate, args.bad_ratio, args.seed)
+        return await send_reports(kafka, regions, args.reports, args.rate, args.bad_ratio, seed)
 
-    print(f"sent {asyncio.run(go())} reports to hotline.reports")
+    # A seed repeats a run exactly (the same report and event ids: a second run against the same system is
+    # all duplicates, which change nothing); without one, every run sends new reports.
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 31)
+    print(f"sent {asyncio.run(go())} reports to hotline.reports (seed {seed})")
     return 0
 
 
@@ -575,7 +579,7 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--reports", type=int, default=100)
     sim.add_argument("--rate", type=float, default=10.0)
     sim.add_argument("--bad-ratio", type=float, default=0.0)
-    sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument("--seed", type=int, help="repeat a run exactly (default: new reports every run)")
     sim.add_argument("--regions", help="comma-separated region ids to put scenes in (default: all)")
     sim.set_defaults(func=cmd_simulate)
 

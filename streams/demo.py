@@ -8,6 +8,7 @@ import random
 import statistics
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -150,7 +151,7 @@ async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int,
                             tally.dead[rid] = letter.reason
             if time.monotonic() - last_print > 1:
                 last_print = time.monotonic()
-                print(_progress_line(tally, reports), file=progress, flush=True)
+                print(_progress_line(tally, reports, app, dialer), file=progress, flush=True)
             # Done when every report is accounted for, no simulated surveyor or dial is under way, and (with the
             # database) every survey the app completed has its callback decided and no callback task is open: a
             # survey completed after the loop would be missing from the figures (seen once in CI, 116 vs 117).
@@ -174,49 +175,70 @@ async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int,
     print(_progress_line(tally, reports), file=progress, flush=True)
     summary = summarise(tally, reports, time.monotonic() - started, app)
     if database_url is not None:
+        summary["arrivals"] = await _arrival_figures(database_url, list(tally.sent_valid))
         summary["callbacks"] = await _callback_figures(database_url)
         summary["callback_attempts"] = dialer.attempts
         summary["findings_by_department"] = findings
     return summary
 
 
-async def _callbacks_settled(database_url: str, surveys_completed: int) -> bool:
-    """No callback task open, and a callback decision for each of the ``surveys_completed`` surveys."""
+async def _query(database_url: str, method: str, sql: str, *args):
+    """One query on a connection of its own (the demo asks a few times, at its end)."""
     import asyncpg
 
     conn = await asyncpg.connect(database_url)
     try:
-        row = await conn.fetchrow(
-            "SELECT (SELECT count(*) FROM callback_tasks WHERE state = 'open') AS open,"
-            " (SELECT count(*) FROM callback_decisions WHERE kind = $1) AS surveys", CallbackKind.SURVEY.value)
-        return row["open"] == 0 and row["surveys"] >= surveys_completed
+        return await getattr(conn, method)(sql, *args)
     finally:
         await conn.close()
+
+
+async def _callbacks_settled(database_url: str, surveys_completed: int) -> bool:
+    """No callback task open, and a callback decision for each of the ``surveys_completed`` surveys."""
+    row = await _query(database_url, "fetchrow",
+                       "SELECT (SELECT count(*) FROM callback_tasks WHERE state = 'open') AS open,"
+                       " (SELECT count(*) FROM callback_decisions WHERE kind = $1) AS surveys",
+                       CallbackKind.SURVEY.value)
+    return row["open"] == 0 and row["surveys"] >= surveys_completed
 
 
 async def _callback_figures(database_url: str) -> dict:
-    import asyncpg
-
-    conn = await asyncpg.connect(database_url)
-    try:
-        rows = await conn.fetch(
-            """
-            SELECT d.kind, count(*) AS triggers, count(*) FILTER (WHERE d.eligible) AS eligible,
-                   count(*) FILTER (WHERE d.selected) AS tasks, count(t.task_id) FILTER (WHERE t.success) AS successes,
-                   count(t.task_id) FILTER (WHERE t.state = 'open') AS open,
-                   count(t.task_id) FILTER (WHERE t.success_channel = 'sms') AS sms_successes
-              FROM callback_decisions d LEFT JOIN callback_tasks t USING (source_event_id)
-             GROUP BY d.kind ORDER BY d.kind
-            """)
-        return {r["kind"]: dict(r) for r in rows}
-    finally:
-        await conn.close()
+    rows = await _query(database_url, "fetch", """
+        SELECT d.kind, count(*) AS triggers, count(*) FILTER (WHERE d.eligible) AS eligible,
+               count(*) FILTER (WHERE d.selected) AS tasks, count(t.task_id) FILTER (WHERE t.success) AS successes,
+               count(t.task_id) FILTER (WHERE t.state = 'open') AS open,
+               count(t.task_id) FILTER (WHERE t.success_channel = 'sms') AS sms_successes
+          FROM callback_decisions d LEFT JOIN callback_tasks t USING (source_event_id)
+         GROUP BY d.kind ORDER BY d.kind
+        """)
+    return {r["kind"]: dict(r) for r in rows}
 
 
-def _progress_line(t: Tally, n: int) -> str:
+async def _arrival_figures(database_url: str, report_ids: list[str]) -> dict:
+    """What happened at the scenes (as stored): arrivals, on time or late against the deadline."""
+    return dict(await _query(
+        database_url, "fetchrow",
+        "SELECT count(*) FILTER (WHERE arrived_at IS NOT NULL) AS arrived,"
+        " count(*) FILTER (WHERE arrived_at <= deadline_at) AS on_time,"
+        " count(*) FILTER (WHERE arrival_missed_at IS NOT NULL AND arrived_at IS NULL) AS missed"
+        " FROM survey_tasks WHERE report_id = ANY($1::text[]) AND status NOT IN ('declined', 'cancelled')",
+        report_ids))
+
+
+def _progress_line(t: Tally, n: int, app: SurveyorApp | None = None, dialer: Dialer | None = None) -> str:
     waiting = len(set(t.escalations) - set(t.assigned))
-    return (f"sent {t.total()}/{n} · dispatched {len(t.assigned)} · escalated, not yet dispatched {waiting}"
+    line = (f"sent {t.total()}/{n} · dispatched {len(t.assigned)} · escalated, not yet dispatched {waiting}"
             f" · dead-lettered {len(t.dead)}")
+    pending = []
+    if t.total() < n:
+        pending.append(f"{n - t.total()} reports to send")
+    if (undecided := t.total() - t.accounted()) > 0:
+        pending.append(f"{undecided} reports to be decided")
+    if app is not None and app.tasks:
+        pending.append(f"{len(app.tasks)} surveys under way")
+    if dialer is not None and dialer.tasks:
+        pending.append(f"{len(dialer.tasks)} callbacks being dialled")
+    return line + (f" · waiting for {', '.join(pending)}" if pending else " · settling the callbacks")
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -247,6 +269,7 @@ def summarise(t: Tally, n: int, elapsed: float, app: SurveyorApp) -> dict:
         "escalation_reasons": reasons,
         "arrival_deadlines_missed": len(t.missed),
         "dead_lettered": len(t.dead),
+        "dead_letter_reasons": dict(sorted(Counter(t.dead.values()).items())),
         "unaccounted": len(unaccounted),
         "unaccounted_report_ids": unaccounted[:20],
         "declined_and_redispatched": app.declined,
@@ -270,12 +293,15 @@ def render_summary(s: dict) -> str:
         f"  dispatched              {s['dispatched']}",
         f"  escalated, not yet sent {s['escalated']}",
         f"  escalations raised      {s['escalations_total']}  {s['escalation_reasons'] or ''}",
-        f"  dead-lettered           {s['dead_lettered']}",
+        f"  dead-lettered           {s['dead_lettered']}  {s.get('dead_letter_reasons') or ''}",
         f"  unaccounted for         {s['unaccounted']}",
         f"  declined, re-dispatched {s['declined_and_redispatched']}",
         f"  surveys completed       {s['surveys_completed']}",
         f"  time to assign p50/p99  {f(s['time_to_assign_p50_s'], ' s')} / {f(s['time_to_assign_p99_s'], ' s')}",
         f"  predicted on time       {f(s['predicted_on_time_share'])} of assignments",
+        *([f"  arrived on time         {s['arrivals']['on_time']} of {s['arrivals']['arrived']} arrivals"
+           f" (late {s['arrivals']['arrived'] - s['arrivals']['on_time']}, deadline passed before arrival "
+           f"{s['arrivals']['missed']}; the simulated app drives in compressed time)"] if "arrivals" in s else []),
         f"  elapsed                 {s['elapsed_s']} s",
     ]
     if "callbacks" in s:
@@ -283,8 +309,10 @@ def render_summary(s: dict) -> str:
         for kind, c in s["callbacks"].items():
             rate = "—" if not c["eligible"] else f"{c['successes'] / c['eligible']:.0%}"
             target = s.get("targets", {}).get(kind)
+            below = target is not None and c["eligible"] and c["successes"] / c["eligible"] < target
             lines.append(f"                          {kind:<13} {c['eligible']:>8} {c['tasks']:>6} {c['successes']:>10}"
-                         f"  {rate:>12}  {'' if target is None else f'{target:.0%}'}")
+                         f"  {rate:>12}  {'' if target is None else f'{target:.0%}'}"
+                         f"{'  BELOW TARGET' if below else ''}")
         lines.append(f"  callback attempts       {s['callback_attempts']}")
         lines.append(f"  findings routed         {s['findings_by_department'] or 'none'}")
     return "\n".join(lines)

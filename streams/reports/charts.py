@@ -35,13 +35,17 @@ def success_vs_target(report: dict) -> str:
     rates = [100 * (report["callbacks"][k]["success_rate"] or 0) for k in kinds]
     targets = [100 * report["callbacks"][k]["target"] for k in kinds]
     fig, ax = _subplots(3.0)
-    bars = ax.bar(kinds, rates, color=["#2e7d32" if r >= t else "#c62828" for r, t in zip(rates, targets)])
-    ax.scatter(kinds, targets, marker="_", s=900, color="black", label="target", zorder=3)
-    ax.bar_label(bars, fmt="%.0f%%", fontsize=8)
+    if kinds:
+        bars = ax.bar(kinds, rates, color=["#2e7d32" if r >= t else "#c62828" for r, t in zip(rates, targets)])
+        ax.scatter(kinds, targets, marker="_", s=900, color="black", label="target", zorder=3)
+        ax.bar_label(bars, fmt="%.0f%%", fontsize=8)
+        ax.legend(loc="lower right", fontsize=8)
+    else:  # (an empty bar chart drew an x axis of -0.04 to 0.04 and said nothing)
+        ax.set_xticks([])
+        ax.text(0.5, 0.5, "no eligible callback events this month", ha="center", va="center", transform=ax.transAxes)
     ax.set_ylim(0, 110)
     ax.set_ylabel("success rate %")
     ax.set_title("Callback success rate against target")
-    ax.legend(loc="lower right", fontsize=8)
     return _data_uri(fig)
 
 

@@ -37,6 +37,8 @@ def report_html(report: dict) -> str:
     excl = "".join(f"<li>{escape(k)}: {escape(counts(f['excluded']))}</li>" for k, f in report["callbacks"].items())
     sat = _table(["kind", "1", "2", "3", "4", "5"],
                  [[k, *(str(f["satisfaction"][s]) for s in "12345")] for k, f in report["callbacks"].items()])
+    ended = "".join(f"<li>{escape(kind)}: {escape(counts(f['ended']))}; open {f['open']}</li>"
+                    for kind, f in report["callbacks"].items())
     fnd = report["findings"]
     deps = _table(["department", "total", "open", "closed", "past follow-up date"],
                   [[d, str(v["total"]), str(v["open"]), str(v["closed"]), str(v["overdue"])]
@@ -52,6 +54,7 @@ def report_html(report: dict) -> str:
 <p class="note">Success: the customer reached in person with identity confirmed (problem cases included).
 Coverage: eligible events given a callback task.</p>
 <h3>Exclusions</h3><ul>{excl}</ul>
+<h3>How tasks ended</h3><ul>{ended}</ul>
 <h3>Satisfaction (1 = very unsatisfied, 5 = very satisfied)</h3>{sat}
 <h2>Findings</h2>
 <p>{fnd['total']} finding(s). By kind: {escape(counts(fnd['by_kind']))}.</p>

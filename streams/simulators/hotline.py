@@ -49,7 +49,7 @@ def loss_report(rng: random.Random, region: Region, now: datetime, seq: int) -> 
     return LossReported(
         event_id=uuid.UUID(int=rng.getrandbits(128), version=4),
         occurred_at=now,
-        report_id=f"RPT-{now:%Y%m%d}-{seq:07d}-{rng.randrange(16**4):04x}",
+        report_id=f"RPT-{now:%Y%m%d}-{seq:07d}-{rng.getrandbits(32):08x}",  # unique across runs of a day
         reporter=Reporter(name=name, phone=phone, relation="insured"),
         insured=Insured(name=name, id_number=None),
         policy=Policy(number=f"P{rng.randrange(10**11):011d}",

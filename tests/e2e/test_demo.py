@@ -26,4 +26,16 @@ def test_demo_accounts_for_every_report_and_leaves_nothing_running(tmp_path, cli
             assert c["tasks"] == c["eligible"], f"{kind}: every eligible event gets a task"
     assert callbacks["survey"]["eligible"] == s["surveys_completed"]
     assert sum(s["findings_by_department"].values()) > 0
+    assert sum(s["dead_letter_reasons"].values()) == s["dead_lettered"]
+    assert 0 < s["arrivals"]["on_time"] <= s["arrivals"]["arrived"] <= s["dispatched"]
+    assert f"arrived on time         {s['arrivals']['on_time']} of {s['arrivals']['arrived']}" in out.stdout
+    for kind, c in callbacks.items():  # a kind below its target says so
+        below = c["eligible"] and c["successes"] / c["eligible"] < s["targets"][kind]
+        row = [line for line in out.stdout.splitlines() if line.strip().startswith(f"{kind} ")][0]
+        assert row.endswith("BELOW TARGET") == bool(below), row
+    progress = [line for line in out.stderr.splitlines() if line.startswith("sent ")]
+    assert progress and all(" · waiting for " in line or line.endswith("settling the callbacks")
+                            for line in progress[:-1])
+    assert not [line for line in out.stdout.splitlines() + out.stderr.splitlines() if line.startswith("{")], \
+        "raw JSON log lines among the demo's output"
     assert processes_using(tmp_path / "state") == []

@@ -192,6 +192,9 @@ def test_markdown_and_html_carry_the_same_figures(generated):
     assert "**underwriting**: 33.3% of 3 eligible (target 50.0%, missed)" in brief
     html = (folder / "report.html").read_text()
     assert "<td>closure</td><td>50.0%</td><td>4</td><td>1</td><td>3</td><td>7</td><td>2 (phone 2)</td>" in html
+    assert "<h3>How tasks ended</h3>" in html and "### How tasks ended" in md
+    for line in [ln for ln in md.splitlines() if ln.startswith("- closure: ") and "open" in ln]:
+        assert f"<li>{line[2:]}</li>" in html
     assert html.count('src="data:image/png;base64,') == 3
     png = html.split('src="data:image/png;base64,')[1].split('"')[0]
     assert base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n"

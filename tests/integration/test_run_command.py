@@ -143,3 +143,30 @@ def test_run_with_the_simulated_surveyor_app_gets_assignments_accepted_and_surve
         assert proc.wait(60) == 0
     time.sleep(0.5)
     assert processes_using(state) == []
+
+
+async def test_simulate_sends_new_reports_each_run_unless_a_seed_is_given(stack, worker, database_url, cli_env, db,
+                                                                          bus):
+    import asyncio
+
+    env = dict(cli_env, CLAIMS_KAFKA_BOOTSTRAP=stack.kafka_bootstrap, CLAIMS_DATABASE_URL=database_url)
+
+    def simulate(*extra) -> str:
+        out = subprocess.run([*CLI, "simulate", "--reports", "5", "--rate", "50", "--regions", "simulate", *extra],
+                             env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    async def claims() -> int:
+        return await db.fetchval("SELECT count(*) FROM claims WHERE region_id = 'simulate'")
+
+    before = await claims()
+    first, second = [await asyncio.to_thread(simulate) for _ in range(2)]
+    assert first.split("seed ")[1] != second.split("seed ")[1]
+    # Run twice against one system, both batches are new claims (with one seed, the second was all duplicates).
+    await bus.wait_for(lambda: claims_reached(claims, before + 10), what="ten new claims")
+    assert "(seed 11)" in await asyncio.to_thread(simulate, "--seed", "11")
+
+
+async def claims_reached(count, n: int) -> bool:
+    return await count() >= n

@@ -45,3 +45,16 @@ def test_observations_name_the_shortfall_in_callbacks():
     report = build_report("2026-10", rows, MonthRows(), CallbackRules(), ArrivalLimits(), CAL)
     assert "closure callbacks 47% against a 50% target: 3 more successful callbacks were needed." in \
         report["observations"]
+
+
+def test_an_empty_months_charts_say_there_is_nothing_rather_than_draw_an_empty_axis(monkeypatch):
+    from streams.reports import charts
+
+    drawn = []
+    monkeypatch.setattr(charts, "_data_uri", lambda fig: drawn.append(fig) or "data:")
+    report = build_report("2026-11", MonthRows(), MonthRows(), CallbackRules(), ArrivalLimits(), CAL)
+    for chart in (charts.success_vs_target, charts.time_to_scene, charts.findings_by_department):
+        chart(report)
+    texts = [t.get_text() for fig in drawn for ax in fig.axes for t in ax.texts]
+    assert texts == ["no eligible callback events this month", "no arrivals this month", "no findings this month"]
+    assert drawn[0].axes[0].get_ylim() == (0, 110) and list(drawn[0].axes[0].get_xticks()) == []
