@@ -420,7 +420,7 @@ def _startup_phases(run_log: Path, started_wall: float) -> str:
 def last_months_report(stack: Stack, out: Path) -> None:
     """Last month's report generated and announced, as in any database but on its first working day: with a
     fresh database the worker would generate it 15 s after starting, inside the latency measurement (once a
-    month, ~1.5 s of CPU in a thread; measured on its own, README "Performance")."""
+    month, ~1.5 s of CPU in a thread; measured on its own, docs/performance.md)."""
     from zoneinfo import ZoneInfo
 
     from models.monthly_report import month_key, previous_month

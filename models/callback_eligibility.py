@@ -54,3 +54,10 @@ def _underwriting_exclusion(event: PolicyIssued, rules: CallbackRules) -> str | 
 def survey_trigger(source_event_id, occurred_at: datetime, customer: CustomerContact, report_id: str) -> Trigger:
     """A finished survey calls for a survey & loss-assessment callback to the reporter."""
     return Trigger(source_event_id, CallbackKind.SURVEY, occurred_at, customer, report_id)
+
+
+def exclusion(trigger: Trigger, on_do_not_call: bool) -> str | None:
+    """Why a trigger gets no callback: its own exclusion first, then a customer who asked not to be called."""
+    if trigger.excluded is not None:
+        return trigger.excluded
+    return "do_not_call" if on_do_not_call else None

@@ -63,6 +63,13 @@ def findings_to_route(attempt: CallbackAttempted) -> tuple[Finding, ...]:
     return attempt.findings
 
 
-def upgrades(current_state: str, attempt: CallbackAttempted) -> bool:
-    """A delivery receipt may still arrive for a task closed as 'SMS sent'."""
-    return current_state == "sms_sent" and attempt.outcome is AttemptOutcome.SMS_DELIVERED
+def upgrade(current_state: str, attempt: CallbackAttempted, kind: KindRules) -> Done | None:
+    """A task already closed changes only when a delivery receipt arrives for one closed as 'SMS sent':
+    it becomes 'SMS delivered' (a success where the kind counts one)."""
+    if current_state == "sms_sent" and attempt.outcome is AttemptOutcome.SMS_DELIVERED:
+        return Done("sms_delivered", kind.sms_counts_as_success, "SMS delivered")
+    return None
+
+
+#: An open task past its expiry (docs/domain.md: 5 working days after its due date) ends unsuccessful.
+EXPIRED = Done("expired", False, "no result before the task expired")

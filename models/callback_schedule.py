@@ -49,3 +49,9 @@ def next_attempt_time(after: datetime, rules: CallbackRules, spaced: bool) -> da
     """The earliest allowed time for the next call: spacing after the last attempt, inside calling hours."""
     earliest = after + timedelta(minutes=rules.attempt_spacing_minutes) if spaced else after
     return within_calling_hours(earliest, rules)
+
+
+def month_of(moment: datetime, rules: CallbackRules) -> str:
+    """The month (YYYY-MM, in the callback centre's time zone) a trigger counts towards: targets are monthly."""
+    return moment.astimezone(ZoneInfo(rules.timezone)).strftime("%Y-%m")
+

@@ -86,7 +86,7 @@ def faust_app(settings: Settings, kafka_bootstrap: str, app_id: str | None = Non
     app = ClaimsApp(
         app_id or settings.app_id,
         broker=brokers,
-        broker_credentials=faust_credentials(settings),  # TLS / SASL, README "Security"
+        broker_credentials=faust_credentials(settings),  # TLS / SASL, docs/security.md
         store="memory://",
         autodiscover=False,
         datadir=str(settings.state_dir / datadir),

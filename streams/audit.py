@@ -23,6 +23,7 @@ from models.callback_rules import CallbackRules
 from models.dead_letter import DeadLetter
 from models.reports import LossReported
 from streams.kafka_clients import unmanaged_consumer
+from streams.store.states import WITHDRAWN_SQL
 
 _ADAPTERS = {"policy.events": TypeAdapter(PolicyEvent), "complaints.events": TypeAdapter(ComplaintEvent),
              "claims.events": TypeAdapter(ClaimClosed)}
@@ -108,7 +109,7 @@ async def audit(bootstrap: str, database_url: str, since: datetime, until: datet
             "SELECT report_id, dispatch_state, pending_since FROM claims WHERE report_id = ANY($1::text[])",
             list(reports))}
         tasks = {r["report_id"]: r["n"] for r in await conn.fetch(
-            "SELECT report_id, count(*) AS n FROM survey_tasks WHERE status NOT IN ('declined', 'cancelled')"
+            f"SELECT report_id, count(*) AS n FROM survey_tasks WHERE status NOT IN {WITHDRAWN_SQL}"
             " AND report_id = ANY($1::text[]) GROUP BY report_id", list(reports))}
         escalated = {r["report_id"] for r in await conn.fetch(
             "SELECT DISTINCT report_id FROM escalations WHERE report_id = ANY($1::text[])", list(reports))}

@@ -396,7 +396,7 @@ def cmd_report(args, settings: Settings) -> int:
     import asyncpg
 
     from models.monthly_report import due_text
-    from streams.reports.monthly import announcement, generate
+    from streams.reports.monthly import generate
 
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
         sys.exit(f"--month must be YYYY-MM, got {args.month!r}")
@@ -410,19 +410,23 @@ def cmd_report(args, settings: Settings) -> int:
             report, paths = await generate(pool, args.month, now, settings.callbacks, settings.dispatch.arrival,
                                            settings.calendar, out)
             if kafka:
-                from streams.codec import encode
                 from streams.kafka_clients import producer
-                from streams.store.report_store import mark_published
+                from streams.services.monthly_report import CONSUMER, announce
+                from streams.services.unit_of_work import unit_of_work
+                from streams.store.outbox import mark_published
 
-                record = encode("reports.monthly", announcement(args.month, paths, settings.calendar, now))
+                # Kept in the outbox with the report marked published: if the send below fails, a worker's
+                # relay sends it.
+                async with unit_of_work(pool, CONSUMER) as uow:
+                    await announce(uow, args.month, paths, settings.calendar, now)
                 prod = producer(kafka)
                 await prod.start()
                 try:
-                    await prod.send_and_wait(record.topic, record.value, key=record.key)
+                    for record in uow.outputs:
+                        await prod.send_and_wait(record.topic, record.value, key=record.key)
                 finally:
                     await prod.stop()
-                async with pool.acquire() as conn:
-                    await mark_published(conn, args.month, now)
+                await mark_published(pool, uow.outputs)
             return report, paths
         finally:
             await pool.close()

@@ -19,6 +19,7 @@ from models.dead_letter import DeadLetter
 from models.dispatch_events import (ArrivalDeadlineMissed, DispatchDecision, DispatchEscalated, SurveyorAssigned,
                                     SurveyorReassigned)
 from models.zones import Region
+from streams.store.states import WITHDRAWN_SQL
 from streams.kafka_clients import producer as make_producer
 from streams.kafka_clients import reader
 from streams.simulators.business import business_event, topic_of
@@ -221,7 +222,7 @@ async def _arrival_figures(database_url: str, report_ids: list[str]) -> dict:
         "SELECT count(*) FILTER (WHERE arrived_at IS NOT NULL) AS arrived,"
         " count(*) FILTER (WHERE arrived_at <= deadline_at) AS on_time,"
         " count(*) FILTER (WHERE arrival_missed_at IS NOT NULL AND arrived_at IS NULL) AS missed"
-        " FROM survey_tasks WHERE report_id = ANY($1::text[]) AND status NOT IN ('declined', 'cancelled')",
+        f" FROM survey_tasks WHERE report_id = ANY($1::text[]) AND status NOT IN {WITHDRAWN_SQL}",
         report_ids))
 
 

@@ -117,6 +117,9 @@ MONTHLY_REPORT_PUBLISHED = Gauge("claims_monthly_report_published",
                                  "1 when last month's callback report has been published, else 0.")
 MONTHLY_REPORT_DUE = Gauge("claims_monthly_report_due_timestamp_seconds",
                            "End of the due date (5th working day) of last month's report, Unix time.")
+MONTHLY_REPORT_CHECKS = Counter("claims_monthly_report_checks_total",
+                                "Checks whether last month's report is due (and its generation), by outcome.",
+                                ["outcome"])
 MONTHLY_REPORT_LAST_PUBLISHED = Gauge("claims_monthly_report_last_published_timestamp_seconds",
                                       "When this worker last published a monthly report, Unix time.")
 
@@ -198,6 +201,7 @@ def initialise(zones, kinds, reasons, departments, finding_kinds) -> None:
         WATCHDOG_RUNS.labels(outcome)
         BOARD_REFRESHES.labels(outcome)
         RETENTION_RUNS.labels(outcome)
+        MONTHLY_REPORT_CHECKS.labels(outcome)
     for table in ("inbox", "outbox"):
         ROWS_PRUNED.labels(table)
     for kind in kinds:

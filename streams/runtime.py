@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 
 import asyncpg
@@ -16,6 +18,10 @@ from models.region_plan import plan_region
 from models.travel import StraightLineTravel, TravelTimeModel
 from models.zones import Region
 from streams.codec import Outgoing
+from streams.services.callbacks import CallbackContext
+from streams.services.dispatch import Dispatcher
+from streams.services.monthly_report import ReportContext
+from streams.services.unit_of_work import UnitOfWork, unit_of_work
 from streams.settings import Settings
 from streams.store import roster_store
 from streams.store.outbox import mark_published
@@ -53,6 +59,11 @@ class Runtime:
         self._unmarked: set[str] = set()             # their event ids, and those being marked
         self._marking: asyncio.Future | None = None
         self._failures_to_inject = dict(settings.fault_injection_publish_failures)  # fault drills only
+        #: What the service layer's handlers decide with.
+        self.dispatcher = Dispatcher(self.rules, self.planner(), self.region_states)
+        self.callbacks = CallbackContext(self.callback_rules, self.calendar)
+        self.reports = ReportContext(self.callback_rules, self.rules.arrival, self.calendar,
+                                     settings.state_dir / "reports")
 
     @staticmethod
     def now() -> datetime:
@@ -67,6 +78,12 @@ class Runtime:
             return plan_region(pending, surveyors, vehicles, rules, self.travel, now)
 
         return plan
+
+    @asynccontextmanager
+    async def unit_of_work(self, consumer: str) -> AsyncIterator[UnitOfWork]:
+        """``streams.services.unit_of_work`` on this worker's pool."""
+        async with unit_of_work(await self.pool(), consumer) as uow:
+            yield uow
 
     async def pool(self) -> asyncpg.Pool:
         """The connection pool, created on first use (a worker may start before the database answers)."""

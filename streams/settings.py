@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     kafka_heartbeat_s: float | None = Field(default=None, description="Default: 0.5 embedded, 3 kafka.")
     kafka_fetch_max_wait_ms: int | None = Field(default=None, description="Default: 10 embedded, 500 kafka.")
 
-    #: Kafka security (streams/kafka_security.py). Apache Kafka's own names; see README "Security".
+    #: Kafka security (streams/kafka_security.py). Apache Kafka's own names; see docs/security.md.
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
@@ -57,14 +57,14 @@ class Settings(BaseSettings):
         description="gc.set_threshold's first value for the worker (Python's default 700).")
     #: Faust's Kafka consumer runs in a thread of its own and hands fetched records to the worker's event
     #: loop, which needs the GIL the busy loop holds; Python hands the GIL over every switch interval
-    #: (5 ms by default). Measured on the intake backlog (README "Performance"): see there.
+    #: (5 ms by default). Measured on the intake backlog (docs/performance.md): see there.
     gil_switch_interval_s: float = Field(
         default=0.0005, gt=0, le=0.1,
         description="sys.setswitchinterval for the worker: how long a busy thread keeps the GIL before the "
                     "Kafka consumer thread gets it.")
     #: The worker's asyncio event loop. uvloop (libuv) makes each PostgreSQL and broker round trip and each
     #: hand-over from the consumer thread cheaper; intake makes ~7 round trips to them a batch. Measured side by side
-    #: (README "Performance"): backlog 2203 and 2062/s vs 1607 and 1750/s on asyncio's own loop, batches at
+    #: (docs/performance.md): backlog 2203 and 2062/s vs 1607 and 1750/s on asyncio's own loop, batches at
     #: 200/s 13-18 ms vs 18-24 ms; the bare Faust pass-through +5% (it runs on the same setting).
     event_loop: Literal["uvloop", "asyncio"] = Field(
         default="uvloop", description="The worker's event loop: uvloop, or asyncio's own (the fallback).")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ import pytest
 import pytest_asyncio
 
 from tests.report_factory import report_dict
+from tests.waiting import wait_for
 
 
 def roster_for_tests(regions: list[str], overrides: dict[str, dict] | None = None) -> dict:
@@ -160,16 +160,8 @@ class Bus:
         return [r for r in self.records[topic] if r.get("report_id") == report_id]
 
     async def wait_for(self, predicate, timeout: float = 30.0, what: str = "condition"):
-        """``predicate()``'s first truthy result; it may be a coroutine function (a database query)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = predicate()
-            if inspect.isawaitable(result):
-                result = await result
-            if result:
-                return result
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        """``tests.waiting.wait_for``, here because a test waiting on the bus has the bus at hand."""
+        return await wait_for(predicate, timeout, what)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

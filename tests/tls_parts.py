@@ -1,6 +1,6 @@
 """Real TLS for the security tests: a private CA, PostgreSQL serving TLS only, a TLS terminator for Kafka.
 
-Tansu (the embedded broker) has no working TLS listener (README "Security"), so the Kafka side is
+Tansu (the embedded broker) has no working TLS listener (docs/security.md), so the Kafka side is
 the usual deployment shape of a TLS terminator in front of a plaintext broker: clients speak TLS
 to the terminator, which the broker advertises as its address, and plaintext never leaves it.
 """

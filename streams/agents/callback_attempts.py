@@ -9,8 +9,7 @@ from models.callback_events import CallbackAttempted
 from streams import metrics
 from streams.agents.record_loop import Record, Refused, parse, run_records
 from streams.runtime import Runtime
-from streams.store.callbacks_store import UnknownCallbackTask, record_attempt
-from streams.store.outbox import add_outputs, claim_event, outputs_of
+from streams.services.callbacks import UnknownCallbackTask, on_attempt
 
 log = structlog.get_logger("claims_dispatch.callbacks")
 _ATTEMPT = TypeAdapter(CallbackAttempted)
@@ -19,19 +18,12 @@ _ATTEMPT = TypeAdapter(CallbackAttempted)
 def make_handler(rt: Runtime):
     async def handle(record: Record) -> None:
         attempt = parse(_ATTEMPT, record)
-        pool = await rt.pool()
-        applied = None
-        async with pool.acquire() as conn, conn.transaction():
-            if not await claim_event(conn, "callback-attempts", attempt.event_id):
-                outputs = await outputs_of(conn, "callback-attempts", attempt.event_id)
-            else:
-                try:
-                    applied = await record_attempt(conn, attempt, rt.now(), rt.callback_rules, rt.calendar)
-                except UnknownCallbackTask as exc:
-                    raise Refused("unknown_task", str(exc)) from None
-                outputs = applied.outputs
-                await add_outputs(conn, "callback-attempts", attempt.event_id, outputs)
-        await rt.publish_outbox(outputs)
+        try:
+            async with rt.unit_of_work("callback-attempts") as uow:
+                applied = await on_attempt(uow, attempt, rt.now(), rt.callbacks)
+        except UnknownCallbackTask as exc:
+            raise Refused("unknown_task", str(exc)) from None
+        await rt.publish_outbox(uow.outputs)
         if applied is not None and applied.counted:
             metrics.CALLBACK_ATTEMPTS.labels(applied.kind, attempt.channel.value, attempt.outcome.value).inc()
             if applied.closed_state:

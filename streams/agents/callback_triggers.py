@@ -6,12 +6,10 @@ import structlog
 from pydantic import TypeAdapter
 
 from models.business_events import ClaimClosed, ComplaintEvent, PolicyEvent
-from models.callback_eligibility import trigger_for
 from streams import metrics
 from streams.agents.record_loop import Record, parse, run_records
 from streams.runtime import Runtime
-from streams.store.callbacks_store import CallbackDecision, decide_callback
-from streams.store.outbox import add_outputs, claim_event, outputs_of
+from streams.services.callbacks import CallbackDecision, on_business_event
 
 log = structlog.get_logger("claims_dispatch.callbacks")
 _ADAPTERS = {"policy.events": TypeAdapter(PolicyEvent), "complaints.events": TypeAdapter(ComplaintEvent),
@@ -34,19 +32,9 @@ def count_decision(d: CallbackDecision) -> None:
 def make_handler(rt: Runtime):
     async def handle(record: Record) -> None:
         event = parse(_ADAPTERS[record.topic], record)
-        trigger = trigger_for(event, rt.callback_rules)
-        pool = await rt.pool()
-        decision = CallbackDecision()
-        async with pool.acquire() as conn, conn.transaction():
-            if not await claim_event(conn, "callback-triggers", event.event_id):
-                outputs = await outputs_of(conn, "callback-triggers", event.event_id)
-            elif trigger is None:
-                outputs = []
-            else:
-                decision = await decide_callback(conn, trigger, rt.now(), rt.callback_rules, rt.calendar)
-                outputs = decision.outputs
-                await add_outputs(conn, "callback-triggers", event.event_id, outputs)
-        await rt.publish_outbox(outputs)
+        async with rt.unit_of_work("callback-triggers") as uow:
+            decision = await on_business_event(uow, event, rt.now(), rt.callbacks)
+        await rt.publish_outbox(uow.outputs)
         count_decision(decision)
         log.info("callback_trigger", event_id=str(event.event_id), type=event.type, kind=decision.kind,
                  excluded=decision.excluded, selected=decision.selected,

@@ -1,8 +1,8 @@
 """hotline.reports → claims stored and decided → dispatch.assignments, or a dead letter. Batched.
 
 Intake and dispatch are one step: a batch of reports is validated one by one
-(models.intake), then stored and planned, each region once, in one transaction
-(streams.store.dispatch_store.register_and_dispatch). One Faust hop per report.
+(models.intake), then stored and planned, each region once, in one unit of work
+(streams.services.dispatch.register_reports). One Faust hop per report.
 """
 
 from __future__ import annotations
@@ -14,9 +14,16 @@ from streams import metrics
 from streams.agents.dispatch_metrics import count_plan
 from streams.agents.record_loop import Record, Refused, run_batches
 from streams.runtime import Runtime
-from streams.store.dispatch_store import register_and_dispatch
+from streams.services.dispatch import Intake, keep_committed, register_reports
+from streams.services.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("claims_dispatch.intake")
+
+
+def commit_time(done: Intake, uow: UnitOfWork) -> float | None:
+    """What ``claims_db_commit_seconds`` observes: the COMMIT of a batch that stored claims (a batch of
+    redeliveries commits nothing to time)."""
+    return uow.commit_seconds if done.new else None
 
 
 def make_handlers(rt: Runtime):
@@ -33,11 +40,13 @@ def make_handlers(rt: Runtime):
             # record by record, and only this report is dead-lettered.
             raise RuntimeError("injected fault (fault drill)")
         now = rt.now()
-        done = await register_and_dispatch(await rt.pool(), [accepted for _, accepted in batch], now,
-                                           rt.local_day_start(now), rt.rules, rt.planner(), rt.region_states)
-        if done.commit_seconds is not None:
-            metrics.COMMIT_SECONDS.labels("intake").observe(done.commit_seconds)
-        await rt.publish_outbox(done.outputs)
+        async with rt.unit_of_work("intake") as uow:
+            done = await register_reports(uow, [accepted for _, accepted in batch], now, rt.local_day_start(now),
+                                          rt.dispatcher)
+        keep_committed(rt.region_states, done.planned)
+        if (seconds := commit_time(done, uow)) is not None:
+            metrics.COMMIT_SECONDS.labels("intake").observe(seconds)
+        await rt.publish_outbox(uow.outputs)
         hits, misses = rt.region_states.take_counts()
         metrics.REGION_STATE_READS.labels("memory").inc(hits)
         metrics.REGION_STATE_READS.labels("database").inc(misses)

@@ -5,39 +5,29 @@ from __future__ import annotations
 import structlog
 from pydantic import TypeAdapter
 
-from models.business_events import CustomerContact
-from models.callback_eligibility import survey_trigger
 from models.surveyor_events import SurveyorStatus
 from streams import metrics
 from streams.agents.callback_triggers import count_decision
 from streams.agents.dispatch_metrics import count_plan
 from streams.agents.record_loop import Record, Refused, parse, run_records
 from streams.runtime import Runtime
-from streams.store.callbacks_store import decide_callback
-from streams.store.dispatch_store import UnknownTask, apply_surveyor_status
+from streams.services.dispatch import UnknownTask, apply_surveyor_status
 
 log = structlog.get_logger("claims_dispatch.surveyor_status")
 _STATUS = TypeAdapter(SurveyorStatus)
 
 
 def make_handler(rt: Runtime):
-    async def survey_callback(conn, completed, report):
-        """A finished survey calls for a survey & loss-assessment callback to the reporter."""
-        contact = CustomerContact(customer_id=report.policy.number, name=report.reporter.name,
-                                  phone=report.reporter.phone)
-        trigger = survey_trigger(completed.event_id, completed.occurred_at, contact, report.report_id)
-        decision = await decide_callback(conn, trigger, rt.now(), rt.callback_rules, rt.calendar)
-        return decision.outputs, decision
-
     async def handle(record: Record) -> None:
         event = parse(_STATUS, record)
         now = rt.now()
         try:
-            progress = await apply_surveyor_status(await rt.pool(), event, now, rt.local_day_start(now), rt.rules,
-                                                   rt.planner(), survey_callback)
+            async with rt.unit_of_work("surveyor-status") as uow:
+                progress = await apply_surveyor_status(uow, event, now, rt.local_day_start(now), rt.dispatcher,
+                                                       rt.callbacks)
         except UnknownTask as exc:
             raise Refused("unknown_task", str(exc)) from None
-        await rt.publish_outbox(progress.outputs)
+        await rt.publish_outbox(uow.outputs)
         count_plan(progress.plan, now)
         if progress.callback is not None:
             count_decision(progress.callback)

@@ -12,6 +12,8 @@ import structlog
 from streams import calendar_service, metrics
 from streams.agents.dispatch_metrics import count_plan
 from streams.runtime import Runtime
+from models.callback_schedule import month_of
+from streams.services import callbacks, watchdog as watchdog_service
 from streams.store import callbacks_store, watchdog_store
 from streams.store.outbox import prune, unpublished
 
@@ -25,22 +27,21 @@ async def watch_once(rt: Runtime) -> None:
     pool = await rt.pool()
     now = rt.now()
     day_start = rt.local_day_start(now)
-    for result in await watchdog_store.fire_ack_timeouts(pool, now, day_start, rt.rules, rt.planner()):
+    for result in await watchdog_service.fire_ack_timeouts(pool, now, day_start, rt.dispatcher):
         await rt.publish_outbox(result.outputs)
         count_plan(result.plan, now)
-    for result in await watchdog_store.fire_contact_reminders(pool, now):
+    for result in await watchdog_service.fire_contact_reminders(pool, now):
         await rt.publish_outbox(result.outputs)
         metrics.CONTACT_REMINDERS.inc()
-    for zone, result in await watchdog_store.fire_arrivals_missed(pool, now):
+    for zone, result in await watchdog_service.fire_arrivals_missed(pool, now):
         await rt.publish_outbox(result.outputs)
         metrics.ARRIVAL_DEADLINES_MISSED.labels(zone).inc()
         log.warning("arrival_deadline_missed", zone=zone)
-    for result in await watchdog_store.replan_waiting(pool, now, day_start, rt.rules, rt.planner(),
-                                                      rt.region_states):
+    for result in await watchdog_service.replan_waiting(pool, now, day_start, rt.dispatcher):
         await rt.publish_outbox(result.outputs)
         count_plan(result.plan, now)
     await rt.publish_outbox(await unpublished(pool, RELAY_AFTER_S))
-    overdue, expired = await callbacks_store.mark_overdue_and_expire(pool, now)
+    overdue, expired = await callbacks.mark_overdue_and_expire(pool, now)
     for kind in expired:
         metrics.CALLBACKS_CLOSED.labels(kind, "expired").inc()
     if overdue or expired:
@@ -60,7 +61,7 @@ async def refresh_board(rt: Runtime) -> None:
     for zone, ratio in gauges["deadline_met"].items():
         if ratio is not None:
             metrics.DEADLINE_MET_RATIO.labels(zone).set(ratio)
-    figures = await callbacks_store.month_figures(pool, callbacks_store.month_of(now, rt.callback_rules))
+    figures = await callbacks_store.month_figures(pool, month_of(now, rt.callback_rules))
     for kind, kind_rules in rt.callback_rules.kinds.items():
         f = figures.get(kind.value, {})
         eligible = f.get("eligible", 0)

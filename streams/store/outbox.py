@@ -24,6 +24,15 @@ async def claim_event(conn: asyncpg.Connection, consumer: str, event_id: uuid.UU
     return bool(row)
 
 
+async def claim_events(conn: asyncpg.Connection, consumer: str, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """``claim_event`` for a batch in one statement: the ids not handled before (an id repeated counts once)."""
+    rows = await conn.fetch(
+        "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id",
+        consumer, event_ids,
+    )
+    return {r["event_id"] for r in rows}
+
+
 async def add_outbox(conn: asyncpg.Connection, consumer: str, rows: list[tuple[uuid.UUID, Outgoing]]) -> None:
     """Outbox records of a batch, each with the input event it came from, in one statement (in order: unnest
     yields the arrays' order, so ``seq`` follows it)."""
@@ -37,27 +46,14 @@ async def add_outbox(conn: asyncpg.Connection, consumer: str, rows: list[tuple[u
         )
 
 
-async def add_outputs(conn: asyncpg.Connection, consumer: str, source_event_id: uuid.UUID, outputs: list[Outgoing]) -> None:
-    await add_outbox(conn, consumer, [(source_event_id, o) for o in outputs])
-
-
-async def outputs_of(conn: asyncpg.Connection, consumer: str, source_event_id: uuid.UUID) -> list[Outgoing]:
-    """The records an earlier handling of this event produced and may not have published, in order.
+async def outputs_of_many(conn: asyncpg.Connection, consumer: str, source_event_ids: list[uuid.UUID]) -> list[Outgoing]:
+    """The records earlier handlings of these events produced and may not have published, in the order
+    they were stored.
 
     Records the broker acknowledged are marked published and not sent again, so
     a plain redelivery puts nothing new on the output topics; a crash between
     publishing and marking re-sends the same event ids, which consumers dedupe.
     """
-    rows = await conn.fetch(
-        "SELECT topic, key, value, event_id FROM outbox"
-        " WHERE consumer = $1 AND source_event_id = $2 AND published_at IS NULL ORDER BY seq",
-        consumer, source_event_id,
-    )
-    return [Outgoing(r["topic"], bytes(r["key"]), bytes(r["value"]), str(r["event_id"])) for r in rows]
-
-
-async def outputs_of_many(conn: asyncpg.Connection, consumer: str, source_event_ids: list[uuid.UUID]) -> list[Outgoing]:
-    """``outputs_of`` for a batch of redelivered events, in the order they were stored."""
     if not source_event_ids:
         return []
     rows = await conn.fetch(

@@ -9,6 +9,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from models.monthly_report import MonthRows
+from models.task_progress import TaskStatus
+from streams.store.states import WITHDRAWN_SQL
+
+DECLINED, CANCELLED = TaskStatus.DECLINED.value, TaskStatus.CANCELLED.value
 
 
 def month_bounds(month: str, timezone: str) -> tuple[datetime, datetime]:
@@ -43,7 +47,7 @@ async def month_rows(conn: asyncpg.Connection, month: str, timezone: str, now: d
         SELECT t.zone, extract(epoch FROM t.arrived_at - c.reported_at) / 60.0 AS minutes_to_scene,
                t.arrived_at <= t.deadline_at AS met
           FROM survey_tasks t JOIN claims c USING (report_id)
-         WHERE {in_month} AND t.arrived_at IS NOT NULL AND t.status NOT IN ('declined', 'cancelled')
+         WHERE {in_month} AND t.arrived_at IS NOT NULL AND t.status NOT IN {WITHDRAWN_SQL}
         """, start, end)
     missed = await conn.fetch(
         f"""
@@ -54,9 +58,9 @@ async def month_rows(conn: asyncpg.Connection, month: str, timezone: str, now: d
         f"SELECT e.reason FROM escalations e JOIN claims c USING (report_id) WHERE {in_month}", start, end)
     reassignments = await conn.fetch(
         f"""
-        SELECT CASE WHEN t.status = 'declined' THEN 'declined' ELSE t.cancel_reason END AS reason
+        SELECT CASE WHEN t.status = '{DECLINED}' THEN '{DECLINED}' ELSE t.cancel_reason END AS reason
           FROM survey_tasks t JOIN claims c USING (report_id)
-         WHERE {in_month} AND (t.status = 'declined' OR (t.status = 'cancelled' AND t.cancel_reason IS NOT NULL))
+         WHERE {in_month} AND (t.status = '{DECLINED}' OR (t.status = '{CANCELLED}' AND t.cancel_reason IS NOT NULL))
         """, start, end)
 
     def rows(records):
@@ -90,3 +94,8 @@ async def mark_published(conn: asyncpg.Connection, month: str, now: datetime) ->
 
 async def published_at(conn: asyncpg.Connection, month: str) -> datetime | None:
     return await conn.fetchval("SELECT published_at FROM monthly_reports WHERE month = $1", month)
+
+
+async def try_lock_month(conn: asyncpg.Connection, month: str) -> bool:
+    """The month's report lock for this transaction, if no one else holds it."""
+    return await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext('monthly-report:' || $1))", month)

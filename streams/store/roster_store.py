@@ -13,6 +13,7 @@ from models.candidates import SurveyorRecord, SurveyorState, VehicleState, fleet
 from models.dispatch_rules import DispatchRules
 from models.roster import Roster, StoredEntry, Surveyor, SurveyVehicle
 from models.zones import Region
+from streams.store.states import WITHDRAWN_SQL
 
 
 @lru_cache(maxsize=65536)
@@ -208,7 +209,7 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
     # Live tasks and today's workload of the regions first (index scans), then joined to their people:
     # cheaper than a look-up per surveyor and per vehicle.
     srows = await conn.fetch(
-        """
+        f"""
         WITH live AS (SELECT t.surveyor_id, t.vehicle_id, t.arrived_at, t.estimated_arrival_at,
                              (c.report->'location'->>'lat')::float8 AS scene_lat,
                              (c.report->'location'->>'lon')::float8 AS scene_lon
@@ -216,7 +217,7 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
                        WHERE t.region_id = ANY($1::text[]) AND t.live),
              today AS (SELECT surveyor_id, count(*) AS n FROM survey_tasks
                         WHERE region_id = ANY($1::text[]) AND assigned_at >= $2
-                          AND status NOT IN ('declined', 'cancelled')
+                          AND status NOT IN {WITHDRAWN_SQL}
                         GROUP BY surveyor_id)
         SELECT s.region_id, s.surveyor_id, s.definition_hash AS h, s.lat, s.lon, s.duty, s.duty_until,
                l.scene_lat, l.scene_lon,

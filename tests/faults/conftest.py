@@ -30,9 +30,10 @@ def fault_stack(tmp_path_factory):
     yield running
     running.stop()
     from tests.conftest import processes_using
+    from tests.waiting import wait_until
 
-    time.sleep(0.5)
-    assert processes_using(state) == [], "the fault drills left a broker or PostgreSQL running"
+    wait_until(lambda: processes_using(state) == [], timeout=5,
+               what="no broker or PostgreSQL left running by the fault drills")
 
 
 @dataclass

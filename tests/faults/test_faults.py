@@ -24,6 +24,7 @@ from streams.demo import paced_send
 from streams.simulators.hotline import make_report
 from tests.faults.conftest import accounted, duplicate_effects, record
 from tests.report_factory import report_dict
+from tests.waiting import wait_for
 
 
 async def _regions(url: str) -> tuple[Region, ...]:
@@ -209,17 +210,24 @@ async def test_replaying_every_input_topic_from_the_start_changes_nothing(fault_
     await _send_reports(fault_stack, regions, 150, 50, 7, ids)
     _, lost = await accounted(fault_stack.database_url, ids, 0)
     assert lost == 0
-    await asyncio.sleep(3)  # let the first worker commit
+    inputs = {"intake": ("hotline.reports",), "surveyor-status": ("surveyor.status",),
+              "callback-triggers": ("policy.events", "complaints.events", "claims.events"),
+              "callback-attempts": ("callbacks.attempts",)}
+    totals = {agent: sum([len(await read_topic(fault_stack.kafka_bootstrap, t)) for t in topics])
+              for agent, topics in inputs.items()}
+    total_reports = totals["intake"]
+
+    def all_handled(port: int) -> bool:
+        return all(_handled(port, agent) >= n for agent, n in totals.items())
+
+    await wait_for(lambda: all_handled(workers.ports[first.pid]), timeout=60,
+                   what="the first worker done with every input record")
     workers.kill9(first)
     before = await _digest(fault_stack.database_url)
-    total_reports = len(await read_topic(fault_stack.kafka_bootstrap, "hotline.reports"))
     started = time.monotonic()
     replayer = await asyncio.to_thread(workers.start, f"replay-{uuid.uuid4().hex[:6]}")  # a new consumer group
     port = workers.ports[replayer.pid]
-    while _handled(port, "intake") < total_reports:
-        assert time.monotonic() - started < 180, "the replay did not finish"
-        await asyncio.sleep(0.5)
-    await asyncio.sleep(2)
+    await wait_for(lambda: all_handled(port), timeout=180, what="the replay of every input topic", every=0.5)
     after = await _digest(fault_stack.database_url)
     duplicates = await duplicate_effects(fault_stack.database_url)
     record(f"replay all input topics ({total_reports} reports)", total_reports, 0, duplicates,

@@ -62,13 +62,11 @@ async def test_corporate_cargo_and_direct_sales_are_excluded_with_the_reason(bus
                               " WHERE source_event_id = ANY($1::uuid[])", [cargo["event_id"], direct["event_id"]])
         return {str(r["source_event_id"]): (r["exclusion_reason"], r["selected"]) for r in rows}
 
-    import asyncio
-    import time
+    async def both():
+        found = await reasons()
+        return found if len(found) == 2 else None
 
-    deadline = time.monotonic() + 30
-    while len(got := await reasons()) < 2:
-        assert time.monotonic() < deadline, "decisions not recorded"
-        await asyncio.sleep(0.1)
+    got = await bus.wait_for(both, what="both decisions recorded")
     assert got == {cargo["event_id"]: ("corporate_cargo", False), direct["event_id"]: ("direct_sales", False)}
     assert not [t for t in bus.records["callbacks.tasks"] if t["source_event_id"] in (cargo["event_id"],
                                                                                     direct["event_id"])]
@@ -93,14 +91,11 @@ async def test_three_unanswered_calls_then_sms_and_each_attempt_counted_once(bus
         assert 9 <= local.hour < 21
     await bus.send("callbacks.attempts", attempt(task, 4, "sms_delivered", channel="sms"), key=task["task_id"])
 
-    import asyncio
-    import time
+    async def closed():
+        state = await db.fetchval("SELECT state FROM callback_tasks WHERE task_id = $1", uuid.UUID(task["task_id"]))
+        return state if state != "open" else None
 
-    deadline = time.monotonic() + 30
-    while (state := await db.fetchval("SELECT state FROM callback_tasks WHERE task_id = $1",
-                                      uuid.UUID(task["task_id"]))) == "open":
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.1)
+    state = await bus.wait_for(closed, what="the task closed by the delivery receipt")
     row = await db.fetchrow("SELECT state, success, phone_attempts, reason FROM callback_tasks WHERE task_id = $1",
                             uuid.UUID(task["task_id"]))
     assert dict(row) == {"state": "sms_delivered", "success": False, "phone_attempts": 3, "reason": "SMS delivered"}
@@ -148,9 +143,7 @@ async def test_a_completed_survey_triggers_a_survey_callback_to_the_reporter(bus
 
 
 async def test_a_number_on_the_do_not_call_list_is_excluded(bus, db, database_url, stack, cli_env):
-    import asyncio
     import subprocess
-    import time
 
     from tests.conftest import CLI
 
@@ -163,11 +156,9 @@ async def test_a_number_on_the_do_not_call_list_is_excluded(bus, db, database_ur
     event = policy_event("policy_surrendered")
     event["customer"] = dict(WHO, phone=phone)
     await bus.send("policy.events", event, key=event["policy_no"])
-    deadline = time.monotonic() + 30
-    while (reason := await db.fetchval("SELECT exclusion_reason FROM callback_decisions WHERE source_event_id = $1",
-                                       uuid.UUID(event["event_id"]))) is None:
-        assert time.monotonic() < deadline, "no decision recorded"
-        await asyncio.sleep(0.1)
+    reason = await bus.wait_for(
+        lambda: db.fetchval("SELECT exclusion_reason FROM callback_decisions WHERE source_event_id = $1",
+                            uuid.UUID(event["event_id"])), what="the decision recorded")
     assert reason == "do_not_call"
 
 

@@ -137,17 +137,37 @@ async def test_a_status_for_a_task_the_surveyor_does_not_hold_is_dead_lettered(b
     assert d["reason"] == "unknown_task"
 
 
-async def test_worker_metrics_count_received_and_dead_lettered_reports(worker):
+def _samples(port: int) -> dict[tuple[str, tuple], float]:
     import urllib.request
 
-    body = urllib.request.urlopen(f"http://127.0.0.1:{worker['web_port']}/metrics", timeout=5).read().decode()
-    assert "claims_reports_received_total" in body
-    assert "claims_dispatch_latency_seconds_bucket" in body
-    assert "claims_reports_dead_lettered_total" in body
+    from prometheus_client.parser import text_string_to_metric_families
+
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     assert "13812345678" not in body
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(body) for s in family.samples}
+
+
+async def test_worker_metrics_count_received_and_dead_lettered_reports(worker, bus):
+    port = worker["web_port"]
+    received = ("claims_reports_received_total", ())
+    unknown = ("claims_reports_dead_lettered_total", (("reason", "unknown_loss_type"),))
+    before = _samples(port)
+    ok, meteor = valid_report("kcat"), valid_report("kcat")
+    meteor["loss_type"] = "meteor_strike"
+    await bus.send("hotline.reports", ok, ok["report_id"])
+    await bus.send("hotline.reports", meteor, meteor["report_id"])
+    await bus.wait_for(lambda: bus.about("dispatch.assignments", ok["report_id"]), what="the valid report decided")
+    await bus.wait_for(lambda: bus.about("hotline.reports.dlq", meteor["report_id"]), what="the dead letter")
+    latency = ("claims_dispatch_latency_seconds_count", (("zone", "urban"),))
+    after = await bus.wait_for(lambda: ((s := _samples(port))[unknown] > before[unknown]
+                                        and s[latency] > before[latency] and s),
+                               what="the dead letter counted and the decision timed")
+    assert after[received] - before[received] >= 2
+    assert after[unknown] - before[unknown] == 1
     # the watchdog has run, and never failed (a failure is logged and counted, so this is where it shows)
-    assert 'claims_watchdog_runs_total{outcome="failed"} 0.0' in body
-    assert 'claims_watchdog_runs_total{outcome="ok"} 0.0' not in body
+    assert after[("claims_watchdog_runs_total", (("outcome", "failed"),))] == 0
+    assert after[("claims_watchdog_runs_total", (("outcome", "ok"),))] > 0
 
 
 async def test_text_fields_are_stored_verbatim_never_executed(bus, db):

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
+from models.events import derived_event_id
 from tests.conftest import CLI, AREAS, roster_for_tests
 from tests.report_factory import report_dict
 
@@ -245,7 +246,7 @@ def test_the_html_report_renders_in_a_real_browser(generated, tmp_path):
 async def test_the_running_system_publishes_last_months_report_on_the_first_working_day(month_stack, tmp_path):
     from prometheus_client import REGISTRY
 
-    from streams.agents.monthly_report import publish_if_due
+    from streams.agents.monthly_report import check
     from streams.runtime import Runtime
     from streams.settings import Settings
 
@@ -255,13 +256,20 @@ async def test_the_running_system_publishes_last_months_report_on_the_first_work
     async def publish(records):
         sent.extend(records)
 
+    rt.publish_outbox = publish  # the worker's producer, which this test has not started
     try:
         # 7 October 2026 is still the National Day holiday: September's report waits.
-        assert await publish_if_due(rt, datetime(2026, 10, 7, 9, tzinfo=SH), publish) is None
+        assert await check(rt, datetime(2026, 10, 7, 9, tzinfo=SH)) is None
         assert REGISTRY.get_sample_value("claims_monthly_report_published") == 0
         # 8 October is the first working day after September ended.
-        assert await publish_if_due(rt, datetime(2026, 10, 8, 9, tzinfo=SH), publish) == "2026-09"
-        assert await publish_if_due(rt, datetime(2026, 10, 8, 9, 5, tzinfo=SH), publish) is None  # once
+        assert await check(rt, datetime(2026, 10, 8, 9, tzinfo=SH)) == "2026-09"
+        assert await check(rt, datetime(2026, 10, 8, 9, 5, tzinfo=SH)) is None  # once
+        # The announcement was kept in the outbox with the report marked published, in one transaction:
+        # had publishing failed, the relay would send it.
+        pool = await rt.pool()
+        kept = await pool.fetch("SELECT topic FROM outbox WHERE consumer = 'monthly-report'"
+                                " AND source_event_id = $1", derived_event_id("monthly-report", "2026-09"))
+        assert [r["topic"] for r in kept] == ["reports.monthly"]
     finally:
         await rt.close()
     [record] = sent

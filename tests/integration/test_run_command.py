@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import CLI, processes_using
 from tests.report_factory import report_dict
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -39,20 +40,17 @@ def test_run_prints_addresses_consumes_within_seconds_and_stops_cleanly(tmp_path
         out = kcat("-P", "-b", info["kafka_bootstrap"], "-t", "hotline.reports", "-k", "RUN-1",
                    input=json.dumps(report).encode() + b"\n")
         assert out.returncode == 0, out.stderr.decode()
-        deadline = started + 30
-        seen = b""
-        while b"RUN-1" not in seen and time.monotonic() < deadline:
-            seen = kcat("-C", "-b", info["kafka_bootstrap"], "-t", "dispatch.assignments", "-e", "-q").stdout
+        wait_until(lambda: b"RUN-1" in kcat("-C", "-b", info["kafka_bootstrap"], "-t", "dispatch.assignments",
+                                             "-e", "-q").stdout,
+                   timeout=max(1.0, started + 30 - time.monotonic()), what="an assignment within 30 s of start")
         assigned_after = time.monotonic() - started
-        assert b"RUN-1" in seen, "no assignment within 30 s of start"
         print(f"first assignment {assigned_after:.1f} s after `claims-dispatch run` started")
     finally:
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(60)
     assert rc == 0
     assert not (state / "stack.json").exists()
-    time.sleep(0.5)
-    assert processes_using(state) == [], "left running after run stopped"
+    wait_until(lambda: processes_using(state) == [], timeout=2, what="nothing left running after run stopped")
 
 
 def test_simulate_feeds_a_running_system(stack, worker, database_url, cli_env, kcat):
@@ -62,11 +60,9 @@ def test_simulate_feeds_a_running_system(stack, worker, database_url, cli_env, k
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "sent 12 reports" in out.stdout
-    deadline = time.monotonic() + 30
-    after = before
-    while after < before + 12 and time.monotonic() < deadline:
-        after = kcat("-C", "-b", stack.kafka_bootstrap, "-t", "dispatch.assignments", "-e", "-q").stdout.count(b"\n")
-    assert after >= before + 12  # each simulated report got a decision (assigned or escalated)
+    # each simulated report got a decision (assigned or escalated)
+    wait_until(lambda: kcat("-C", "-b", stack.kafka_bootstrap, "-t", "dispatch.assignments", "-e", "-q")
+               .stdout.count(b"\n") >= before + 12, what="a decision for each of the 12 reports")
 
 
 def test_external_kafka_and_database_are_used_instead_of_embedded_ones(stack, tmp_path):
@@ -111,8 +107,7 @@ def test_ctrl_c_stops_everything_quietly_within_seconds(tmp_path, cli_env, comma
     assert rc in (0, 130)
     said = [line for line in after.splitlines() if line.strip() and not line.startswith("sent ")]
     assert len(said) <= 1 and "Traceback" not in after and "WARNING" not in after, after
-    time.sleep(0.5)
-    assert processes_using(state) == [], "left running"
+    wait_until(lambda: processes_using(state) == [], timeout=2, what="nothing left running")
 
 
 def test_run_with_the_simulated_surveyor_app_gets_assignments_accepted_and_surveyed(tmp_path, cli_env, kcat):
@@ -132,17 +127,17 @@ def test_run_with_the_simulated_surveyor_app_gets_assignments_accepted_and_surve
         report = report_dict(at=(30.2841, 120.1651), report_id="SIM-1", now=datetime.now(timezone.utc))
         kcat("-P", "-b", info["kafka_bootstrap"], "-t", "hotline.reports", "-k", "SIM-1",
              input=json.dumps(report).encode() + b"\n")
-        deadline = time.monotonic() + 30
-        kinds: list[str] = []
-        while "survey_completed" not in kinds and time.monotonic() < deadline:
+        def kinds() -> list[str]:
             out = kcat("-C", "-b", info["kafka_bootstrap"], "-t", "surveyor.status", "-e", "-q").stdout
-            kinds = [json.loads(line)["type"] for line in out.splitlines() if b"SIM-1" in line]
-        assert kinds[:4] == ["task_accepted", "customer_contacted", "arrived_at_scene", "survey_completed"], kinds
+            return [json.loads(line)["type"] for line in out.splitlines() if b"SIM-1" in line]
+
+        reported = wait_until(lambda: next((k for k in [kinds()] if "survey_completed" in k), None),
+                              what="the survey completed by the simulated app")
+        assert reported[:4] == ["task_accepted", "customer_contacted", "arrived_at_scene", "survey_completed"], reported
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
-    time.sleep(0.5)
-    assert processes_using(state) == []
+    wait_until(lambda: processes_using(state) == [], timeout=2, what="nothing left running")
 
 
 async def test_simulate_sends_new_reports_each_run_unless_a_seed_is_given(stack, worker, database_url, cli_env, db,

@@ -16,10 +16,14 @@ import pytest_asyncio
 
 from models.dispatch_rules import DispatchRules
 from models.intake import register_report
-from streams.store import roster_store, watchdog_store
 from models.region_plan import plan_region
 from models.travel import StraightLineTravel
-from streams.store.dispatch_store import pending_claims, register_and_dispatch
+from streams.agents.intake import commit_time
+from streams.services import watchdog as watchdog_service
+from streams.services.dispatch import Dispatcher, keep_committed, register_reports
+from streams.services.unit_of_work import unit_of_work
+from streams.store import roster_store, watchdog_store
+from streams.store.dispatch_store import pending_claims
 from streams.store.migrations import apply_migrations
 from streams.store.outbox import mark_published
 from tests.conftest import valid_report
@@ -60,6 +64,25 @@ def _planner(calls: list):
         return plan_region(pending, surveyors, vehicles, rules, StraightLineTravel(), now)
 
     return planner
+
+
+@dataclasses.dataclass
+class Applied:
+    """A batch through intake's handler as the agent runs it: what it decided, what it publishes, and the
+    commit time it reports."""
+
+    new: list
+    duplicates: list
+    plans: list
+    outputs: list
+    commit_seconds: float | None
+
+
+async def register_and_dispatch(db, batch, now, day_start, rules, planner, cache=None) -> Applied:
+    async with unit_of_work(db, "intake") as uow:
+        done = await register_reports(uow, batch, now, day_start, Dispatcher(rules, planner, cache))
+    keep_committed(cache, done.planned)
+    return Applied(done.new, done.duplicates, done.plans, uow.outputs, commit_time(done, uow))
 
 
 async def _intake(db, batch, calls=None):
@@ -162,14 +185,14 @@ async def test_a_region_read_under_its_lock_sees_what_the_locks_last_holder_comm
     """lock_regions (migration 008) waits for the region's lock and reads the region after it: a claim left
     waiting by the transaction that held the lock is seen (read with a snapshot from before the wait, it
     would not be, and that claim would not be planned)."""
-    from streams.store.claims_store import register_claims
+    from streams.store.dispatch_store import store_claims
 
     claim = await _accepted(db, "bad")  # a region no other test here uses
     async with db.acquire() as holder, db.acquire() as other:
         lock = holder.transaction()
         await lock.start()
         await holder.execute("SELECT pg_advisory_xact_lock(hashtext('region:bad'))")
-        await register_claims(holder, "test", [claim], datetime.now(timezone.utc))  # pending: waits there
+        await store_claims(holder, [claim], datetime.now(timezone.utc))  # pending: waits there
         async with other.transaction():
             reading = asyncio.ensure_future(other.fetch("SELECT * FROM lock_regions($1::text[], '{}')", ["bad"]))
             # The read's statement has started and waits for the lock (its snapshot, if it took one for the
@@ -186,10 +209,10 @@ async def test_a_region_read_under_its_lock_sees_what_the_locks_last_holder_comm
 
 async def test_the_database_refuses_a_second_live_task_for_one_surveyor(db):
     a, b = await _accepted(db, "kcat"), await _accepted(db, "kcat")
-    from streams.store.claims_store import register_claims
+    from streams.store.dispatch_store import store_claims
 
     async with db.acquire() as conn:
-        await register_claims(conn, "test", [a, b], datetime.now(timezone.utc))
+        await store_claims(conn, [a, b], datetime.now(timezone.utc))
     insert = ("INSERT INTO survey_tasks (task_id, report_id, attempt, surveyor_id, vehicle_id, region_id, zone,"
               " status, assigned_at, deadline_at, estimated_arrival_at, meets_deadline, ack_due_at, contact_due_at)"
               " VALUES ($1, $2, 1, 'kcat-s0', $3, 'kcat', 'urban', 'assigned', now(), now() + interval '1 hour',"
@@ -210,7 +233,7 @@ async def test_migrations_apply_once(store_url):
 async def test_an_open_callback_task_becomes_overdue_then_expires(db):
     from datetime import timedelta
 
-    from streams.store.callbacks_store import mark_overdue_and_expire
+    from streams.services.callbacks import mark_overdue_and_expire
 
     now = datetime.now(timezone.utc)
     source = uuid.uuid4()
@@ -378,7 +401,7 @@ async def test_the_watchdogs_replans_use_the_region_cache_and_keep_it_current(db
         return await db.fetchval("SELECT state_version FROM regions WHERE region_id = 'decline'")
 
     first = await waiting_claim()
-    await watchdog_store.replan_waiting(db, now, day_start, RULES, _planner([]), cache)
+    await watchdog_service.replan_waiting(db, now, day_start, Dispatcher(RULES, _planner([]), cache))
     assert await surveyor_of(first) is not None
     kept = cache.get("decline", await version(), day_start)
     assert kept is not None  # its own assignment mirrored, at the version it left
@@ -389,7 +412,7 @@ async def test_the_watchdogs_replans_use_the_region_cache_and_keep_it_current(db
 
     second = await waiting_claim()
     hits = cache.hits
-    await watchdog_store.replan_waiting(db, now, day_start, RULES, _planner([]), cache)
+    await watchdog_service.replan_waiting(db, now, day_start, Dispatcher(RULES, _planner([]), cache))
     assert cache.hits > hits
     assert await surveyor_of(second) not in (None, await surveyor_of(first))
 
@@ -414,13 +437,13 @@ async def test_the_watchdog_leaves_a_region_with_nothing_to_decide_alone(db):
         await lock.start()
         await holder.execute("SELECT pg_advisory_xact_lock(hashtext('region:survey'))")
         # Would wait for the lock (and time out here) if the region were taken up.
-        await asyncio.wait_for(watchdog_store.replan_waiting(db, now, day_start, RULES, _planner(calls)), 10)
+        await asyncio.wait_for(watchdog_service.replan_waiting(db, now, day_start, Dispatcher(RULES, _planner(calls))), 10)
         await lock.rollback()
     assert not any(waiting.report.report_id in c for c in calls)
 
     await db.execute("UPDATE claims SET review_at = $2 WHERE report_id = $1", waiting.report.report_id,
                      now - timedelta(seconds=1))
-    await watchdog_store.replan_waiting(db, now, day_start, RULES, _planner(calls))
+    await watchdog_service.replan_waiting(db, now, day_start, Dispatcher(RULES, _planner(calls)))
     assert any(waiting.report.report_id in c for c in calls)
 
 

@@ -2,7 +2,7 @@
 
 PostgreSQL (Debian's: pgserver's is built without SSL) serves TLS itself and refuses plaintext (pg_hba). Kafka is Tansu behind a TLS
 terminator that the broker advertises as its address (tests/tls_parts.py). SASL cannot be exercised on
-Tansu (README "Security"); its settings are unit-tested in tests/unit/test_kafka_security.py.
+Tansu (docs/security.md); its settings are unit-tested in tests/unit/test_kafka_security.py.
 """
 
 import asyncio

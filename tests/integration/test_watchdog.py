@@ -41,9 +41,21 @@ def start(stack, tmp_path_factory):
     from streams.processes import start_worker
 
     workdir = tmp_path_factory.mktemp("watch-worker")
-    proc, _port = start_worker(stack, free_port(), workdir / "worker.log",
-                               {"CLAIMS_STATE_DIR": str(workdir), "CLAIMS_WATCHDOG_INTERVAL_S": "0.5"})
-    return proc, workdir / "worker.log"
+    port = free_port()
+    proc, _ = start_worker(stack, port, workdir / "worker.log",
+                           {"CLAIMS_STATE_DIR": str(workdir), "CLAIMS_WATCHDOG_INTERVAL_S": "0.5"})
+    return proc, workdir / "worker.log", port
+
+
+def watchdog_passes(port: int) -> float:
+    """The worker's completed watchdog passes (claims_watchdog_runs_total{outcome="ok"})."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return sum(s.value for f in text_string_to_metric_families(body) for s in f.samples
+               if s.name == "claims_watchdog_runs_total" and s.labels == {"outcome": "ok"})
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -56,7 +68,7 @@ async def watch_bus(watch_stack):
 async def test_a_task_nobody_acknowledges_is_reassigned_after_the_timeout(watch_stack, watch_bus, tmp_path_factory):
     from streams.processes import stop_process
 
-    proc, log = start(watch_stack, tmp_path_factory)
+    proc, log, _port = start(watch_stack, tmp_path_factory)
     try:
         await probe_worker(watch_stack.kafka_bootstrap, proc, log, areas=AREAS)
         report = valid_report("noack", areas=AREAS)
@@ -78,7 +90,7 @@ async def test_a_task_nobody_acknowledges_is_reassigned_after_the_timeout(watch_
 async def test_a_restarted_worker_fires_each_missed_deadline_exactly_once(watch_stack, watch_bus, tmp_path_factory):
     import asyncpg
 
-    proc, log = start(watch_stack, tmp_path_factory)
+    proc, log, port = start(watch_stack, tmp_path_factory)
     await probe_worker(watch_stack.kafka_bootstrap, proc, log, areas=AREAS)
     report = valid_report("late", areas=AREAS)
     await watch_bus.send("hotline.reports", report, key=report["report_id"])
@@ -90,26 +102,29 @@ async def test_a_restarted_worker_fires_each_missed_deadline_exactly_once(watch_
     await watch_bus.send("surveyor.status", accept, key=a["surveyor_id"])
     db = await asyncpg.connect(watch_stack.database_url)
     try:
-        deadline = time.monotonic() + 20
-        while await db.fetchval("SELECT status FROM survey_tasks WHERE task_id = $1", uuid.UUID(a["task_id"])) \
-                != "accepted":
-            assert time.monotonic() < deadline, "acceptance not applied"
-            await asyncio.sleep(0.1)
+        async def accepted():
+            return await db.fetchval("SELECT status FROM survey_tasks WHERE task_id = $1",
+                                     uuid.UUID(a["task_id"])) == "accepted"
+
+        await watch_bus.wait_for(accepted, timeout=20, what="the acceptance applied")
         proc.send_signal(signal.SIGKILL)  # the worker dies with the contact and arrival deadlines still open
         proc.wait()
         assert await db.fetchval("SELECT arrival_missed_at FROM survey_tasks WHERE task_id = $1",
                                  uuid.UUID(a["task_id"])) is None
-        remaining = (_ts(a["deadline_at"]) - time.time())
-        await asyncio.sleep(max(0.0, remaining) + 1)
+        # The deadlines pass while no worker runs (a wall-clock condition: nothing else to wait for).
+        await watch_bus.wait_for(lambda: time.time() > _ts(a["deadline_at"]) + 1, timeout=30,
+                                 what="the arrival deadline passed")
 
-        proc, log = start(watch_stack, tmp_path_factory)  # a new worker finds the overdue deadlines in PostgreSQL
+        proc, log, port = start(watch_stack, tmp_path_factory)  # a new worker finds the overdue deadlines in PostgreSQL
         try:
             def events(kind):
                 return [d for d in watch_bus.about("dispatch.assignments", report["report_id"]) if d["type"] == kind]
 
             await watch_bus.wait_for(lambda: events("arrival_deadline_missed") and events("customer_contact_overdue")
                                      and events("late_arrival_notice_issued"), timeout=40, what="the missed deadlines")
-            await asyncio.sleep(3)  # six more watchdog passes
+            seen = watchdog_passes(port)
+            await watch_bus.wait_for(lambda: watchdog_passes(port) >= seen + 6, timeout=20,
+                                     what="six more watchdog passes")
             for kind in ("arrival_deadline_missed", "customer_contact_overdue", "late_arrival_notice_issued"):
                 assert len(events(kind)) == 1, kind
             row = await db.fetchrow("SELECT arrival_missed_at, contact_reminded_at FROM survey_tasks WHERE task_id = $1",

@@ -17,7 +17,8 @@ from models.callback_eligibility import Trigger
 from models.callback_events import CallbackAttempted, CallbackKind, Finding, FindingKind
 from models.callback_rules import CallbackRules
 from models.working_days import WorkingDays
-from streams.store.callbacks_store import decide_callback, record_attempt
+from streams.services.callbacks import CallbackContext, decide, record_attempt
+from streams.services.unit_of_work import unit_of_work
 from tests.conftest import CLI, own_database
 
 pytestmark = pytest.mark.integration
@@ -46,8 +47,8 @@ async def turn_db(database_url):
 
 async def issue(pool, kind: CallbackKind, day: str, rules: CallbackRules) -> uuid.UUID:
     trigger = Trigger(uuid.uuid4(), kind, at(day), CustomerContact(**WHO), f"{kind.value}-{day}")
-    async with pool.acquire() as conn, conn.transaction():
-        decision = await decide_callback(conn, trigger, at("2026-12-03"), rules, UNPUBLISHED_2027)
+    async with unit_of_work(pool, "test") as uow:
+        decision = await decide(uow, trigger, at("2026-12-03"), CallbackContext(rules, UNPUBLISHED_2027))
     assert decision.selected
     return await pool.fetchval("SELECT task_id FROM callback_tasks WHERE source_event_id = $1",
                                trigger.source_event_id)
@@ -122,7 +123,7 @@ async def test_the_year_end_turn_from_provisional_dates_to_a_configured_2027(tur
             event_id=uuid.uuid4(), occurred_at=at("2026-12-20"), task_id=complaint_task, attempt_no=1,
             channel="phone", outcome="reached", identity_confirmed=True, satisfaction=2,
             findings=(Finding(kind=FindingKind.COMPLAINT, text="nobody called back"),)),
-            at("2026-12-20"), rules, UNPUBLISHED_2027)
+            at("2026-12-20"), CallbackContext(rules, UNPUBLISHED_2027))
     finding = await pool.fetchrow("SELECT finding_id, follow_up_due_at, follow_up_provisional FROM findings")
     assert finding["follow_up_due_at"].astimezone(SH).date() == date(2027, 1, 4) and finding["follow_up_provisional"]
 

@@ -7,12 +7,12 @@ import pytest
 
 from models.business_events import (ClaimClosed, ComplaintFiled, ComplaintResolved, CustomerContact, CustomerType,
                                     PolicyIssued, PolicySurrendered, SalesChannel)
-from models.callback_eligibility import trigger_for
+from models.callback_eligibility import exclusion, trigger_for
 from models.callback_events import AttemptOutcome, CallbackAttempted, CallbackKind, Channel, Finding, FindingKind
-from models.callback_progress import Done, Retry, after_attempt
+from models.callback_progress import EXPIRED, Done, Retry, after_attempt, upgrade
 from models.callback_rules import CallbackRules
 from models.callback_sampling import MonthToDate, sample_hash, select
-from models.callback_schedule import Deadline, due_at, expires_at, next_attempt_time, within_calling_hours
+from models.callback_schedule import Deadline, due_at, expires_at, month_of, next_attempt_time, within_calling_hours
 from models.findings import route
 from models.working_days import WorkingDays
 
@@ -213,3 +213,28 @@ def test_a_problem_case_is_routed_for_follow_up_even_with_nothing_written_down()
         update={"findings": (Finding(kind=FindingKind.TIP_OFF, text="staged"),)})
     assert findings_to_route(noted) == noted.findings
     assert findings_to_route(attempt(AttemptOutcome.REACHED)) == ()
+
+
+def test_a_late_delivery_receipt_upgrades_only_a_task_closed_as_sms_sent():
+    receipt = attempt(AttemptOutcome.SMS_DELIVERED, channel=Channel.SMS)
+    kr = RULES.kinds[CallbackKind.SURVEY]
+    assert upgrade("sms_sent", receipt, kr) == Done("sms_delivered", kr.sms_counts_as_success, "SMS delivered")
+    sms_ok = kr.model_copy(update={"sms_counts_as_success": True})
+    assert upgrade("sms_sent", receipt, sms_ok).success
+    assert upgrade("reached", receipt, kr) is None
+    assert upgrade("sms_sent", attempt(AttemptOutcome.NO_ANSWER), kr) is None
+    assert EXPIRED == Done("expired", False, "no result before the task expired")
+
+
+def test_the_do_not_call_list_excludes_only_what_is_not_excluded_already():
+    cargo = trigger_for(issued(customer=CustomerType.CORPORATE, line="cargo"), RULES)
+    assert exclusion(cargo, on_do_not_call=True) == "corporate_cargo"
+    ok = trigger_for(issued(), RULES)
+    assert exclusion(ok, on_do_not_call=True) == "do_not_call"
+    assert exclusion(ok, on_do_not_call=False) is None
+
+
+def test_a_trigger_counts_towards_its_month_in_the_callback_centres_time_zone():
+    # 2026-11-30 17:30 UTC is already 1 December in Shanghai.
+    assert month_of(datetime(2026, 11, 30, 17, 30, tzinfo=timezone.utc), RULES) == "2026-12"
+    assert month_of(datetime(2026, 11, 30, 15, 59, tzinfo=timezone.utc), RULES) == "2026-11"

@@ -33,9 +33,18 @@ def test_every_event_has_id_time_and_version():
             assert {"event_id", "occurred_at"} <= set(v["required"]), t.name
 
 
-def test_every_consumed_topic_has_a_dead_letter_topic():
-    names = {n for n, _ in all_topic_names()}
-    assert "hotline.reports.dlq" in names and "surveyor.status.dlq" in names
+def test_every_consumed_topic_has_a_dead_letter_topic(tmp_path):
+    """What the worker's agents actually subscribe to, against the topics the stack creates: every consumed
+    topic has its `.dlq`, and no `.dlq` is made for a topic nobody here consumes."""
+    from streams.app import create_app
+    from streams.settings import Settings
+
+    app, _rt = create_app(Settings(state_dir=tmp_path), "postgresql://unused", "127.0.0.1:1")  # connects nothing
+    consumed = {t for agent in app.agents.values() for t in agent.channel.topics}
+    assert {"hotline.reports", "surveyor.status", "callbacks.attempts", "policy.events"} <= consumed
+    created = {n for n, _ in all_topic_names()}
+    assert {f"{t}.dlq" for t in consumed} <= created
+    assert {n.removesuffix(".dlq") for n in created if n.endswith(".dlq")} == consumed
 
 
 def test_asyncapi_document_describes_every_topic():

@@ -34,3 +34,16 @@ def test_three_dashboards_with_queries_on_the_provisioned_datasource():
             assert len(set(refs)) == len(refs) and all(refs), p["title"]
             assert all(t["datasource"]["uid"] == ds_uid and t["expr"] for t in p["targets"]), p["title"]
     assert titles == {"Dispatch board", "Callbacks", "Pipeline health"}
+
+
+def test_every_alert_has_a_runbook_entry_and_a_row_in_the_alert_table():
+    rules = yaml.safe_load((ROOT / "infra/prometheus/rules/claims.rules.yml").read_text())
+    alerts = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    operations = (ROOT / "docs/operations.md").read_text()
+    entries = set()
+    for line in operations.splitlines():
+        if line.startswith("### "):
+            entries |= {name.strip("` ") for name in line[4:].split("/")}
+    assert alerts and alerts <= entries, f"no runbook entry in docs/operations.md for {sorted(alerts - entries)}"
+    assert entries <= alerts, f"runbook entries for alerts that do not exist: {sorted(entries - alerts)}"
+    assert all(f"`{a}`" in operations.split("## Runbook")[0] for a in alerts)

@@ -1,0 +1,296 @@
+"""Dispatch's handlers: a batch of loss reports, a report from a surveyor's app, and the re-plan of a
+region that every one of them (and the watchdog) ends with.
+
+Each region is decided under its advisory lock (one region is decided by one partition at a time
+already; the lock keeps that true across a rebalance, and for the watchdog, which runs on every worker).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from models.callback_eligibility import survey_trigger
+from models.business_events import CustomerContact
+from models.candidates import SurveyorState, VehicleState, free_on_duty
+from models.dispatch_rules import DispatchRules, rules_for
+from models.intake import Accepted
+from models.region_plan import PendingClaim, RegionPlan, appointment_case
+from models.surveyor_events import PositionReported, ShiftEnded, ShiftStarted, SurveyorStatus
+from models.task_progress import TaskStep, arrived_on_time, duty_until, step_after, task_due
+from models.zones import Region
+from streams.codec import Outgoing, encode
+from streams.services import callbacks
+from streams.services.unit_of_work import UnitOfWork
+from streams.store import dispatch_store
+from streams.store.roster_store import RegionRows, RegionStateCache, parsed, region_rows
+
+Planner = Callable[[list[PendingClaim], list[SurveyorState], list[VehicleState], datetime, DispatchRules], RegionPlan]
+
+
+@dataclass
+class Dispatched:
+    """What a decision changed: records to publish and the plan behind them (for metrics and logs)."""
+
+    outputs: list[Outgoing] = field(default_factory=list)
+    plan: RegionPlan | None = None
+    #: The region's rows after this decision, at the version it committed (None: not known); for the
+    #: worker's region cache, once the transaction has committed.
+    rows_after: RegionRows | None = None
+
+
+@dataclass(frozen=True)
+class Dispatcher:
+    """What every dispatch decision is made with: the rules, the planner and the worker's region cache."""
+
+    rules: DispatchRules
+    planner: Planner
+    cache: RegionStateCache | None = None
+    region_rules: "RegionRules" = field(default_factory=lambda: RegionRules())
+
+
+class RegionRules:
+    """``rules_for`` each stored region definition, worked out once per definition (plans read them for
+    every batch); forgotten when the base rules change."""
+
+    def __init__(self) -> None:
+        self._base: DispatchRules | None = None
+        self._by_definition: dict[str | None, DispatchRules] = {}
+
+    def of(self, rules: DispatchRules, definition: str | None) -> DispatchRules:
+        if rules is not self._base or len(self._by_definition) > 10_000:
+            self._base, self._by_definition = rules, {}
+        hit = self._by_definition.get(definition)
+        if hit is None:
+            hit = self._by_definition[definition] = rules_for(rules, parsed(Region, definition) if definition else None)
+        return hit
+
+
+@dataclass
+class Intake:
+    """A batch of reports applied: the plans, the claims new and the reports known (records: ``uow.outputs``)."""
+
+    plans: list[RegionPlan] = field(default_factory=list)
+    new: list[Accepted] = field(default_factory=list)
+    duplicates: list[Accepted] = field(default_factory=list)  # a report id already known, under a new event id
+    #: Each region's rows after this batch, for the region cache once committed (never before: a rollback
+    #: must leave the cache as it was).
+    planned: dict[str, Dispatched] = field(default_factory=dict)
+
+
+async def register_reports(uow: UnitOfWork, batch: list[Accepted], now: datetime, day_start: datetime,
+                           d: Dispatcher) -> Intake:
+    """Store a batch of accepted reports as claims and decide them.
+
+    Each region with new claims is planned once, its decisions stored with the claims, the consumed event
+    ids and the records to publish. A redelivered event decides nothing again and republishes what it
+    produced and never published; a report id seen before (or twice in the batch) produces nothing.
+    An appointment case (an old loss) is registered and escalated, not planned.
+    """
+    done = Intake()
+    fresh_ids = await uow.first_times([a.report.event_id for a in batch])
+    fresh: dict[uuid.UUID, Accepted] = {}
+    for a in batch:
+        if a.report.event_id in fresh_ids:
+            fresh.setdefault(a.report.event_id, a)  # an event twice in the batch is handled once
+    if not fresh:
+        return done
+    stored = await dispatch_store.store_claims(uow.conn, list(fresh.values()), now)
+    by_region: dict[str, list[Accepted]] = {}
+    appointments: list[Accepted] = []
+    for a in fresh.values():
+        if a.report.report_id in stored:
+            stored.discard(a.report.report_id)  # the first of a repeated report id is the one stored
+            done.new.append(a)
+            (appointments if a.appointment else by_region.setdefault(a.claim.region_id, [])).append(a)
+        else:
+            done.duplicates.append(a)
+    if appointments:
+        cases = [(a, appointment_case(a.claim, a.appointment, now)) for a in appointments]
+        raised = await dispatch_store.store_escalations(uow.conn, [c for _, c in cases],
+                                                        {c.report_id: 1 for _, c in cases})
+        for a, c in cases:
+            if c.event_id in raised:
+                uow.queue(a.report.event_id, [encode("dispatch.assignments", c)])
+        done.plans.append(RegionPlan(escalated=[c for _, c in cases]))
+    if not by_region:
+        return done
+    # The claims just stored are planned as they are in hand (pending since now, a first attempt):
+    # reading them back would cost the batch's longest query.
+    arrived = [PendingClaim.arrived(a.claim, now) for new in by_region.values() for a in new]
+    done.planned = await replan_regions(uow, {rid: [a.report.report_id for a in new] for rid, new in by_region.items()},
+                                        now, day_start, d, arrived)
+    for region_id, result in done.planned.items():
+        new = by_region[region_id]
+        # Each record is kept with the report it is about, if that report came in this batch (a
+        # redelivery of it republishes it), else with the region's first new report.
+        source = {a.report.report_id: a.report.event_id for a in new}
+        for o in result.outputs:
+            uow.queue(source.get(o.key.decode(), new[0].report.event_id), [o])  # keyed by report id
+        if result.plan is not None:
+            done.plans.append(result.plan)
+    return done
+
+
+def keep_committed(cache: RegionStateCache | None, planned: dict[str, Dispatched]) -> None:
+    """Once the transaction of ``replan_regions`` has committed, keep each region's rows after its
+    decisions in ``cache``."""
+    if cache is not None:
+        for region_id, result in planned.items():
+            if result.rows_after is not None:
+                cache.put(region_id, result.rows_after)
+
+
+async def replan_region(uow: UnitOfWork, region_id: str, now: datetime, day_start: datetime,
+                        d: Dispatcher) -> Dispatched:
+    """``replan_regions`` for one region, everything waiting there; the region cache is not used (the
+    callers have written to the region before)."""
+    return (await replan_regions(uow, {region_id: None}, now, day_start, Dispatcher(d.rules, d.planner, None,
+                                                                                     d.region_rules)))[region_id]
+
+
+async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], now: datetime, day_start: datetime,
+                         d: Dispatcher, arrived: list[PendingClaim] = ()) -> dict[str, Dispatched]:
+    """Decide the pending claims of each region together and store the decisions (the records are the
+    caller's to queue), for several regions in a handful of statements.
+
+    ``regions`` maps a region to the claims just arrived there (a list), or to None for a full re-plan.
+    Planned in a region: those claims and, for a full re-plan or when some surveyor there is free, the
+    waiting claims with the earliest deadlines (up to ``MAX_PENDING_PER_PLAN``). With every surveyor busy
+    a waiting claim's decision can only change with time, which the watchdog covers (review times):
+    it is not re-planned for each new claim of a storm, which keeps a backlog's cost per claim flat.
+
+    ``d.cache`` (a worker's region cache) is only for a transaction that has not written to surveyors,
+    vehicles or survey tasks before this call: the versions it reads must be committed ones. Each
+    result then carries the region's rows after its decisions (``rows_after``) for the caller to keep
+    once the transaction has committed.
+
+    ``arrived``: claims among ``regions``' lists that this transaction has just stored, as stored (not
+    read back).
+    """
+    conn, rules = uow.conn, d.rules
+    ids = sorted(regions)
+    in_hand = {p.claim.report_id for p in arrived}
+    stored = await dispatch_store.lock_regions(conn, ids, list(in_hand))
+    quiet = {r["region_id"] for r in stored if not r["waiting"]}
+    region_rules = {rid: d.region_rules.of(rules, None) for rid in ids}
+    region_rules.update({r["region_id"]: d.region_rules.of(rules, r["definition"]) for r in stored})
+    versions = {r["region_id"]: r["state_version"] for r in stored}
+    state_rows = await region_rows(conn, ids, day_start, versions, d.cache)
+    states = {rid: state_rows[rid].states(now, rules) for rid in ids}
+    open_regions = [rid for rid in ids if rid not in quiet
+                    and (regions[rid] is None or free_on_duty(states[rid][0], now, rules))]
+    named = [r for new in regions.values() for r in (new or []) if r not in in_hand]
+    pending_of: dict[str, list[PendingClaim]] = {rid: [] for rid in ids}
+    waiting = await dispatch_store.pending_claims(conn, named, open_regions, in_hand) if named or open_regions else []
+    for p in [*arrived, *waiting]:
+        pending_of[p.claim.region_id].append(p)
+    results = {rid: Dispatched() for rid in ids}
+    decided: list[tuple[list[PendingClaim], RegionPlan, DispatchRules]] = []
+    for rid in ids:
+        if pending_of[rid]:
+            surveyors, vehicles = states[rid]
+            plan = d.planner(pending_of[rid], surveyors, vehicles, now, region_rules[rid])
+            decided.append((pending_of[rid], plan, region_rules[rid]))
+            results[rid] = Dispatched([encode("dispatch.assignments", a) for a in plan.assigned], plan)
+    if not decided:
+        return results
+    attempt_of = {p.claim.report_id: p.attempt for pending, _, _ in decided for p in pending}
+    await dispatch_store.insert_tasks(
+        conn, [(a, attempt_of[a.report_id], task_due(now, r)) for _, plan, r in decided for a in plan.assigned], now)
+    # A claim this transaction has just stored has no review time yet: one left without is not written, and
+    # a batch whose claims were all assigned or escalated at once (the usual case) costs no statement.
+    await dispatch_store.set_reviews(conn, [(report_id, at) for _, plan, _ in decided
+                                            for report_id, at in plan.reviews.items()
+                                            if at is not None or report_id not in in_hand])
+    for rid in (versions if d.cache is not None else ()):
+        # Inserting the tasks bumped the version of each region that got some, once (one statement, the only
+        # write here to what region state reads), so the rows after it are at the version read under the
+        # lock plus one. Had another transaction bumped it too, the region's stored version is higher than
+        # that whatever the order of the commits (versions only grow, and only by their writes): the rows
+        # kept at this version are never current, and the region is read again the next time.
+        assigned = results[rid].plan.assigned if results[rid].plan is not None else []
+        scenes = {p.claim.report_id: (p.claim.lat, p.claim.lon) for p in pending_of[rid]}
+        results[rid].rows_after = state_rows[rid].assigned(versions[rid] + (1 if assigned else 0), assigned, scenes)
+    escalated = [e for _, plan, _ in decided for e in plan.escalated]
+    if escalated:
+        raised = await dispatch_store.store_escalations(conn, escalated, attempt_of)
+        for e in escalated:
+            if e.event_id in raised:
+                results[e.region_id].outputs.append(encode("dispatch.assignments", e))
+    return results
+
+
+class UnknownTask(LookupError):
+    """A task event names a task this surveyor does not hold."""
+
+
+@dataclass
+class Progress(Dispatched):
+    """A surveyor's report, applied: the plan it led to, and the times dispatch is measured by."""
+
+    zone: str | None = None
+    callback: "callbacks.CallbackDecision | None" = None  # the survey callback, when a survey was completed
+    contact_after_s: float | None = None   # dispatch → customer contacted
+    scene_after_s: float | None = None     # report → arrival
+    on_time: bool | None = None
+
+
+async def apply_surveyor_status(uow: UnitOfWork, event: SurveyorStatus, now: datetime, day_start: datetime,
+                                d: Dispatcher, callback_context: "callbacks.CallbackContext") -> Progress:
+    """Apply a report from a surveyor's app. A decline sends the claim back to dispatch; a finished survey
+    moves surveyor and vehicle to the scene and calls for the survey callback; a shift change, a decline or
+    a finished survey re-plans the region. A redelivered report changes nothing (its records: ``uow.outputs``)."""
+    if not await uow.first_time(event.event_id):
+        return Progress()
+    progress = await _apply(uow, event, now, day_start, d, callback_context)
+    uow.queue(event.event_id, progress.outputs)
+    return progress
+
+
+async def _apply(uow: UnitOfWork, event: SurveyorStatus, now: datetime, day_start: datetime, d: Dispatcher,
+                 callback_context: "callbacks.CallbackContext") -> Progress:
+    conn = uow.conn
+    if isinstance(event, PositionReported):
+        await dispatch_store.set_position(conn, event.surveyor_id, event.lat, event.lon)
+        return Progress()
+    if isinstance(event, (ShiftStarted, ShiftEnded)):
+        region = await dispatch_store.set_duty(conn, event.surveyor_id, isinstance(event, ShiftStarted),
+                                               duty_until(event.occurred_at), getattr(event, "lat", None),
+                                               getattr(event, "lon", None))
+        if region is None:
+            raise UnknownTask(f"surveyor {event.surveyor_id} is not on the roster")
+        replanned = await replan_region(uow, region, now, day_start, d)
+        return Progress(replanned.outputs, replanned.plan)
+
+    task = await dispatch_store.task_for_update(conn, event.task_id, event.surveyor_id)
+    if task is None:
+        raise UnknownTask(f"task {event.task_id} is not held by surveyor {event.surveyor_id}")
+    progress = Progress(zone=task["zone"])
+    if await dispatch_store.stamp_first(conn, event.task_id, event.type, event.occurred_at):
+        if event.type == "customer_contacted":
+            progress.contact_after_s = (event.occurred_at - task["assigned_at"]).total_seconds()
+        elif event.type == "arrived_at_scene":
+            progress.scene_after_s = (event.occurred_at - task["reported_at"]).total_seconds()
+            progress.on_time = arrived_on_time(event.occurred_at, task["deadline_at"])
+    step: TaskStep = step_after(task["status"], event.type)
+    if step.status is None:
+        return progress
+    await dispatch_store.set_task_status(conn, event.task_id, step.status)
+    if step.at_scene:
+        await dispatch_store.move_to_scene(conn, event.task_id)
+    if step.back_to_dispatch:
+        await dispatch_store.send_back_to_dispatch(conn, event.task_id, task["report_id"], step.back_to_dispatch, now)
+    if step.frees_surveyor:
+        replanned = await replan_region(uow, task["region_id"], now, day_start, d)
+        progress.outputs, progress.plan = replanned.outputs, replanned.plan
+    if step.calls_back:
+        report = await dispatch_store.loss_report(conn, task["report_id"])
+        contact = CustomerContact(customer_id=report.policy.number, name=report.reporter.name,
+                                  phone=report.reporter.phone)
+        trigger = survey_trigger(event.event_id, event.occurred_at, contact, report.report_id)
+        progress.callback = await callbacks.decide(uow, trigger, now, callback_context)
+        progress.outputs = progress.outputs + progress.callback.outputs
+    return progress
