@@ -8,7 +8,7 @@ equipment, so that the comparison is about who goes where and when. Time is
 modelled (a discrete-event simulation); travel uses the product's default
 travel model, and time on scene is drawn per report.
 
-(a) this dispatcher: `models.region_plan.plan_region` re-plans a region's pending
+(a) this dispatcher: `models.dispatch.planner.plan_region` re-plans a region's pending
     claims on every report, every finished survey and every modelled minute;
 (b) greedy nearest-available, the usual practice: a report takes the nearest
     free surveyor at once, else waits in a queue; a freed surveyor takes the
@@ -49,14 +49,14 @@ from scipy.sparse import lil_matrix
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.candidates import SurveyorState, VehicleState  # noqa: E402
-from models.dispatch_events import ClaimRegistered  # noqa: E402
-from models.dispatch_rules import DispatchRules  # noqa: E402
-from models.region_plan import PendingClaim, plan_region  # noqa: E402
-from models.reports import LossType  # noqa: E402
-from models.roster import ShiftKind, Surveyor, SurveyVehicle  # noqa: E402
-from models.travel import StraightLineTravel  # noqa: E402
-from models.zones import ArrivalLimits, Region  # noqa: E402
+from models.dispatch.candidates import SurveyorState, VehicleState  # noqa: E402
+from models.contract.dispatch_events import ClaimRegistered  # noqa: E402
+from models.dispatch.rules import DispatchRules  # noqa: E402
+from models.dispatch.planner import PendingClaim, plan_region  # noqa: E402
+from models.contract.loss_report import LossType  # noqa: E402
+from models.dispatch.roster import ShiftKind, Surveyor, SurveyVehicle  # noqa: E402
+from models.dispatch.travel import StraightLineTravel  # noqa: E402
+from models.dispatch.zones import ArrivalLimits, Region  # noqa: E402
 
 T0 = datetime(2026, 7, 15, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai: day speeds throughout
 TRAVEL = StraightLineTravel()

@@ -62,9 +62,9 @@ def bench_roster(n_regions: int, per_region: int):
     """Regions on a grid 3° apart (no overlap), each with ``per_region`` 24-hour surveyors who handle every
     loss type and as many vehicles carrying every piece of equipment: the reports of the latency run are
     assigned, not queued, so that it measures the path to an assignment."""
-    from models.dispatch_rules import DispatchRules
-    from models.reports import LossType
-    from models.roster import Roster
+    from models.dispatch.rules import DispatchRules
+    from models.contract.loss_report import LossType
+    from models.dispatch.roster import Roster
 
     equipment = sorted(set().union(*DispatchRules().equipment_for.values()))
     roster = {"regions": [], "surveyors": [], "vehicles": []}
@@ -375,9 +375,9 @@ def startup_to_first_assignment(keep: bool) -> tuple[float, str]:
                 raise RuntimeError(f"claims-dispatch run did not come up; see {state / 'run.log'}")
             time.sleep(0.05)
         bootstrap = json.loads(stack_file.read_text())["kafka_bootstrap"]
-        from streams.cli import _demo_roster_path, _read_roster
+        from streams.commands.bootstrap import demo_roster_path, read_roster
 
-        [(rid, value)] = make_reports(_read_roster(_demo_roster_path()).regions, 1, 99, 9_000_000)
+        [(rid, value)] = make_reports(read_roster(demo_roster_path()).regions, 1, 99, 9_000_000)
 
         async def first() -> float:
             w = Watch({rid})
@@ -423,7 +423,7 @@ def last_months_report(stack: Stack, out: Path) -> None:
     month, ~1.5 s of CPU in a thread; measured on its own, docs/performance.md)."""
     from zoneinfo import ZoneInfo
 
-    from models.monthly_report import month_key, previous_month
+    from models.reporting.monthly import month_key, previous_month
 
     now = datetime.now(ZoneInfo(Settings().callbacks.timezone))  # the worker's month is the local one
     env = dict(os.environ, CLAIMS_KAFKA_BOOTSTRAP=stack.kafka_bootstrap, CLAIMS_DATABASE_URL=stack.database_url)
@@ -452,16 +452,16 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the state folders (logs, databases) for a look")
     args = ap.parse_args()
 
-    from streams.cli import _load_roster
+    from streams.commands.bootstrap import load_roster
 
     state = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     print(f"state folder {state}", flush=True)
     stack = start_stack(Settings(state_dir=state))
     roster = bench_roster(args.regions, args.surveyors_per_region)
-    asyncio.run(_load_roster(stack.database_url, roster))
+    asyncio.run(load_roster(stack.database_url, roster))
     last_months_report(stack, state / "reports")
     regions = roster.regions
-    from models.contract import topic
+    from models.contract.topics import topic
 
     partitions = topic("hotline.reports").partitions
     asyncio.run(create_topics(stack.kafka_bootstrap, [(BARE_IN, partitions), (BARE_OUT, partitions)]))

@@ -11,11 +11,11 @@ import structlog
 from faust.tables import TableManager
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from models.callback_events import CallbackKind, FindingKind
-from models.contract import TOPICS
-from models.dispatch_events import EscalationReason
-from models.intake import RejectReason
-from models.zones import Zone
+from models.contract.callback_events import CallbackKind, FindingKind
+from models.contract.topics import TOPICS
+from models.contract.dispatch_events import EscalationReason
+from models.dispatch.intake import RejectReason
+from models.dispatch.zones import Zone
 from streams import metrics
 from streams.kafka_security import faust_credentials
 from streams.agents import callback_attempts, callback_triggers, intake, monthly_report, surveyor_status, watchdog
@@ -37,9 +37,8 @@ def use_event_loop(settings: Settings) -> None:
 class ClaimsTableManager(TableManager):
     """Faust's table manager, without the second it waits at start for tables to be added, when there are
     none (this app keeps its state in PostgreSQL; tables are declared before a worker starts, so none can
-    come later). The consumer subscribes only once it has started: one second of every worker's start
-    before its first assignment (a worker's Faust INFO log, 2026-11-27). Faust's documented seam, the
-    ``TableManager`` setting."""
+    come later). The consumer subscribes only once it has started, so that second would delay every
+    worker's first assignment. Faust's documented seam, the ``TableManager`` setting."""
 
     async def on_start(self) -> None:
         if len(self):

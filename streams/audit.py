@@ -17,11 +17,11 @@ import asyncpg
 from aiokafka import TopicPartition
 from pydantic import TypeAdapter, ValidationError
 
-from models.business_events import ClaimClosed, ComplaintEvent, PolicyEvent
-from models.callback_eligibility import trigger_for
-from models.callback_rules import CallbackRules
-from models.dead_letter import DeadLetter
-from models.reports import LossReported
+from models.contract.business_events import ClaimClosed, ComplaintEvent, PolicyEvent
+from models.callbacks.eligibility import trigger_for
+from models.callbacks.rules import CallbackRules
+from models.contract.dead_letter import DeadLetter
+from models.contract.loss_report import LossReported
 from streams.kafka_clients import unmanaged_consumer
 from streams.store.states import WITHDRAWN_SQL
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from models.contract import topic as topic_spec
-from models.dead_letter import DeadLetter
+from models.contract.topics import topic as topic_spec
+from models.contract.dead_letter import DeadLetter
 
 
 @dataclass(frozen=True)

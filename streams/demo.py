@@ -14,11 +14,11 @@ from datetime import datetime, timezone
 
 from pydantic import TypeAdapter
 
-from models.callback_events import CallbackKind
-from models.dead_letter import DeadLetter
-from models.dispatch_events import (ArrivalDeadlineMissed, DispatchDecision, DispatchEscalated, SurveyorAssigned,
+from models.contract.callback_events import CallbackKind
+from models.contract.dead_letter import DeadLetter
+from models.contract.dispatch_events import (ArrivalDeadlineMissed, DispatchDecision, DispatchEscalated, SurveyorAssigned,
                                     SurveyorReassigned)
-from models.zones import Region
+from models.dispatch.zones import Region
 from streams.store.states import WITHDRAWN_SQL
 from streams.kafka_clients import producer as make_producer
 from streams.kafka_clients import reader

@@ -160,7 +160,7 @@ async def create_topics(bootstrap: str, topics: list[tuple[str, int]], timeout_s
 
 def start_stack(settings: Settings) -> Stack:
     """Start what is not given from outside, create topics, apply migrations. Stops what it started on failure."""
-    from models.contract import all_topic_names
+    from models.contract.topics import all_topic_names
     from streams.store.migrations import apply_migrations
 
     state_dir = settings.state_dir
@@ -171,8 +171,8 @@ def start_stack(settings: Settings) -> Stack:
             stack.broker, stack.kafka_bootstrap, stack.broker_log = start_broker(state_dir)
         else:
             stack.kafka_bootstrap = settings.kafka_bootstrap
-        # The topics are created while PostgreSQL starts (initdb and start 0.7-1.4 s, the topics 0.3-0.4 s,
-        # 2026-11-27): both are on the way to a worker's first assignment.
+        # The topics are created while PostgreSQL starts (initdb and start 0.7-1.4 s, the topics 0.3-0.4 s):
+        # both are on the way to a worker's first assignment.
         with ThreadPoolExecutor(1) as starting:
             postgres = starting.submit(start_postgres, state_dir) if stack.embedded_postgres else None
             try:

@@ -13,10 +13,10 @@ import faust
 import structlog
 from aiokafka.errors import KafkaTimeoutError
 
-from models.candidates import local_day_start
-from models.region_plan import plan_region
-from models.travel import StraightLineTravel, TravelTimeModel
-from models.zones import Region
+from models.dispatch.candidates import local_day_start
+from models.dispatch.planner import plan_region
+from models.dispatch.travel import StraightLineTravel, TravelTimeModel
+from models.dispatch.zones import Region
 from streams.codec import Outgoing
 from streams.services.callbacks import CallbackContext
 from streams.services.dispatch import Dispatcher

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from models.contract import TOPICS
-from models.dead_letter import DeadLetter
+from models.contract.topics import TOPICS
+from models.contract.dead_letter import DeadLetter
 
 DEFAULT_DIR = Path("schemas")
 

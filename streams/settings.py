@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from models.callback_rules import CallbackRules
-from models.dispatch_rules import DispatchRules
+from models.callbacks.rules import CallbackRules
+from models.dispatch.rules import DispatchRules
 from models.working_days import WorkingDays
 
 
@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     kafka_profile: Literal["kafka", "embedded"] = "kafka"
     #: Embedded: 2 s, so that a worker's first join (and a rejoin after a rebalance) waits 1 s, not 3 as with 6 s
     #: (a plain aiokafka consumer joining on Tansu: 1.0, 2.0, 3.0, 5.0 and 15.0 s with sessions of 2, 3, 6, 10
-    #: and 30 s, 2026-11-27). Faust heartbeats from its consumer's own thread, which gets the GIL every
+    #: and 30 s). Faust heartbeats from its consumer's own thread, which gets the GIL every
     #: ``gil_switch_interval_s``, so a busy event loop does not starve it.
     kafka_session_timeout_s: float | None = Field(default=None, description="Default: 2 embedded, 30 kafka.")
     kafka_heartbeat_s: float | None = Field(default=None, description="Default: 0.5 embedded, 3 kafka.")
@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     #: The cyclic garbage collector's first threshold in the worker (Python's default 700: a young-generation
     #: collection per 700 net container allocations). A batch keeps ~1,000 reports' objects alive while it
     #: runs, and each young collection walked them again: in a 40,000-report backlog 2.0 s of the worker's
-    #: ~20 s of CPU went to ~3,000 collections (gc.callbacks, 2026-11-27), against 0.1-0.3 s with 50,000, and
+    #: ~20 s of CPU went to ~3,000 collections (counted with gc.callbacks), against 0.1-0.3 s with 50,000, and
     #: validating a report took 35-47 us of CPU in the worker against 22-28 us. Objects are freed by reference
     #: counting as before; only cycles wait longer for the collector.
     gc_gen0_threshold: int = Field(

@@ -69,10 +69,10 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def database_url(stack) -> str:
-    from models.roster import Roster
-    from streams.cli import _load_roster
+    from models.dispatch.roster import Roster
+    from streams.commands.bootstrap import load_roster
 
-    asyncio.run(_load_roster(stack.database_url, Roster.model_validate(roster_for_tests(AREAS))))
+    asyncio.run(load_roster(stack.database_url, Roster.model_validate(roster_for_tests(AREAS))))
     return stack.database_url
 
 

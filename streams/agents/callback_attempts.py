@@ -5,7 +5,7 @@ from __future__ import annotations
 import structlog
 from pydantic import TypeAdapter
 
-from models.callback_events import CallbackAttempted
+from models.contract.callback_events import CallbackAttempted
 from streams import metrics
 from streams.agents.record_loop import Record, Refused, parse, run_records
 from streams.runtime import Runtime

@@ -5,7 +5,7 @@ from __future__ import annotations
 import structlog
 from pydantic import TypeAdapter
 
-from models.business_events import ClaimClosed, ComplaintEvent, PolicyEvent
+from models.contract.business_events import ClaimClosed, ComplaintEvent, PolicyEvent
 from streams import metrics
 from streams.agents.record_loop import Record, parse, run_records
 from streams.runtime import Runtime

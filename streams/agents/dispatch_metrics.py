@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import structlog
 
-from models.dispatch_events import SurveyorReassigned
-from models.region_plan import RegionPlan
+from models.contract.dispatch_events import SurveyorReassigned
+from models.dispatch.planner import RegionPlan
 from streams import metrics
 
 log = structlog.get_logger("claims_dispatch.dispatch")

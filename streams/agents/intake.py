@@ -1,7 +1,7 @@
 """hotline.reports → claims stored and decided → dispatch.assignments, or a dead letter. Batched.
 
 Intake and dispatch are one step: a batch of reports is validated one by one
-(models.intake), then stored and planned, each region once, in one unit of work
+(models.dispatch.intake), then stored and planned, each region once, in one unit of work
 (streams.services.dispatch.register_reports). One Faust hop per report.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import structlog
 
-from models.intake import Accepted, Rejected, register_report
+from models.dispatch.intake import Accepted, Rejected, register_report
 from streams import metrics
 from streams.agents.dispatch_metrics import count_plan
 from streams.agents.record_loop import Record, Refused, run_batches

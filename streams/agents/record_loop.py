@@ -29,7 +29,7 @@ import structlog
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 from pydantic import TypeAdapter, ValidationError
 
-from models.dead_letter import dead_letter_for
+from models.contract.dead_letter import dead_letter_for
 from streams import metrics
 from streams.codec import encode_dead_letter
 from streams.runtime import Runtime

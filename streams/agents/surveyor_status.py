@@ -5,7 +5,7 @@ from __future__ import annotations
 import structlog
 from pydantic import TypeAdapter
 
-from models.surveyor_events import SurveyorStatus
+from models.contract.surveyor_events import SurveyorStatus
 from streams import metrics
 from streams.agents.callback_triggers import count_decision
 from streams.agents.dispatch_metrics import count_plan

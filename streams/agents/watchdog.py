@@ -9,10 +9,11 @@ from datetime import timedelta
 
 import structlog
 
-from streams import calendar_service, metrics
+from streams import metrics
+from streams.services import calendar as calendar_service
 from streams.agents.dispatch_metrics import count_plan
 from streams.runtime import Runtime
-from models.callback_schedule import month_of
+from models.callbacks.schedule import month_of
 from streams.services import callbacks, watchdog as watchdog_service
 from streams.store import callbacks_store, watchdog_store
 from streams.store.outbox import prune, unpublished

@@ -9,8 +9,8 @@ from functools import cache
 
 @cache
 def _pyplot():
-    """matplotlib, loaded when a chart is first drawn (once a month), not when a worker starts: it was 0.4 s of
-    the worker's ~1.8 s of imports, on the way to its first assignment (python -X importtime, 2026-11-27)."""
+    """matplotlib, loaded when a chart is first drawn (once a month), not when a worker starts: it is 0.4 s of
+    the worker's ~1.8 s of imports, on the way to its first assignment (python -X importtime)."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display: render to memory

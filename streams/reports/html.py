@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from models.monthly_report import due_text
+from models.reporting.monthly import due_text
 from streams.reports import charts
 from streams.reports.markdown import CALLBACK_HEADER, ZONE_HEADER, brief_lines, callback_rows, counts, zone_rows
 

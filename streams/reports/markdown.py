@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.monthly_report import due_text
+from models.reporting.monthly import due_text
 
 
 def pct(x) -> str:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import asyncpg
 
-from models.callback_rules import CallbackRules
-from models.events import derived_event_id
-from models.monthly_report import build_report, due_date, previous_month
-from models.report_events import MonthlyReportPublished
+from models.callbacks.rules import CallbackRules
+from models.contract.event import derived_event_id
+from models.reporting.monthly import build_report, due_date, previous_month
+from models.contract.monthly_report_events import MonthlyReportPublished
 from models.working_days import WorkingDays
-from models.zones import ArrivalLimits
+from models.dispatch.zones import ArrivalLimits
 from streams.reports.html import brief_html, report_html
 from streams.reports.markdown import brief_markdown, report_markdown
 from streams.store import report_store

@@ -8,16 +8,16 @@ from datetime import datetime
 
 import asyncpg
 
-from models.business_events import CustomerContact
-from models.callback_eligibility import Trigger, exclusion, trigger_for
-from models.callback_events import AttemptOutcome, CallbackAttempted, CallbackKind, CallbackTaskIssued, Channel
-from models.callback_progress import EXPIRED, Done, after_attempt, findings_to_route, upgrade
-from models.callback_rules import CallbackRules
-from models.callback_sampling import select
-from models.callback_schedule import Deadline, due_at, expires_at, month_of, next_attempt_time, within_calling_hours
-from models.events import derived_event_id
-from models.findings import route
-from models.phones import lookup_hashes
+from models.contract.business_events import CustomerContact
+from models.callbacks.eligibility import Trigger, exclusion, trigger_for
+from models.contract.callback_events import AttemptOutcome, CallbackAttempted, CallbackKind, CallbackTaskIssued, Channel
+from models.callbacks.progress import EXPIRED, Done, after_attempt, findings_to_route, upgrade
+from models.callbacks.rules import CallbackRules
+from models.callbacks.sampling import select
+from models.callbacks.schedule import Deadline, due_at, expires_at, month_of, next_attempt_time, within_calling_hours
+from models.contract.event import derived_event_id
+from models.callbacks.findings import route
+from models.callbacks.phones import lookup_hashes
 from models.working_days import WorkingDays
 from streams.codec import Outgoing, encode
 from streams.services.unit_of_work import UnitOfWork

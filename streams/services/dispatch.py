@@ -12,15 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from models.callback_eligibility import survey_trigger
-from models.business_events import CustomerContact
-from models.candidates import SurveyorState, VehicleState, free_on_duty
-from models.dispatch_rules import DispatchRules, rules_for
-from models.intake import Accepted
-from models.region_plan import PendingClaim, RegionPlan, appointment_case
-from models.surveyor_events import PositionReported, ShiftEnded, ShiftStarted, SurveyorStatus
-from models.task_progress import TaskStep, arrived_on_time, duty_until, step_after, task_due
-from models.zones import Region
+from models.callbacks.eligibility import survey_trigger
+from models.contract.business_events import CustomerContact
+from models.dispatch.candidates import SurveyorState, VehicleState, free_on_duty
+from models.dispatch.rules import DispatchRules, rules_for
+from models.dispatch.intake import Accepted
+from models.dispatch.planner import PendingClaim, RegionPlan, appointment_case
+from models.contract.surveyor_events import PositionReported, ShiftEnded, ShiftStarted, SurveyorStatus
+from models.dispatch.tasks import TaskStep, arrived_on_time, duty_until, step_after, task_due
+from models.dispatch.zones import Region
 from streams.codec import Outgoing, encode
 from streams.services import callbacks
 from streams.services.unit_of_work import UnitOfWork

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from models.callback_rules import CallbackRules
-from models.events import derived_event_id
-from models.monthly_report import due_date, month_key, previous_month
+from models.callbacks.rules import CallbackRules
+from models.contract.event import derived_event_id
+from models.reporting.monthly import due_date, month_key, previous_month
 from models.working_days import Reckoned, WorkingDays
-from models.zones import ArrivalLimits
+from models.dispatch.zones import ArrivalLimits
 from streams.codec import Outgoing, encode
 from streams.reports.monthly import announcement, generate
 from streams.services.unit_of_work import UnitOfWork, unit_of_work

@@ -11,10 +11,10 @@ from datetime import datetime
 
 import asyncpg
 
-from models.candidates import free_on_duty
-from models.deadline_watch import arrival_missed, contact_overdue
-from models.events import derived_event_id
-from models.task_progress import ACK_TIMED_OUT, step_after
+from models.dispatch.candidates import free_on_duty
+from models.dispatch.deadlines import arrival_missed, contact_overdue
+from models.contract.event import derived_event_id
+from models.dispatch.tasks import ACK_TIMED_OUT, step_after
 from streams.codec import encode
 from streams.services.dispatch import Dispatched, Dispatcher, keep_committed, replan_region, replan_regions
 from streams.services.unit_of_work import unit_of_work

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from models.business_events import (ClaimClosed, ComplaintResolved, CustomerContact, CustomerType, PolicyIssued,
+from models.contract.business_events import (ClaimClosed, ComplaintResolved, CustomerContact, CustomerType, PolicyIssued,
                                     PolicySurrendered, SalesChannel)
 from streams.simulators.hotline import _GIVEN, _SURNAMES
 

@@ -12,9 +12,9 @@ from datetime import datetime, timezone
 
 from pydantic import TypeAdapter
 
-from models.callback_events import (AttemptOutcome, CallbackAttempted, CallbackTaskIssued, Channel, Finding,
+from models.contract.callback_events import (AttemptOutcome, CallbackAttempted, CallbackTaskIssued, Channel, Finding,
                                     FindingKind)
-from models.events import derived_event_id
+from models.contract.event import derived_event_id
 from streams.codec import encode
 
 _TASK = TypeAdapter(CallbackTaskIssued)

@@ -9,9 +9,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from models.reports import (Injuries, InjurySeverity, Insured, Location, LossReported, LossType, Police, Policy,
+from models.contract.loss_report import (Injuries, InjurySeverity, Insured, Location, LossReported, LossType, Police, Policy,
                             Reporter, Vehicle)
-from models.zones import Region
+from models.dispatch.zones import Region
 
 _LOSS_TYPES = [(LossType.VEHICLE, 70), (LossType.PROPERTY, 10), (LossType.INJURY, 6), (LossType.THEFT, 5),
                (LossType.CARGO, 4), (LossType.NATURAL_DISASTER, 5)]

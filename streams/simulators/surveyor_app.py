@@ -13,9 +13,9 @@ from decimal import Decimal
 
 from pydantic import TypeAdapter
 
-from models.dispatch_events import DispatchDecision, SurveyorAssigned, SurveyorReassigned
-from models.events import derived_event_id
-from models.surveyor_events import ArrivedAtScene, CustomerContacted, SurveyCompleted, TaskAccepted, TaskDeclined
+from models.contract.dispatch_events import DispatchDecision, SurveyorAssigned, SurveyorReassigned
+from models.contract.event import derived_event_id
+from models.contract.surveyor_events import ArrivedAtScene, CustomerContacted, SurveyCompleted, TaskAccepted, TaskDeclined
 from streams.codec import encode
 
 _DECISION = TypeAdapter(DispatchDecision)

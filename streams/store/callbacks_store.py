@@ -1,6 +1,6 @@
 """Callbacks in PostgreSQL: decisions, tasks, attempts and findings, read and written.
 
-Rows in, rows out, inside the caller's transaction; the rules are in ``models.callback_*`` and the
+Rows in, rows out, inside the caller's transaction; the rules are in ``models.callbacks`` and the
 handlers in ``streams.services.callbacks``.
 """
 
@@ -12,11 +12,11 @@ from datetime import datetime
 
 import asyncpg
 
-from models.callback_eligibility import Trigger
-from models.callback_events import CallbackAttempted, Channel, FindingRouted
-from models.callback_progress import Done
-from models.callback_sampling import MonthToDate, Selection
-from models.callback_schedule import Deadline
+from models.callbacks.eligibility import Trigger
+from models.contract.callback_events import CallbackAttempted, Channel, FindingRouted
+from models.callbacks.progress import Done
+from models.callbacks.sampling import MonthToDate, Selection
+from models.callbacks.schedule import Deadline
 
 
 async def on_do_not_call(conn: asyncpg.Connection, hashes: list[str]) -> bool:

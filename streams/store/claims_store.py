@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from models.dead_letter import DeadLetter
+from models.contract.dead_letter import DeadLetter
 
 
 async def record_dead_letter(pool: asyncpg.Pool, letter: DeadLetter) -> None:

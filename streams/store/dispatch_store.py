@@ -11,12 +11,12 @@ from datetime import datetime
 
 import asyncpg
 
-from models.dispatch_events import ClaimRegistered, SceneContact, SurveyorAssigned, SurveyorReassigned
-from models.events import derived_event_id
-from models.intake import Accepted
-from models.region_plan import PendingClaim
-from models.reports import LossReported
-from models.task_progress import DispatchState, TaskDue, TaskStatus
+from models.contract.dispatch_events import ClaimRegistered, SceneContact, SurveyorAssigned, SurveyorReassigned
+from models.contract.event import derived_event_id
+from models.dispatch.intake import Accepted
+from models.dispatch.planner import PendingClaim
+from models.contract.loss_report import LossReported
+from models.dispatch.tasks import DispatchState, TaskDue, TaskStatus
 from streams.store.roster_store import parsed
 from streams.store.states import WITHDRAWN_SQL
 

@@ -1,4 +1,4 @@
-"""The do-not-call list: hashes of normalised phone numbers (models/phones.py), never the numbers."""
+"""The do-not-call list: hashes of normalised phone numbers (models/callbacks/phones.py), never the numbers."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from models.monthly_report import MonthRows
-from models.task_progress import TaskStatus
+from models.reporting.monthly import MonthRows
+from models.dispatch.tasks import TaskStatus
 from streams.store.states import WITHDRAWN_SQL
 
 DECLINED, CANCELLED = TaskStatus.DECLINED.value, TaskStatus.CANCELLED.value

@@ -9,10 +9,10 @@ from functools import lru_cache
 import asyncpg
 from pydantic import BaseModel
 
-from models.candidates import SurveyorRecord, SurveyorState, VehicleState, fleet_states
-from models.dispatch_rules import DispatchRules
-from models.roster import Roster, StoredEntry, Surveyor, SurveyVehicle
-from models.zones import Region
+from models.dispatch.candidates import SurveyorRecord, SurveyorState, VehicleState, fleet_states
+from models.dispatch.rules import DispatchRules
+from models.dispatch.roster import Roster, StoredEntry, Surveyor, SurveyVehicle
+from models.dispatch.zones import Region
 from streams.store.states import WITHDRAWN_SQL
 
 
@@ -250,3 +250,8 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
             cache.put(rid, rows)
         found[rid] = rows
     return found
+
+
+async def has_regions(pool: asyncpg.Pool) -> bool:
+    """Whether any roster has been loaded."""
+    return bool(await pool.fetchval("SELECT count(*) FROM regions"))

@@ -1,4 +1,4 @@
-"""Task and claim states as SQL literals, written from the enums of ``models.task_progress`` (constants,
+"""Task and claim states as SQL literals, written from the enums of ``models.dispatch.tasks`` (constants,
 never input), so that a state's name lives in one place."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from models.task_progress import BEFORE_CONTACT, WITHDRAWN
+from models.dispatch.tasks import BEFORE_CONTACT, WITHDRAWN
 
 
 def sql_list(states: Iterable[StrEnum]) -> str:

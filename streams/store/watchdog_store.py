@@ -12,9 +12,9 @@ from datetime import datetime
 
 import asyncpg
 
-from models.candidates import free_on_duty
-from models.dispatch_rules import DispatchRules
-from models.task_progress import DispatchState, TaskStatus
+from models.dispatch.candidates import free_on_duty
+from models.dispatch.rules import DispatchRules
+from models.dispatch.tasks import DispatchState, TaskStatus
 from streams.store.roster_store import RegionStateCache, region_rows
 from streams.store.states import BEFORE_CONTACT_SQL, WITHDRAWN_SQL
 

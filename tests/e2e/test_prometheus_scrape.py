@@ -68,7 +68,7 @@ def test_every_panel_and_rule_has_data_in_a_real_prometheus(tmp_path, cli_env):
         _wait_ready(port, prom)
 
         async def load():
-            from models.zones import Region
+            from models.dispatch.zones import Region
             from streams.demo import run_demo
 
             conn = await asyncpg.connect(info["database_url"])

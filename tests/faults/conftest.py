@@ -18,15 +18,15 @@ RESULTS: list[dict] = []
 
 @pytest.fixture(scope="package")
 def fault_stack(tmp_path_factory):
-    from models.roster import Roster
-    from streams.cli import _demo_roster_path, _load_roster, _read_roster
+    from models.dispatch.roster import Roster
+    from streams.commands.bootstrap import demo_roster_path, load_roster, read_roster
     from streams.embedded_stack import start_stack
     from streams.settings import Settings
 
     state = tmp_path_factory.mktemp("fault-stack")
     running = start_stack(Settings(state_dir=state))
-    roster: Roster = _read_roster(_demo_roster_path())
-    asyncio.run(_load_roster(running.database_url, roster))
+    roster: Roster = read_roster(demo_roster_path())
+    asyncio.run(load_roster(running.database_url, roster))
     yield running
     running.stop()
     from tests.conftest import processes_using

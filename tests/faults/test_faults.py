@@ -15,10 +15,10 @@ import asyncpg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.callback_rules import CallbackRules
-from models.dispatch_rules import DispatchRules
-from models.intake import Rejected, register_report
-from models.zones import Region
+from models.callbacks.rules import CallbackRules
+from models.dispatch.rules import DispatchRules
+from models.dispatch.intake import Rejected, register_report
+from models.dispatch.zones import Region
 from streams.audit import audit, read_topic
 from streams.demo import paced_send
 from streams.simulators.hotline import make_report
@@ -195,6 +195,23 @@ async def _digest(url: str) -> str:
         await conn.close()
 
 
+async def _committed_to_the_end(bootstrap: str, group: str, topics: list[str]) -> bool:
+    """Whether ``group`` has committed every partition of ``topics`` up to its end (nothing left to handle)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+        ends = await consumer.end_offsets(parts)
+        for tp in parts:
+            if ends[tp] and (await consumer.committed(tp) or 0) < ends[tp]:
+                return False
+        return True
+    finally:
+        await consumer.stop()
+
+
 def _handled(port: int, agent: str) -> float:
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     for line in body.splitlines():
@@ -220,8 +237,9 @@ async def test_replaying_every_input_topic_from_the_start_changes_nothing(fault_
     def all_handled(port: int) -> bool:
         return all(_handled(port, agent) >= n for agent, n in totals.items())
 
-    await wait_for(lambda: all_handled(workers.ports[first.pid]), timeout=60,
-                   what="the first worker done with every input record")
+    await wait_for(lambda: _committed_to_the_end(fault_stack.kafka_bootstrap, "claims-dispatch",
+                                                 [t for topics in inputs.values() for t in topics]),
+                   timeout=60, what="the first worker's group committed to the end of every input topic")
     workers.kill9(first)
     before = await _digest(fault_stack.database_url)
     started = time.monotonic()

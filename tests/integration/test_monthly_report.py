@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from models.events import derived_event_id
+from models.contract.event import derived_event_id
 from tests.conftest import CLI, AREAS, roster_for_tests
 from tests.report_factory import report_dict
 
@@ -38,13 +38,13 @@ SEP = datetime(2026, 9, 15, 10, 0, tzinfo=SH)
 
 @pytest.fixture(scope="module")
 def month_stack(tmp_path_factory):
-    from models.roster import Roster
-    from streams.cli import _load_roster
+    from models.dispatch.roster import Roster
+    from streams.commands.bootstrap import load_roster
     from streams.embedded_stack import start_stack
     from streams.settings import Settings
 
     running = start_stack(Settings(state_dir=tmp_path_factory.mktemp("report-stack")))
-    asyncio.run(_load_roster(running.database_url, Roster.model_validate(roster_for_tests(AREAS))))
+    asyncio.run(load_roster(running.database_url, Roster.model_validate(roster_for_tests(AREAS))))
     asyncio.run(_fixture(running.database_url))
     yield running
     running.stop()

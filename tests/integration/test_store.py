@@ -14,10 +14,10 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from models.dispatch_rules import DispatchRules
-from models.intake import register_report
-from models.region_plan import plan_region
-from models.travel import StraightLineTravel
+from models.dispatch.rules import DispatchRules
+from models.dispatch.intake import register_report
+from models.dispatch.planner import plan_region
+from models.dispatch.travel import StraightLineTravel
 from streams.agents.intake import commit_time
 from streams.services import watchdog as watchdog_service
 from streams.services.dispatch import Dispatcher, keep_committed, register_reports
@@ -34,14 +34,14 @@ RULES = DispatchRules()
 
 @pytest.fixture(scope="module")
 def store_url(tmp_path_factory):
-    from models.roster import Roster
-    from streams.cli import _load_roster
+    from models.dispatch.roster import Roster
+    from streams.commands.bootstrap import load_roster
     from streams.embedded_stack import start_stack
     from streams.settings import Settings
     from tests.conftest import AREAS, roster_for_tests
 
     running = start_stack(Settings(state_dir=tmp_path_factory.mktemp("store-stack")))
-    asyncio.run(_load_roster(running.database_url, Roster.model_validate(roster_for_tests(AREAS))))
+    asyncio.run(load_roster(running.database_url, Roster.model_validate(roster_for_tests(AREAS))))
     yield running.database_url
     running.stop()
 
@@ -168,7 +168,7 @@ async def test_a_batch_of_two_regions_plans_each_region_once(db):
 async def test_a_claim_left_waiting_is_planned_again_with_the_next_claim_of_its_region(db):
     """A region where nothing else waits is planned from the claims in hand (the waiting ones are not read:
     a round trip of most batches); one where a claim was left waiting plans it with the next claim."""
-    from models.region_plan import RegionPlan
+    from models.dispatch.planner import RegionPlan
 
     now = datetime.now(timezone.utc)
     waiting = await _accepted(db, "probe")  # a region no other test here uses: its 3 surveyors are free
@@ -380,7 +380,7 @@ async def test_a_surveyor_on_a_task_sets_out_next_from_its_scene_with_the_vehicl
 async def test_the_watchdogs_replans_use_the_region_cache_and_keep_it_current(db):
     """Waiting claims re-planned by the watchdog read regions through the worker's cache, and what they
     assigned is kept in it: the next re-plan knows that surveyor is busy without reading the region."""
-    from models.region_plan import RegionPlan
+    from models.dispatch.planner import RegionPlan
 
     cache = roster_store.RegionStateCache()
     now = datetime.now(timezone.utc)
@@ -421,7 +421,7 @@ async def test_the_watchdog_leaves_a_region_with_nothing_to_decide_alone(db):
     """Every surveyor of the region busy and its waiting claim not due: nothing there can be decided
     differently, and the watchdog does not take the region's lock (in a storm it made intake wait for it
     in every region, every pass). Once the claim is due, the region is re-planned."""
-    from models.region_plan import RegionPlan
+    from models.dispatch.planner import RegionPlan
 
     now = datetime.now(timezone.utc)
     day_start = now.replace(hour=0)
@@ -503,7 +503,7 @@ async def test_a_claim_left_waiting_as_it_arrives_is_stored_with_its_review_time
     """A claim that no one free takes as it arrives is looked at again at its review time (when the watchdog
     raises dispatch_overdue): stored with the claim in the batch that stored it, although a claim just
     stored with no review time is not written again."""
-    from models.region_plan import RegionPlan
+    from models.dispatch.planner import RegionPlan
 
     now = datetime.now(timezone.utc)
     due = now + timedelta(minutes=5)

@@ -24,9 +24,9 @@ AREAS = ["probe"]
 
 @pytest.fixture(scope="module")
 def tls_stack(tmp_path_factory):
-    from models.contract import all_topic_names
-    from models.roster import Roster
-    from streams.cli import _load_roster
+    from models.contract.topics import all_topic_names
+    from models.dispatch.roster import Roster
+    from streams.commands.bootstrap import load_roster
     from streams.embedded_stack import Stack, create_topics, free_port, start_broker
     from streams.store.migrations import apply_migrations
 
@@ -48,7 +48,7 @@ def tls_stack(tmp_path_factory):
         stack.database_url = postgres.start()
         asyncio.run(create_topics(stack.kafka_bootstrap, all_topic_names()))
         asyncio.run(apply_migrations(stack.database_url))
-        asyncio.run(_load_roster(stack.database_url, Roster.model_validate(roster_for_tests(AREAS))))
+        asyncio.run(load_roster(stack.database_url, Roster.model_validate(roster_for_tests(AREAS))))
         yield stack, terminator, certs
     finally:
         stack.stop()

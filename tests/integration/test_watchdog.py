@@ -25,13 +25,13 @@ OVERRIDES = {
 
 @pytest.fixture(scope="module")
 def watch_stack(tmp_path_factory):
-    from models.roster import Roster
-    from streams.cli import _load_roster
+    from models.dispatch.roster import Roster
+    from streams.commands.bootstrap import load_roster
     from streams.embedded_stack import start_stack
     from streams.settings import Settings
 
     running = start_stack(Settings(state_dir=tmp_path_factory.mktemp("watch-stack")))
-    asyncio.run(_load_roster(running.database_url, Roster.model_validate(roster_for_tests(AREAS, OVERRIDES))))
+    asyncio.run(load_roster(running.database_url, Roster.model_validate(roster_for_tests(AREAS, OVERRIDES))))
     yield running
     running.stop()
 

@@ -12,10 +12,10 @@ import holidays
 import pytest
 import pytest_asyncio
 
-from models.business_events import CustomerContact
-from models.callback_eligibility import Trigger
-from models.callback_events import CallbackAttempted, CallbackKind, Finding, FindingKind
-from models.callback_rules import CallbackRules
+from models.contract.business_events import CustomerContact
+from models.callbacks.eligibility import Trigger
+from models.contract.callback_events import CallbackAttempted, CallbackKind, Finding, FindingKind
+from models.callbacks.rules import CallbackRules
 from models.working_days import WorkingDays
 from streams.services.callbacks import CallbackContext, decide, record_attempt
 from streams.services.unit_of_work import unit_of_work

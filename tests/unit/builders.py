@@ -6,12 +6,12 @@ import math
 import uuid
 from datetime import datetime, time, timedelta, timezone
 
-from models.candidates import SurveyorState, VehicleState
-from models.dispatch_events import ClaimRegistered
-from models.region_plan import PendingClaim
-from models.reports import LossType
-from models.roster import ShiftKind, Surveyor, SurveyVehicle
-from models.zones import Region, Zone
+from models.dispatch.candidates import SurveyorState, VehicleState
+from models.contract.dispatch_events import ClaimRegistered
+from models.dispatch.planner import PendingClaim
+from models.contract.loss_report import LossType
+from models.dispatch.roster import ShiftKind, Surveyor, SurveyVehicle
+from models.dispatch.zones import Region, Zone
 
 # 2026-11-26 10:00 Asia/Shanghai: day shift, day speeds.
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)

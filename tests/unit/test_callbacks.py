@@ -5,15 +5,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models.business_events import (ClaimClosed, ComplaintFiled, ComplaintResolved, CustomerContact, CustomerType,
+from models.contract.business_events import (ClaimClosed, ComplaintFiled, ComplaintResolved, CustomerContact, CustomerType,
                                     PolicyIssued, PolicySurrendered, SalesChannel)
-from models.callback_eligibility import exclusion, trigger_for
-from models.callback_events import AttemptOutcome, CallbackAttempted, CallbackKind, Channel, Finding, FindingKind
-from models.callback_progress import EXPIRED, Done, Retry, after_attempt, upgrade
-from models.callback_rules import CallbackRules
-from models.callback_sampling import MonthToDate, sample_hash, select
-from models.callback_schedule import Deadline, due_at, expires_at, month_of, next_attempt_time, within_calling_hours
-from models.findings import route
+from models.callbacks.eligibility import exclusion, trigger_for
+from models.contract.callback_events import AttemptOutcome, CallbackAttempted, CallbackKind, Channel, Finding, FindingKind
+from models.callbacks.progress import EXPIRED, Done, Retry, after_attempt, upgrade
+from models.callbacks.rules import CallbackRules
+from models.callbacks.sampling import MonthToDate, sample_hash, select
+from models.callbacks.schedule import Deadline, due_at, expires_at, month_of, next_attempt_time, within_calling_hours
+from models.callbacks.findings import route
 from models.working_days import WorkingDays
 
 RULES = CallbackRules()
@@ -205,7 +205,7 @@ def test_a_simulated_month_reaches_the_rate_targets_without_calling_far_too_many
 
 
 def test_a_problem_case_is_routed_for_follow_up_even_with_nothing_written_down():
-    from models.callback_progress import findings_to_route
+    from models.callbacks.progress import findings_to_route
 
     [routed] = findings_to_route(attempt(AttemptOutcome.PROBLEM_CASE))
     assert routed.kind is FindingKind.OPINION

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from models.contract import TOPICS, all_topic_names
-from models.roster import Roster
+from models.contract.topics import TOPICS, all_topic_names
+from models.dispatch.roster import Roster
 from streams.schema_export import documents, render
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -63,8 +63,8 @@ def test_roster_refuses_unknown_region_references():
 def test_the_contract_document_names_every_topic_and_every_dead_letter_reason():
     from pathlib import Path
 
-    from models.contract import TOPICS
-    from models.intake import RejectReason
+    from models.contract.topics import TOPICS
+    from models.dispatch.intake import RejectReason
 
     doc = (Path(__file__).resolve().parents[2] / "docs/contract.md").read_text()
     for t in TOPICS:

@@ -1,9 +1,9 @@
 import json
 from datetime import timedelta
 
-from models.dispatch_rules import DispatchRules
-from models.intake import MAX_REPORT_BYTES, Accepted, Rejected, RejectReason, register_report
-from models.zones import Zone
+from models.dispatch.rules import DispatchRules
+from models.dispatch.intake import MAX_REPORT_BYTES, Accepted, Rejected, RejectReason, register_report
+from models.dispatch.zones import Zone
 from tests.unit.builders import NOW, REGION, offset
 from tests.report_factory import report_dict
 
@@ -84,7 +84,7 @@ def test_reasons_never_carry_the_reporters_phone_or_name():
 def test_the_fast_json_path_reads_a_report_exactly_as_the_checked_path_does():
     """register_report validates straight from bytes (pydantic-core's JSON mode) and only takes the slower
     json.loads route to explain a refusal: both must read a valid report the same way."""
-    from models.reports import LossReported
+    from models.contract.loss_report import LossReported
 
     for data in (report_dict(at=offset(5)), report_dict(at=offset(70), loss_type="theft"),
                  report_dict(at=offset(150), agreed_arrival_at=(NOW + timedelta(hours=4)).isoformat()),
@@ -147,7 +147,7 @@ def test_an_assignment_tells_the_surveyor_where_to_go_and_whom_to_call():
 
 
 def test_the_report_schema_example_is_a_valid_report():
-    from models.reports import EXAMPLE_REPORT, LossReported
+    from models.contract.loss_report import EXAMPLE_REPORT, LossReported
 
     example = LossReported.model_validate(EXAMPLE_REPORT)
     assert example.loss_time < example.occurred_at
@@ -157,7 +157,7 @@ def test_the_report_schema_example_is_a_valid_report():
 def test_a_dead_letter_names_the_report_and_event_when_they_can_be_read():
     from datetime import datetime, timezone
 
-    from models.dead_letter import dead_letter_for
+    from models.contract.dead_letter import dead_letter_for
 
     now = datetime.now(timezone.utc)
     data = report_dict(report_id="RPT-42")

@@ -3,10 +3,10 @@ through PostgreSQL and the renderers)."""
 
 from datetime import date
 
-from models.callback_rules import CallbackRules
-from models.monthly_report import MonthRows, build_report, due_date, due_text, nearest_rank
+from models.callbacks.rules import CallbackRules
+from models.reporting.monthly import MonthRows, build_report, due_date, due_text, nearest_rank
 from models.working_days import Reckoned, WorkingDays
-from models.zones import ArrivalLimits
+from models.dispatch.zones import ArrivalLimits
 
 CAL = WorkingDays()
 

@@ -1,6 +1,6 @@
 import pytest
 
-from models.phones import InvalidPhoneNumber, legacy_phone_hash, lookup_hashes, normalise, phone_hash
+from models.callbacks.phones import InvalidPhoneNumber, legacy_phone_hash, lookup_hashes, normalise, phone_hash
 
 
 def test_one_number_however_it_is_written():

@@ -5,13 +5,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
-from models.candidates import VehicleState, best_option
-from models.dispatch_events import EscalationReason, SurveyorAssigned, SurveyorReassigned
-from models.dispatch_rules import DispatchRules
-from models.region_plan import plan_region
-from models.reports import LossType
-from models.roster import ShiftKind
-from models.travel import StraightLineTravel
+from models.dispatch.candidates import VehicleState, best_option
+from models.contract.dispatch_events import EscalationReason, SurveyorAssigned, SurveyorReassigned
+from models.dispatch.rules import DispatchRules
+from models.dispatch.planner import plan_region
+from models.contract.loss_report import LossType
+from models.dispatch.roster import ShiftKind
+from models.dispatch.travel import StraightLineTravel
 from tests.unit.builders import CENTRE, NOW, claim, offset, pending, state, surveyor, vehicle
 
 RULES = DispatchRules()
@@ -137,7 +137,7 @@ def test_with_everyone_busy_the_reason_is_that_not_the_vehicles_they_took():
 
 
 def test_a_stored_surveyor_is_seen_as_of_now_and_says_how_long_that_holds():
-    from models.candidates import FOREVER, SurveyorRecord
+    from models.dispatch.candidates import FOREVER, SurveyorRecord
 
     s, m = surveyor("s"), timedelta(minutes=1)
     free = SurveyorRecord(s, 30.0, 120.0, busy=False)
@@ -165,7 +165,7 @@ def test_a_stored_surveyor_is_seen_as_of_now_and_says_how_long_that_holds():
 
 
 def test_a_vehicle_out_on_a_task_is_out_and_with_its_surveyor_at_the_scene():
-    from models.candidates import SurveyorRecord, fleet_states
+    from models.dispatch.candidates import SurveyorRecord, fleet_states
 
     m = timedelta(minutes=1)
     v_out, v_home = vehicle("v-out").vehicle, vehicle("v-home", at=offset(3)).vehicle
@@ -178,7 +178,7 @@ def test_a_vehicle_out_on_a_task_is_out_and_with_its_surveyor_at_the_scene():
 
 
 def test_free_on_duty_is_free_and_on_shift_by_the_roster_or_the_app():
-    from models.candidates import free_on_duty
+    from models.dispatch.candidates import free_on_duty
 
     ss = [state(surveyor("free")), state(surveyor("busy"), busy=True),
           state(surveyor("night", shift=ShiftKind.NIGHT, start=time(20), end=time(8))),
@@ -318,7 +318,7 @@ def test_a_claim_that_cannot_have_the_one_vehicle_does_not_wear_the_rounds_out_s
 
 
 def test_an_assignment_carries_the_scene_and_whom_to_call():
-    from models.dispatch_events import SceneContact
+    from models.contract.dispatch_events import SceneContact
 
     who = SceneContact(name="王偉", phone="13812345678", relation="driver")
     c = claim(at=offset(5)).model_copy(update={"address": "West Lake Road 1", "contact": who})

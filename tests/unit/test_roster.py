@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from models.dispatch_rules import DispatchRules
-from models.roster import (Roster, ShiftKind, StoredEntry, Surveyor, describe_change, entry_errors, roster_change,
+from models.dispatch.rules import DispatchRules
+from models.dispatch.roster import (Roster, ShiftKind, StoredEntry, Surveyor, describe_change, entry_errors, roster_change,
                            roster_problems)
 
 DEMO = json.loads((Path(__file__).resolve().parents[2] / "streams/data/demo_roster.json").read_text())

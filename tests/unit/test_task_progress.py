@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta, timezone
 
-from models.dispatch_rules import DispatchRules
-from models.task_progress import (ACK_TIMED_OUT, TERMINAL, WITHDRAWN, TaskDue, TaskStatus, TaskStep, arrived_on_time,
+from models.dispatch.rules import DispatchRules
+from models.dispatch.tasks import (ACK_TIMED_OUT, TERMINAL, WITHDRAWN, TaskDue, TaskStatus, TaskStep, arrived_on_time,
                                   duty_until, next_status, step_after, task_due)
 
 

@@ -1,7 +1,7 @@
 from datetime import datetime, timezone
 
-from models.travel import StraightLineTravel
-from models.zones import Zone
+from models.dispatch.travel import StraightLineTravel
+from models.dispatch.zones import Zone
 from tests.unit.builders import CENTRE, offset
 
 TRAVEL = StraightLineTravel()
@@ -22,8 +22,8 @@ def test_distance_matrices_agree_with_the_formula_for_two_points_in_either_form(
     # small matrices take the direct form, large ones the form without a sine of the whole matrix
     import numpy as np
 
-    from models.geo import distance_km
-    from models.travel import _OUTER_FROM, haversine_matrix
+    from models.dispatch.geo import distance_km
+    from models.dispatch.travel import _OUTER_FROM, haversine_matrix
 
     rng = np.random.default_rng(7)
     for rows, cols in ((1, 40), (12, 12), (40, 40), (120, 120)):

@@ -119,7 +119,7 @@ def test_single_days_can_be_adjusted():
 
 
 def test_the_gauge_counts_down_to_the_first_provisional_day_from_the_alerts_threshold():
-    from streams.calendar_service import days_until_provisional
+    from streams.services.calendar import days_until_provisional
 
     cal = WorkingDays(published_until=2026)
     assert days_until_provisional(cal, date(2026, 11, 30)) == {2027: 32}

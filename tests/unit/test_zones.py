@@ -3,7 +3,7 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.zones import ArrivalLimits, Region, Zone, locate
+from models.dispatch.zones import ArrivalLimits, Region, Zone, locate
 from tests.unit.builders import NOW, REGION, offset
 
 
@@ -32,7 +32,7 @@ def test_the_nearest_region_serves_a_point_covered_by_two():
 
 
 def test_a_region_can_override_the_limits():
-    from models.dispatch_rules import DispatchRules, rules_for
+    from models.dispatch.rules import DispatchRules, rules_for
 
     strict = REGION.model_copy(update={"arrival": ArrivalLimits(urban_minutes=20), "ack_within_minutes": 1})
     rules = rules_for(DispatchRules(), strict)

@@ -8,8 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from models.reports import LossType
-from models.zones import Region
+from models.contract.loss_report import LossType
+from models.dispatch.zones import Region
 
 
 class ShiftKind(StrEnum):

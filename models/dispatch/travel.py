@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.geo import EARTH_RADIUS_KM, distance_km
-from models.zones import Zone
+from models.dispatch.geo import EARTH_RADIUS_KM, distance_km
+from models.dispatch.zones import Zone
 
 
 class TravelTimeModel(Protocol):
@@ -71,6 +71,6 @@ def haversine_matrix(lat1, lon1, lat2, lon2) -> np.ndarray:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
 
 
-#: From this many pairs the second form is faster (120 surveyors x 120 vehicles: 0.14 ms against 0.32; the two
-#: agree to 1e-12 relative); below it, the direct one (1 x 120: 0.014 ms against 0.028).
+#: From this many pairs the second form is the faster (it takes sines of the points, not of the whole matrix;
+#: about twice as fast at 120 x 120, twice as slow at 1 x 120); the two agree to 1e-12 relative.
 _OUTER_FROM = 1_000

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from models.business_events import ClaimClosed, ComplaintEvent, PolicyEvent
-from models.callback_events import CallbackAttempted, CallbackTaskIssued, FindingRouted
-from models.dispatch_events import DispatchDecision
-from models.report_events import MonthlyReportPublished
-from models.reports import LossReported
-from models.surveyor_events import SurveyorStatus
+from models.contract.business_events import ClaimClosed, ComplaintEvent, PolicyEvent
+from models.contract.callback_events import CallbackAttempted, CallbackTaskIssued, FindingRouted
+from models.contract.dispatch_events import DispatchDecision
+from models.contract.monthly_report_events import MonthlyReportPublished
+from models.contract.loss_report import LossReported
+from models.contract.surveyor_events import SurveyorStatus
 
 
 @dataclass(frozen=True)

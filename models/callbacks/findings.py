@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from models.callback_events import Finding, FindingKind, FindingRouted
-from models.callback_rules import CallbackRules
-from models.callback_schedule import Deadline
-from models.events import derived_event_id
+from models.contract.callback_events import Finding, FindingKind, FindingRouted
+from models.callbacks.rules import CallbackRules
+from models.callbacks.schedule import Deadline
+from models.contract.event import derived_event_id
 from models.working_days import WorkingDays
 
 

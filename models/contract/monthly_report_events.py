@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from models.events import Event
+from models.contract.event import Event
 
 
 class MonthlyReportPublished(Event):

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from models.events import Event
+from models.contract.event import Event
 
 
 class LossType(StrEnum):

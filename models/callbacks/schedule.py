@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from models.callback_events import CallbackKind
-from models.callback_rules import CallbackRules
+from models.contract.callback_events import CallbackKind
+from models.callbacks.rules import CallbackRules
 from models.working_days import WorkingDays
 
 

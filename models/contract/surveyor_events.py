@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from models.events import Event
+from models.contract.event import Event
 
 
 class _SurveyorEvent(Event):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.reports import LossType
-from models.zones import ArrivalLimits, Region
+from models.contract.loss_report import LossType
+from models.dispatch.zones import ArrivalLimits, Region
 
 
 def _default_equipment() -> dict[LossType, frozenset[str]]:

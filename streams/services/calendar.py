@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import structlog
 
-from models.callback_events import CallbackKind, FindingKind
-from models.callback_rules import CallbackRules
-from models.callback_schedule import due_at, expires_at
-from models.findings import follow_up_due
-from models.monthly_report import due_date
+from models.contract.callback_events import CallbackKind, FindingKind
+from models.callbacks.rules import CallbackRules
+from models.callbacks.schedule import due_at, expires_at
+from models.callbacks.findings import follow_up_due
+from models.reporting.monthly import due_date
 from models.working_days import ScheduleSource, WorkingDays, package_versions
 from streams.store import calendar_store
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from models.business_events import (ClaimClosed, ComplaintFiled, ComplaintResolved, CustomerContact, CustomerType,
+from models.contract.business_events import (ClaimClosed, ComplaintFiled, ComplaintResolved, CustomerContact, CustomerType,
                                     PolicyIssued, PolicySurrendered)
-from models.callback_events import CallbackKind
-from models.callback_rules import CallbackRules
+from models.contract.callback_events import CallbackKind
+from models.callbacks.rules import CallbackRules
 
 
 @dataclass(frozen=True)

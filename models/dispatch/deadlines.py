@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from models.dispatch_events import ArrivalDeadlineMissed, CustomerContactOverdue, LateArrivalNoticeIssued
-from models.events import derived_event_id
-from models.zones import Zone
+from models.contract.dispatch_events import ArrivalDeadlineMissed, CustomerContactOverdue, LateArrivalNoticeIssued
+from models.contract.event import derived_event_id
+from models.dispatch.zones import Zone
 
 
 def contact_overdue(task_id: uuid.UUID, report_id: str, region_id: str, surveyor_id: str, due_at: datetime,

@@ -22,8 +22,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from models.callback_events import CallbackKind
-from models.callback_rules import CallbackRules
+from models.contract.callback_events import CallbackKind
+from models.callbacks.rules import CallbackRules
 
 
 @dataclass(frozen=True)

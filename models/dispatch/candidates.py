@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from models.dispatch_events import ClaimRegistered
-from models.dispatch_rules import DispatchRules
-from models.roster import Surveyor, SurveyVehicle
-from models.travel import TravelTimeModel
-from models.zones import Zone
+from models.contract.dispatch_events import ClaimRegistered
+from models.dispatch.rules import DispatchRules
+from models.dispatch.roster import Surveyor, SurveyVehicle
+from models.dispatch.travel import TravelTimeModel
+from models.dispatch.zones import Zone
 
 #: For each surveyor only the nearest few suitable vehicles are considered.
 NEAREST_VEHICLES = 3

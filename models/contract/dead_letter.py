@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from models.events import Event, derived_event_id
+from models.contract.event import Event, derived_event_id
 
 
 class DeadLetter(Event):

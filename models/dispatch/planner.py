@@ -18,13 +18,13 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from models.candidates import (Option, SurveyorState, VehicleState, best_option, eta_matrix, local_time,
+from models.dispatch.candidates import (Option, SurveyorState, VehicleState, best_option, eta_matrix, local_time,
                                suitable_vehicles)
-from models.dispatch_events import (ClaimRegistered, DispatchEscalated, EscalationReason, Scene, SurveyorAssigned,
+from models.contract.dispatch_events import (ClaimRegistered, DispatchEscalated, EscalationReason, Scene, SurveyorAssigned,
                                     SurveyorReassigned)
-from models.dispatch_rules import DispatchRules
-from models.events import derived_event_id
-from models.travel import TravelTimeModel
+from models.dispatch.rules import DispatchRules
+from models.contract.event import derived_event_id
+from models.dispatch.travel import TravelTimeModel
 
 _ON_TIME = 0.0
 _LATE = 1e4          # one deadline missed costs more than any arrival time or lateness difference
@@ -106,8 +106,8 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
         if not busy:
             return can
         # No one arrives before they are free: a claim due before the first of them frees up cannot wait,
-        # and needs no arrival worked out (most claims of a region where everyone is out: 59% of them in
-        # bench/pipeline.py's backlog, where a surveyor is out for 45 minutes and more).
+        # and needs no arrival worked out. In a region where everyone is out (a storm's backlog) that is
+        # most of its claims, so the matrix below is worked out for the few that can wait.
         soonest = min((s.free_at - now).total_seconds() for s in busy) / 60.0
         rows = among[minutes_left[among] >= soonest]
         if rows.size:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from models.callback_events import CallbackKind
-from models.callback_rules import CallbackRules
+from models.contract.callback_events import CallbackKind
+from models.callbacks.rules import CallbackRules
 from models.working_days import Reckoned, WorkingDays
-from models.zones import ArrivalLimits, Zone
+from models.dispatch.zones import ArrivalLimits, Zone
 
 
 @dataclass(frozen=True)

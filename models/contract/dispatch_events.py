@@ -8,9 +8,9 @@ from typing import Annotated, Literal, Union
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from models.events import Event
-from models.reports import LossType
-from models.zones import Zone
+from models.contract.event import Event
+from models.contract.loss_report import LossType
+from models.dispatch.zones import Zone
 
 
 class Scene(BaseModel):

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.callback_events import CallbackKind, FindingKind
+from models.contract.callback_events import CallbackKind, FindingKind
 
 
 class KindRules(BaseModel):
@@ -65,7 +65,7 @@ class CallbackRules(BaseModel):
     calling_end: time = time(21, 0)
     timezone: str = "Asia/Shanghai"
     expire_after_working_days: int = Field(default=5, ge=0, description="Past the due date, an open task expires.")
-    # Sampling of the rate kinds (see models/callback_sampling.py)
+    # Sampling of the rate kinds (see models/callbacks/sampling.py)
     sampling_seed: str = "claims-dispatch-callbacks"
     sampling_margin: float = Field(default=0.02, ge=0, le=0.5, description="Aim this far above the target.")
     prior_reach_rate: float = Field(default=0.7, gt=0, le=1)

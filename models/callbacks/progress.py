@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.callback_events import AttemptOutcome, CallbackAttempted, Channel, Finding, FindingKind
-from models.callback_rules import KindRules
+from models.contract.callback_events import AttemptOutcome, CallbackAttempted, Channel, Finding, FindingKind
+from models.callbacks.rules import KindRules
 
 
 

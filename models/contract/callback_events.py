@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from models.business_events import CustomerContact
-from models.events import Event
+from models.contract.business_events import CustomerContact
+from models.contract.event import Event
 
 
 class CallbackKind(StrEnum):

@@ -9,11 +9,11 @@ import json
 
 from pydantic import ValidationError
 
-from models.dispatch_events import ClaimRegistered, SceneContact
-from models.dispatch_rules import DispatchRules
-from models.events import SCHEMA_VERSION, derived_event_id
-from models.reports import LossReported
-from models.zones import Region, locate
+from models.contract.dispatch_events import ClaimRegistered, SceneContact
+from models.dispatch.rules import DispatchRules
+from models.contract.event import SCHEMA_VERSION, derived_event_id
+from models.contract.loss_report import LossReported
+from models.dispatch.zones import Region, locate
 
 #: Larger payloads are refused before parsing; a loss report is a few KiB.
 MAX_REPORT_BYTES = 256 * 1024

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from models.dispatch_rules import DispatchRules
+from models.dispatch.rules import DispatchRules
 
 
 class TaskStatus(StrEnum):

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.geo import distance_km
+from models.dispatch.geo import distance_km
 
 
 class Zone(StrEnum):

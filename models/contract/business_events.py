@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from models.events import Event
+from models.contract.event import Event
 
 
 class CustomerContact(BaseModel):

@@ -1,0 +1,1 @@
+"""The monthly callback analysis report: its figures, observations and due date."""

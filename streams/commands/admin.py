@@ -1,0 +1,55 @@
+"""The operator's commands: `audit`, `schemas export`, `topics create`, `migrate`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from streams.commands import bootstrap
+from streams.settings import Settings
+
+
+def cmd_audit(args, settings: Settings) -> int:
+    from datetime import datetime, timedelta, timezone
+
+    from streams.audit import audit
+
+    kafka, db = bootstrap.addresses(settings)
+    now = datetime.now(timezone.utc)
+    since = datetime.fromisoformat(args.since) if args.since else now - timedelta(days=1)
+    until = datetime.fromisoformat(args.until) if args.until else now
+    for moment in (since, until):
+        if moment.tzinfo is None:
+            sys.exit("--since/--until need a time zone, e.g. 2026-11-26T00:00:00+08:00")
+    result = asyncio.run(audit(kafka, db, since, until, settings.callbacks,
+                               timedelta(minutes=settings.dispatch.dispatch_within_minutes), now))
+    print(f"audit {since.isoformat()} .. {until.isoformat()}")
+    print(result.render())
+    return 0 if result.clean else 1
+
+
+def cmd_schemas_export(args, settings: Settings) -> int:
+    from streams.schema_export import export
+
+    for path in export(Path(args.dir)):
+        print(path)
+    return 0
+
+
+def cmd_topics_create(args, settings: Settings) -> int:
+    from models.contract.topics import all_topic_names
+    from streams.embedded_stack import create_topics
+
+    kafka = bootstrap.kafka_address(settings)
+    asyncio.run(create_topics(kafka, all_topic_names()))
+    print(f"topics present on {kafka}: {', '.join(n for n, _ in all_topic_names())}")
+    return 0
+
+
+def cmd_migrate(args, settings: Settings) -> int:
+    from streams.store.migrations import apply_migrations
+
+    with bootstrap.database(settings, migrate=False) as db:
+        print(f"applied: {asyncio.run(apply_migrations(db)) or 'nothing (up to date)'}")
+    return 0
