@@ -23,7 +23,7 @@ from models.callbacks.rules import CallbackRules
 from models.contract.dead_letter import DeadLetter
 from models.contract.loss_report import LossReported
 from streams.kafka_clients import unmanaged_consumer
-from streams.store.states import WITHDRAWN_SQL
+from streams.store.states import CALLBACK_OPEN_SQL, WITHDRAWN_SQL
 
 _ADAPTERS = {"policy.events": TypeAdapter(PolicyEvent), "complaints.events": TypeAdapter(ComplaintEvent),
              "claims.events": TypeAdapter(ClaimClosed)}
@@ -127,7 +127,7 @@ async def audit(bootstrap: str, database_url: str, since: datetime, until: datet
             "SELECT source_event_id FROM callback_decisions WHERE source_event_id = ANY($1::uuid[])", triggers)}
         result.checks["trigger without a callback decision"] = sorted(str(t) for t in set(triggers) - decided)
         result.checks["callback task past due, neither ended nor marked overdue"] = [str(r["task_id"]) for r in
-            await conn.fetch("SELECT task_id FROM callback_tasks WHERE state = 'open' AND due_at < $1"
+            await conn.fetch(f"SELECT task_id FROM callback_tasks WHERE state = {CALLBACK_OPEN_SQL} AND due_at < $1"
                              " AND overdue_at IS NULL", now)]
         result.checks["duplicate callback tasks for one trigger"] = [str(r["source_event_id"]) for r in
             await conn.fetch("SELECT source_event_id FROM callback_tasks GROUP BY source_event_id"

@@ -19,7 +19,7 @@ from models.contract.dead_letter import DeadLetter
 from models.contract.dispatch_events import (ArrivalDeadlineMissed, DispatchDecision, DispatchEscalated, SurveyorAssigned,
                                     SurveyorReassigned)
 from models.dispatch.zones import Region
-from streams.store.states import WITHDRAWN_SQL
+from streams.store.states import CALLBACK_OPEN_SQL, WITHDRAWN_SQL
 from streams.kafka_clients import producer as make_producer
 from streams.kafka_clients import reader
 from streams.simulators.business import business_event, topic_of
@@ -197,17 +197,17 @@ async def _query(database_url: str, method: str, sql: str, *args):
 async def _callbacks_settled(database_url: str, surveys_completed: int) -> bool:
     """No callback task open, and a callback decision for each of the ``surveys_completed`` surveys."""
     row = await _query(database_url, "fetchrow",
-                       "SELECT (SELECT count(*) FROM callback_tasks WHERE state = 'open') AS open,"
+                       f"SELECT (SELECT count(*) FROM callback_tasks WHERE state = {CALLBACK_OPEN_SQL}) AS open,"
                        " (SELECT count(*) FROM callback_decisions WHERE kind = $1) AS surveys",
                        CallbackKind.SURVEY.value)
     return row["open"] == 0 and row["surveys"] >= surveys_completed
 
 
 async def _callback_figures(database_url: str) -> dict:
-    rows = await _query(database_url, "fetch", """
+    rows = await _query(database_url, "fetch", f"""
         SELECT d.kind, count(*) AS triggers, count(*) FILTER (WHERE d.eligible) AS eligible,
                count(*) FILTER (WHERE d.selected) AS tasks, count(t.task_id) FILTER (WHERE t.success) AS successes,
-               count(t.task_id) FILTER (WHERE t.state = 'open') AS open,
+               count(t.task_id) FILTER (WHERE t.state = {CALLBACK_OPEN_SQL}) AS open,
                count(t.task_id) FILTER (WHERE t.success_channel = 'sms') AS sms_successes
           FROM callback_decisions d LEFT JOIN callback_tasks t USING (source_event_id)
          GROUP BY d.kind ORDER BY d.kind

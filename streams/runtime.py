@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaTimeoutError
 
 from models.dispatch.candidates import local_day_start
 from models.dispatch.planner import plan_region
+from models.dispatch.region_state import RegionStateCache
 from models.dispatch.travel import StraightLineTravel, TravelTimeModel
 from models.dispatch.zones import Region
 from streams.codec import Outgoing
@@ -54,7 +55,7 @@ class Runtime:
         self._regions: tuple[Region, ...] = ()
         self._regions_loaded_at = 0.0
         #: Regions' dispatch state kept in memory (the database is the record: see RegionStateCache).
-        self.region_states = roster_store.RegionStateCache()
+        self.region_states = RegionStateCache()
         self._to_mark: list[Outgoing] = []          # published, not yet marked published in the outbox
         self._unmarked: set[str] = set()             # their event ids, and those being marked
         self._marking: asyncio.Future | None = None

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from models.contract.callback_events import AttemptOutcome, CallbackAttempted, Channel, Finding, FindingKind
 from models.callbacks.rules import KindRules
 
+
+
+class CallbackState(StrEnum):
+    """Where a callback task stands (``callback_tasks.state``): open until an attempt ends it."""
+
+    OPEN = "open"
+    REACHED = "reached"              # in person, identity confirmed: a success
+    PROBLEM_CASE = "problem_case"    # reached, negative or unclear answers: a success, flagged for follow-up
+    REFUSED = "refused"
+    WRONG_NUMBER = "wrong_number"
+    SMS_DELIVERED = "sms_delivered"  # a success where the kind counts one
+    SMS_SENT = "sms_sent"            # no delivery receipt (yet)
+    EXPIRED = "expired"              # no result before the task expired
 
 
 @dataclass(frozen=True)
@@ -17,7 +31,7 @@ class Retry:
 
 @dataclass(frozen=True)
 class Done:
-    state: str
+    state: CallbackState
     success: bool
     reason: str
     problem_case: bool = False
@@ -33,20 +47,20 @@ def after_attempt(attempt: CallbackAttempted, phone_attempts: int, max_phone: in
     o = attempt.outcome
     if o is AttemptOutcome.REACHED:
         if attempt.identity_confirmed:
-            return Done("reached", True, "reached in person, identity confirmed")
+            return Done(CallbackState.REACHED, True, "reached in person, identity confirmed")
         return _phone_failed(phone_attempts, max_phone, "reached but identity not confirmed")
     if o is AttemptOutcome.PROBLEM_CASE:
-        return Done("problem_case", True, "reached; negative or unclear answers", problem_case=True)
+        return Done(CallbackState.PROBLEM_CASE, True, "reached; negative or unclear answers", problem_case=True)
     if o is AttemptOutcome.REFUSED:
-        return Done("refused", False, attempt.failure_reason or "customer refused the callback")
+        return Done(CallbackState.REFUSED, False, attempt.failure_reason or "customer refused the callback")
     if o is AttemptOutcome.WRONG_NUMBER:
-        return Done("wrong_number", False, attempt.failure_reason or "wrong number: no channel reaches the customer")
+        return Done(CallbackState.WRONG_NUMBER, False, attempt.failure_reason or "wrong number: no channel reaches the customer")
     if o in (AttemptOutcome.NO_ANSWER, AttemptOutcome.BUSY):
         return _phone_failed(phone_attempts, max_phone, o.value)
     if o is AttemptOutcome.SMS_DELIVERED:
-        return Done("sms_delivered", kind.sms_counts_as_success, "SMS delivered")
+        return Done(CallbackState.SMS_DELIVERED, kind.sms_counts_as_success, "SMS delivered")
     if o is AttemptOutcome.SMS_SENT:
-        return Done("sms_sent", False, "SMS sent; no delivery receipt")
+        return Done(CallbackState.SMS_SENT, False, "SMS sent; no delivery receipt")
     raise ValueError(f"unknown outcome {o}")
 
 
@@ -66,10 +80,10 @@ def findings_to_route(attempt: CallbackAttempted) -> tuple[Finding, ...]:
 def upgrade(current_state: str, attempt: CallbackAttempted, kind: KindRules) -> Done | None:
     """A task already closed changes only when a delivery receipt arrives for one closed as 'SMS sent':
     it becomes 'SMS delivered' (a success where the kind counts one)."""
-    if current_state == "sms_sent" and attempt.outcome is AttemptOutcome.SMS_DELIVERED:
-        return Done("sms_delivered", kind.sms_counts_as_success, "SMS delivered")
+    if current_state == CallbackState.SMS_SENT and attempt.outcome is AttemptOutcome.SMS_DELIVERED:
+        return Done(CallbackState.SMS_DELIVERED, kind.sms_counts_as_success, "SMS delivered")
     return None
 
 
 #: An open task past its expiry (docs/domain.md: 5 working days after its due date) ends unsuccessful.
-EXPIRED = Done("expired", False, "no result before the task expired")
+EXPIRED = Done(CallbackState.EXPIRED, False, "no result before the task expired")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from models.contract.callback_events import CallbackKind
+from models.callbacks.progress import CallbackState
 from models.callbacks.rules import CallbackRules
 from models.working_days import Reckoned, WorkingDays
 from models.dispatch.zones import ArrivalLimits, Zone
@@ -84,7 +85,7 @@ def callback_figures(rows: MonthRows, rules: CallbackRules) -> dict[str, dict]:
         success_rate = _ratio(len(successes), eligible)
         closed: dict[str, int] = {}
         for t in tasks:
-            if t["state"] != "open":
+            if t["state"] != CallbackState.OPEN:
                 closed[t["state"]] = closed.get(t["state"], 0) + 1
         figures[kind.value] = {
             "target": target,
@@ -100,7 +101,7 @@ def callback_figures(rows: MonthRows, rules: CallbackRules) -> dict[str, dict]:
             "meets_target": None if success_rate is None else success_rate >= target,
             "successes_needed": max(0, math.ceil(target * eligible - 1e-9) - len(successes)),
             "problem_cases": sum(1 for t in tasks if t["problem_case"]),
-            "open": sum(1 for t in tasks if t["state"] == "open"),
+            "open": sum(1 for t in tasks if t["state"] == CallbackState.OPEN),
             "overdue": sum(1 for t in tasks if t["overdue"]),
             "ended": dict(sorted(closed.items())),
             "attempts_per_success": None if not successes else round(attempts / len(successes), 2),

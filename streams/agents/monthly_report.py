@@ -16,7 +16,18 @@ CHECK_EVERY_S = 15.0  # a cheap query; also keeps the published/due gauges fresh
 
 
 async def check(rt: Runtime, now: datetime) -> str | None:
-    """One check: the report generated and announced if due; returns the month if this worker did it."""
+    """One check, counted by outcome: the report generated and announced if due; returns the month if this
+    worker did it."""
+    try:
+        month = await _check(rt, now)
+    except Exception:
+        metrics.MONTHLY_REPORT_CHECKS.labels("failed").inc()
+        raise
+    metrics.MONTHLY_REPORT_CHECKS.labels("ok").inc()
+    return month
+
+
+async def _check(rt: Runtime, now: datetime) -> str | None:
     done = await publish_if_due(await rt.pool(), now, rt.reports)
     zone = ZoneInfo(rt.callback_rules.timezone)
     metrics.MONTHLY_REPORT_DUE.set(datetime.combine(done.due.day, dtime.max, zone).timestamp())
@@ -35,7 +46,5 @@ def register(app, rt: Runtime) -> None:
     async def monthly_report():
         try:
             await check(rt, rt.now())
-            metrics.MONTHLY_REPORT_CHECKS.labels("ok").inc()
-        except Exception:
-            metrics.MONTHLY_REPORT_CHECKS.labels("failed").inc()
+        except Exception:  # counted by check; the next check tries again
             log.exception("monthly_report_failed")

@@ -10,12 +10,9 @@ from datetime import timedelta
 import structlog
 
 from streams import metrics
-from streams.services import calendar as calendar_service
 from streams.agents.dispatch_metrics import count_plan
 from streams.runtime import Runtime
-from models.callbacks.schedule import month_of
-from streams.services import callbacks, watchdog as watchdog_service
-from streams.store import callbacks_store, watchdog_store
+from streams.services import board, callbacks, calendar as calendar_service, watchdog as watchdog_service
 from streams.store.outbox import prune, unpublished
 
 log = structlog.get_logger("claims_dispatch.watchdog")
@@ -54,7 +51,7 @@ async def refresh_board(rt: Runtime) -> None:
     available surveyors; per zone the deadline-met ratio; per callback kind the month's rates."""
     pool = await rt.pool()
     now = rt.now()
-    gauges = await watchdog_store.dispatch_gauges(pool, now, rt.local_day_start(now), rt.rules, rt.region_states)
+    gauges = await board.dispatch_gauges(pool, now, rt.local_day_start(now), rt.rules, rt.region_states)
     for region, n in gauges["available"].items():
         metrics.AVAILABLE_SURVEYORS.labels(region).set(n)
         metrics.OPEN_TASKS.labels(region).set(gauges["open_tasks"].get(region, 0))
@@ -62,7 +59,7 @@ async def refresh_board(rt: Runtime) -> None:
     for zone, ratio in gauges["deadline_met"].items():
         if ratio is not None:
             metrics.DEADLINE_MET_RATIO.labels(zone).set(ratio)
-    figures = await callbacks_store.month_figures(pool, month_of(now, rt.callback_rules))
+    figures = await board.callback_figures(pool, now, rt.callback_rules)
     for kind, kind_rules in rt.callback_rules.kinds.items():
         f = figures.get(kind.value, {})
         eligible = f.get("eligible", 0)

@@ -11,7 +11,7 @@ import asyncpg
 from models.contract.business_events import CustomerContact
 from models.callbacks.eligibility import Trigger, exclusion, trigger_for
 from models.contract.callback_events import AttemptOutcome, CallbackAttempted, CallbackKind, CallbackTaskIssued, Channel
-from models.callbacks.progress import EXPIRED, Done, after_attempt, findings_to_route, upgrade
+from models.callbacks.progress import EXPIRED, CallbackState, Done, after_attempt, findings_to_route, upgrade
 from models.callbacks.rules import CallbackRules
 from models.callbacks.sampling import select
 from models.callbacks.schedule import Deadline, due_at, expires_at, month_of, next_attempt_time, within_calling_hours
@@ -125,7 +125,7 @@ async def record_attempt(conn: asyncpg.Connection, attempt: CallbackAttempted, n
         return applied  # this attempt was reported before (another event id): counted once
     applied.counted = True
     kind_rules = rules.kinds[kind]
-    if task["state"] != "open":
+    if task["state"] != CallbackState.OPEN:
         changed = upgrade(task["state"], attempt, kind_rules)
         if changed is not None:
             await callbacks_store.reclose_task(conn, attempt.task_id, changed, Channel.SMS)

@@ -25,7 +25,8 @@ from streams.codec import Outgoing, encode
 from streams.services import callbacks
 from streams.services.unit_of_work import UnitOfWork
 from streams.store import dispatch_store
-from streams.store.roster_store import RegionRows, RegionStateCache, parsed, region_rows
+from models.dispatch.region_state import RegionRows, RegionStateCache
+from streams.store.roster_store import parsed, region_rows
 
 Planner = Callable[[list[PendingClaim], list[SurveyorState], list[VehicleState], datetime, DispatchRules], RegionPlan]
 

@@ -7,6 +7,8 @@ from datetime import date, datetime
 
 import asyncpg
 
+from streams.store.states import CALLBACK_OPEN_SQL
+
 #: Serialises recomputations (several workers start at once; an operator may run the command meanwhile).
 _LOCK = "calendar-recompute"
 
@@ -14,9 +16,9 @@ _LOCK = "calendar-recompute"
 async def provisional_counts(conn: asyncpg.Connection) -> dict[str, int]:
     """Open items whose dates were reckoned on a provisional calendar, by item."""
     row = await conn.fetchrow(
-        """
+        f"""
         SELECT (SELECT count(*) FROM callback_tasks
-                 WHERE state = 'open' AND (due_provisional OR expires_provisional)) AS callback_task,
+                 WHERE state = {CALLBACK_OPEN_SQL} AND (due_provisional OR expires_provisional)) AS callback_task,
                (SELECT count(*) FROM findings WHERE status = 'open' AND follow_up_provisional) AS finding,
                (SELECT count(*) FROM monthly_reports WHERE due_date_provisional) AS monthly_report
         """)
@@ -30,7 +32,7 @@ async def lock(conn: asyncpg.Connection) -> None:
 async def provisional_tasks(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT task_id, source_event_id, kind, triggered_at, due_at, expires_at FROM callback_tasks"
-        " WHERE state = 'open' AND (due_provisional OR expires_provisional) ORDER BY task_id FOR UPDATE")
+        f" WHERE state = {CALLBACK_OPEN_SQL} AND (due_provisional OR expires_provisional) ORDER BY task_id FOR UPDATE")
 
 
 async def provisional_findings(conn: asyncpg.Connection) -> list[asyncpg.Record]:

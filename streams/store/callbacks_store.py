@@ -17,6 +17,7 @@ from models.contract.callback_events import CallbackAttempted, Channel, FindingR
 from models.callbacks.progress import Done
 from models.callbacks.sampling import MonthToDate, Selection
 from models.callbacks.schedule import Deadline
+from streams.store.states import CALLBACK_OPEN_SQL
 
 
 async def on_do_not_call(conn: asyncpg.Connection, hashes: list[str]) -> bool:
@@ -37,11 +38,11 @@ async def month_to_date(conn: asyncpg.Connection, kind: str, month: str) -> Mont
     at a time per kind and month (a transaction-scoped lock): each rests on the figures the one before left."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('callbacks:' || $1 || ':' || $2))", kind, month)
     row = await conn.fetchrow(
-        """
+        f"""
         SELECT (SELECT count(*) FROM callback_decisions WHERE kind = $1 AND month = $2 AND eligible) AS eligible,
                count(*) FILTER (WHERE success) AS successes,
-               count(*) FILTER (WHERE state = 'open') AS open,
-               count(*) FILTER (WHERE state <> 'open') AS finished
+               count(*) FILTER (WHERE state = {CALLBACK_OPEN_SQL}) AS open,
+               count(*) FILTER (WHERE state <> {CALLBACK_OPEN_SQL}) AS finished
           FROM callback_tasks WHERE kind = $1 AND month = $2
         """,
         kind, month,
@@ -96,7 +97,7 @@ async def close_task(conn: asyncpg.Connection, task_id: uuid.UUID, done: Done, p
     await conn.execute(
         "UPDATE callback_tasks SET state = $2, success = $3, reason = $4, problem_case = $5, phone_attempts = $6,"
         " success_channel = CASE WHEN $3 THEN $7 END, satisfaction = $8, closed_at = $9 WHERE task_id = $1",
-        task_id, done.state, done.success, done.reason, done.problem_case, phone_attempts, channel.value,
+        task_id, done.state.value, done.success, done.reason, done.problem_case, phone_attempts, channel.value,
         satisfaction, now,
     )
 
@@ -105,7 +106,7 @@ async def reclose_task(conn: asyncpg.Connection, task_id: uuid.UUID, done: Done,
     """A closed task's result changed (a late delivery receipt): its state and success, nothing else."""
     await conn.execute("UPDATE callback_tasks SET state = $2, success = $3, reason = $4,"
                        " success_channel = CASE WHEN $3 THEN $5 END WHERE task_id = $1",
-                       task_id, done.state, done.success, done.reason, channel.value)
+                       task_id, done.state.value, done.success, done.reason, channel.value)
 
 
 async def schedule_next(conn: asyncpg.Connection, task_id: uuid.UUID, phone_attempts: int, attempt_no: int,
@@ -129,7 +130,8 @@ async def insert_finding(conn: asyncpg.Connection, task_id: uuid.UUID, routed: F
 async def mark_overdue(conn: asyncpg.Connection, now: datetime) -> list[str]:
     """Open tasks whose due date has passed, marked overdue once; their kinds."""
     return [r["kind"] for r in await conn.fetch(
-        "UPDATE callback_tasks SET overdue_at = $1 WHERE state = 'open' AND overdue_at IS NULL AND due_at <= $1"
+        f"UPDATE callback_tasks SET overdue_at = $1 WHERE state = {CALLBACK_OPEN_SQL} AND overdue_at IS NULL"
+        " AND due_at <= $1"
         " RETURNING kind", now)]
 
 
@@ -137,18 +139,19 @@ async def close_expired(conn: asyncpg.Connection, now: datetime, done: Done) -> 
     """Open tasks past their expiry, closed as ``done``; their kinds."""
     return [r["kind"] for r in await conn.fetch(
         "UPDATE callback_tasks SET state = $2, success = $3, closed_at = $1, reason = $4"
-        " WHERE state = 'open' AND expires_at <= $1 RETURNING kind", now, done.state, done.success, done.reason)]
+        f" WHERE state = {CALLBACK_OPEN_SQL} AND expires_at <= $1 RETURNING kind",
+        now, done.state.value, done.success, done.reason)]
 
 
 async def month_figures(pool: asyncpg.Pool, month: str) -> dict[str, dict]:
     """Per kind, month to date: eligible, selected, successes, open and overdue tasks."""
     rows = await pool.fetch(
-        """
+        f"""
         SELECT d.kind,
                count(*) FILTER (WHERE d.eligible) AS eligible,
                count(*) FILTER (WHERE d.selected) AS selected,
                count(t.task_id) FILTER (WHERE t.success) AS successes,
-               count(t.task_id) FILTER (WHERE t.state = 'open' AND t.overdue_at IS NOT NULL) AS overdue
+               count(t.task_id) FILTER (WHERE t.state = {CALLBACK_OPEN_SQL} AND t.overdue_at IS NOT NULL) AS overdue
           FROM callback_decisions d LEFT JOIN callback_tasks t ON t.source_event_id = d.source_event_id
          WHERE d.month = $1 GROUP BY d.kind
         """,

@@ -1,4 +1,4 @@
-"""Task and claim states as SQL literals, written from the enums of ``models.dispatch.tasks`` (constants,
+"""Task, claim and callback states as SQL literals, written from the enums in ``models`` (constants,
 never input), so that a state's name lives in one place."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
+from models.callbacks.progress import CallbackState
 from models.dispatch.tasks import BEFORE_CONTACT, WITHDRAWN
 
 
@@ -15,4 +16,6 @@ def sql_list(states: Iterable[StrEnum]) -> str:
 
 
 WITHDRAWN_SQL = sql_list(WITHDRAWN)
+#: ``'open'``: a callback task not yet ended.
+CALLBACK_OPEN_SQL = f"'{CallbackState.OPEN.value}'"
 BEFORE_CONTACT_SQL = sql_list(BEFORE_CONTACT)

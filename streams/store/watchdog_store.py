@@ -12,10 +12,9 @@ from datetime import datetime
 
 import asyncpg
 
-from models.dispatch.candidates import free_on_duty
-from models.dispatch.rules import DispatchRules
 from models.dispatch.tasks import DispatchState, TaskStatus
-from streams.store.roster_store import RegionStateCache, region_rows
+from models.dispatch.region_state import RegionRows, RegionStateCache
+from streams.store.roster_store import region_rows
 from streams.store.states import BEFORE_CONTACT_SQL, WITHDRAWN_SQL
 
 BATCH = 100
@@ -79,15 +78,9 @@ async def waiting_regions(conn: asyncpg.Connection, now: datetime) -> list[async
         """, now, DispatchState.PENDING.value)
 
 
-async def dispatch_gauges(pool: asyncpg.Pool, now: datetime, day_start: datetime, rules: DispatchRules,
-                          cache: RegionStateCache | None = None) -> dict:
-    """Figures for the dispatch board: per region open tasks, pending claims, available surveyors;
-    per zone the share of arrival deadlines met among those decided in the last 24 hours (by an arrival,
-    or by the deadline passing without one).
-
-    Regions' state comes from ``cache`` where it holds the stored version (intake keeps it current):
-    building every region's state from the database held the event loop 50-100 ms a pass. Versions are
-    read before rows, so rows kept here are never older than the version they are kept at."""
+async def dispatch_counts(pool: asyncpg.Pool, now: datetime) -> dict:
+    """Per region open tasks and pending claims; per zone arrival deadlines met and decided in the last 24 hours
+    (by an arrival, or by the deadline passing without one): ``{zone: (met, decided)}``."""
     open_tasks = {r["region_id"]: r["n"] for r in await pool.fetch(
         "SELECT region_id, count(*) AS n FROM survey_tasks WHERE live GROUP BY region_id")}
     waiting = {r["region_id"]: r["n"] for r in await pool.fetch(
@@ -103,10 +96,14 @@ async def dispatch_gauges(pool: asyncpg.Pool, now: datetime, day_start: datetime
                     AND deadline_at > $1::timestamptz - interval '24 hours'))
          GROUP BY zone
         """, now)}
+    return {"open_tasks": open_tasks, "pending": waiting, "met": met}
+
+
+async def every_region(pool: asyncpg.Pool, day_start: datetime,
+                       cache: RegionStateCache | None = None) -> dict[str, RegionRows]:
+    """Every region's rows, from ``cache`` where it holds the stored version (intake keeps it current).
+    Versions are read before rows, so rows kept here are never older than the version they are kept at."""
     async with pool.acquire() as conn:
         versions = {r["region_id"]: r["state_version"] for r in await conn.fetch(
             "SELECT region_id, state_version FROM regions ORDER BY region_id")}
-        rows = await region_rows(conn, list(versions), day_start, versions, cache)
-    available = {rid: len(free_on_duty(r.states(now, rules)[0], now, rules)) for rid, r in rows.items()}
-    return {"open_tasks": open_tasks, "pending": waiting, "available": available,
-            "deadline_met": {z: (m / d if d else None) for z, (m, d) in met.items()}}
+        return await region_rows(conn, list(versions), day_start, versions, cache)

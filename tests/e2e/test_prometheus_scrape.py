@@ -6,7 +6,6 @@ import json
 import shutil
 import signal
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 
@@ -15,6 +14,7 @@ import asyncpg
 from streams.embedded_stack import free_port
 from tests.conftest import CLI, processes_using
 from tests.observability import RULES, dashboard_exprs, expand, rules
+from tests.waiting import wait_until
 
 
 def _query(port: int, expr: str) -> dict:
@@ -26,18 +26,13 @@ def _query(port: int, expr: str) -> dict:
         return json.loads(exc.read())
 
 
-def _wait_ready(port: int, proc, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "prometheus exited"
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("prometheus not ready")
+def _ready(port: int, proc) -> bool:
+    assert proc.poll() is None, "prometheus exited"
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
 
 
 def test_every_panel_and_rule_has_data_in_a_real_prometheus(tmp_path, cli_env):
@@ -49,10 +44,11 @@ def test_every_panel_and_rule_has_data_in_a_real_prometheus(tmp_path, cli_env):
     run = subprocess.Popen([*CLI, "run"], env=cli_env, stdout=open(run_log, "wb"), stderr=subprocess.STDOUT)
     prom = None
     try:
-        deadline = time.monotonic() + 60
-        while "stack file" not in run_log.read_text(errors="replace"):
-            assert run.poll() is None and time.monotonic() < deadline, run_log.read_text()[-3000:]
-            time.sleep(0.2)
+        def started() -> bool:
+            assert run.poll() is None, run_log.read_text()[-3000:]
+            return "stack file" in run_log.read_text(errors="replace")
+
+        wait_until(started, timeout=60, what="`run` up")
         info = json.loads((state / "stack.json").read_text())
         target = info["metrics_urls"][0].split("//")[1].split("/")[0]
         port = free_port()
@@ -65,7 +61,7 @@ def test_every_panel_and_rule_has_data_in_a_real_prometheus(tmp_path, cli_env):
         prom = subprocess.Popen([prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
                                  f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
                                 stderr=open(tmp_path / "prometheus.log", "w"))
-        _wait_ready(port, prom)
+        wait_until(lambda: _ready(port, prom), timeout=30, what="prometheus ready", every=0.2)
 
         async def load():
             from models.dispatch.zones import Region
@@ -88,18 +84,20 @@ def test_every_panel_and_rule_has_data_in_a_real_prometheus(tmp_path, cli_env):
         wanted = {**{f"panel {k}": expand(v, records) for k, v in dashboard_exprs().items()},
                   **{f"record {k}": expand(v, records) for k, v in records.items()}}
         empty: dict[str, str] = {}
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            empty = {}
+
+        def every_expression_has_data() -> bool:
+            empty.clear()
             for where, expr in wanted.items():
                 answer = _query(port, expr)
                 assert answer["status"] == "success", f"{where}: {answer.get('error')}"
                 if not answer["data"]["result"]:
                     empty[where] = expr
-            if not empty:
-                break
-            time.sleep(2)
-        assert empty == {}, f"no data for: {list(empty)}"
+            return not empty
+
+        try:
+            wait_until(every_expression_has_data, timeout=60, what="data for every expression", every=2)
+        except AssertionError:
+            raise AssertionError(f"no data for: {list(empty)}") from None
         for name, expr in alerts.items():  # as Prometheus evaluates them: on the recorded series
             answer = _query(port, expr.replace("$__rate_interval", "1m"))
             assert answer["status"] == "success", f"alert {name}: {answer.get('error')}"

@@ -257,6 +257,8 @@ async def test_the_running_system_publishes_last_months_report_on_the_first_work
         sent.extend(records)
 
     rt.publish_outbox = publish  # the worker's producer, which this test has not started
+    checks = ("claims_monthly_report_checks_total", {"outcome": "ok"})
+    checked_before = REGISTRY.get_sample_value(*checks) or 0
     try:
         # 7 October 2026 is still the National Day holiday: September's report waits.
         assert await check(rt, datetime(2026, 10, 7, 9, tzinfo=SH)) is None
@@ -270,6 +272,7 @@ async def test_the_running_system_publishes_last_months_report_on_the_first_work
         kept = await pool.fetch("SELECT topic FROM outbox WHERE consumer = 'monthly-report'"
                                 " AND source_event_id = $1", derived_event_id("monthly-report", "2026-09"))
         assert [r["topic"] for r in kept] == ["reports.monthly"]
+        assert REGISTRY.get_sample_value(*checks) - checked_before == 3  # each check counted
     finally:
         await rt.close()
     [record] = sent

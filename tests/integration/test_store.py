@@ -17,9 +17,10 @@ import pytest_asyncio
 from models.dispatch.rules import DispatchRules
 from models.dispatch.intake import register_report
 from models.dispatch.planner import plan_region
+from models.dispatch.region_state import RegionRows, RegionStateCache
 from models.dispatch.travel import StraightLineTravel
 from streams.agents.intake import commit_time
-from streams.services import watchdog as watchdog_service
+from streams.services import board as board_service, watchdog as watchdog_service
 from streams.services.dispatch import Dispatcher, keep_committed, register_reports
 from streams.services.unit_of_work import unit_of_work
 from streams.store import roster_store, watchdog_store
@@ -27,6 +28,7 @@ from streams.store.dispatch_store import pending_claims
 from streams.store.migrations import apply_migrations
 from streams.store.outbox import mark_published
 from tests.conftest import valid_report
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 RULES = DispatchRules()
@@ -198,9 +200,8 @@ async def test_a_region_read_under_its_lock_sees_what_the_locks_last_holder_comm
             # The read's statement has started and waits for the lock (its snapshot, if it took one for the
             # whole call, is from before the commit below).
             waiting = "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = $1 AND locktype = 'advisory' AND NOT granted)"
-            async with asyncio.timeout(10):
-                while not await db.fetchval(waiting, other.get_server_pid()):
-                    await asyncio.sleep(0.01)
+            await wait_for(lambda: db.fetchval(waiting, other.get_server_pid()), timeout=10,
+                           what="the read waiting for the region's lock", every=0.01)
             assert not reading.done()
             await lock.commit()
             [row] = await asyncio.wait_for(reading, 10)
@@ -269,7 +270,7 @@ async def test_a_migration_changed_after_it_was_applied_is_a_loud_error(store_ur
 async def test_region_state_kept_in_memory_stays_what_the_database_holds(db):
     """A worker's region cache (RegionStateCache) against a fresh read after every kind of write: its own
     assignments are mirrored, other transactions' changes make it read again, a rollback leaves no trace."""
-    cache = roster_store.RegionStateCache()
+    cache = RegionStateCache()
     regions = ["escalate", "twice"]
     now = datetime.now(timezone.utc)
     day_start = now.replace(hour=0)
@@ -290,7 +291,7 @@ async def test_region_state_kept_in_memory_stays_what_the_database_holds(db):
             assert kept is not None, f"{rid}: the cache should hold version {current[rid]}"
             # now, and later (expected arrivals passed: states built earlier must not be reused), and now again
             for t in (now, now + timedelta(minutes=1), now + timedelta(hours=2), now):
-                fresh = roster_store.RegionRows(None, day_start, read[rid].surveyors, read[rid].vehicles)
+                fresh = RegionRows(None, day_start, read[rid].surveyors, read[rid].vehicles)
                 for mine, theirs in zip(kept.states(t, RULES), fresh.states(t, RULES)):
                     assert sorted(map(repr, mine)) == sorted(map(repr, theirs))  # in any order: plans sort them
 
@@ -338,13 +339,13 @@ async def test_region_state_kept_in_memory_stays_what_the_database_holds(db):
 async def test_the_board_counts_from_kept_region_state_what_the_database_holds(db):
     """The board's gauges read regions' state through the worker's cache: the same figures as a fresh
     read, from memory while nothing changed, and read again when another transaction changed a region."""
-    cache = roster_store.RegionStateCache()
+    cache = RegionStateCache()
     now = datetime.now(timezone.utc)
     day_start = now.replace(hour=0)
 
     async def board():
-        kept = await watchdog_store.dispatch_gauges(db, now, day_start, RULES, cache)
-        assert kept == await watchdog_store.dispatch_gauges(db, now, day_start, RULES)  # as read afresh
+        kept = await board_service.dispatch_gauges(db, now, day_start, RULES, cache)
+        assert kept == await board_service.dispatch_gauges(db, now, day_start, RULES)  # as read afresh
         return kept["available"]
 
     done = await register_and_dispatch(db, [await _accepted(db, "twice")], now, day_start, RULES, _planner([]))
@@ -382,7 +383,7 @@ async def test_the_watchdogs_replans_use_the_region_cache_and_keep_it_current(db
     assigned is kept in it: the next re-plan knows that surveyor is busy without reading the region."""
     from models.dispatch.planner import RegionPlan
 
-    cache = roster_store.RegionStateCache()
+    cache = RegionStateCache()
     now = datetime.now(timezone.utc)
     day_start = now.replace(hour=0)
 

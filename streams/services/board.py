@@ -1,0 +1,33 @@
+"""What the dispatch board and the callback gauges show, worked out from the stored counts and the regions'
+states: per region open tasks, waiting claims and available surveyors; per zone the deadline-met ratio; per
+callback kind the month's figures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from models.callbacks.rules import CallbackRules
+from models.callbacks.schedule import month_of
+from models.dispatch.candidates import free_on_duty
+from models.dispatch.region_state import RegionStateCache
+from models.dispatch.rules import DispatchRules
+from streams.store import callbacks_store, watchdog_store
+
+
+async def dispatch_gauges(pool: asyncpg.Pool, now: datetime, day_start: datetime, rules: DispatchRules,
+                          cache: RegionStateCache | None = None) -> dict:
+    """The board's figures. Regions' states come from ``cache`` where it holds the stored version: building
+    every region's state from the database held the event loop 50-100 ms a pass."""
+    counts = await watchdog_store.dispatch_counts(pool, now)
+    rows = await watchdog_store.every_region(pool, day_start, cache)
+    available = {rid: len(free_on_duty(r.states(now, rules)[0], now, rules)) for rid, r in rows.items()}
+    return {"open_tasks": counts["open_tasks"], "pending": counts["pending"], "available": available,
+            "deadline_met": {z: (m / d if d else None) for z, (m, d) in counts["met"].items()}}
+
+
+async def callback_figures(pool: asyncpg.Pool, now: datetime, rules: CallbackRules) -> dict[str, dict]:
+    """Per callback kind, the month to date (the month ``now`` falls in, in the callback centre's time zone):
+    eligible, selected, successes, overdue."""
+    return await callbacks_store.month_figures(pool, month_of(now, rules))
