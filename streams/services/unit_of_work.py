@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from streams.codec import Outgoing
-from streams.store.outbox import add_outbox, claim_event, claim_events, outputs_of_many
+from streams.store.outbox import add_outbox, claim_events, outputs_of_many
 
 
 class UnitOfWork:
@@ -34,10 +34,7 @@ class UnitOfWork:
 
     async def first_times(self, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
         """``first_time`` for a batch, in two statements at most; returns the ids not seen before."""
-        if len(event_ids) == 1:
-            fresh = {event_ids[0]} if await claim_event(self.conn, self.consumer, event_ids[0]) else set()
-        else:
-            fresh = await claim_events(self.conn, self.consumer, event_ids)
+        fresh = await claim_events(self.conn, self.consumer, event_ids)
         again = [e for e in dict.fromkeys(event_ids) if e not in fresh]
         if again:
             self._replayed += await outputs_of_many(self.conn, self.consumer, again)

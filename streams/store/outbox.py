@@ -15,17 +15,9 @@ import asyncpg
 from streams.codec import Outgoing
 
 
-async def claim_event(conn: asyncpg.Connection, consumer: str, event_id: uuid.UUID) -> bool:
-    """Record that ``consumer`` handles ``event_id``; False when it already did (a redelivery)."""
-    row = await conn.fetchval(
-        "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING true",
-        consumer, event_id,
-    )
-    return bool(row)
-
-
 async def claim_events(conn: asyncpg.Connection, consumer: str, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """``claim_event`` for a batch in one statement: the ids not handled before (an id repeated counts once)."""
+    """Record that ``consumer`` handles these events, in one statement; returns the ids it had not handled
+    before (an id repeated counts once)."""
     rows = await conn.fetch(
         "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id",
         consumer, event_ids,
