@@ -49,7 +49,7 @@ from scipy.sparse import lil_matrix
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.dispatch.candidates import SurveyorState, VehicleState  # noqa: E402
+from models.dispatch.fleet import SurveyorState, VehicleState  # noqa: E402
 from models.contract.dispatch_events import ClaimRegistered  # noqa: E402
 from models.dispatch.rules import DispatchRules  # noqa: E402
 from models.dispatch.planner import PendingClaim, plan_region  # noqa: E402

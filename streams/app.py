@@ -18,7 +18,7 @@ from models.dispatch.intake import RejectReason
 from models.dispatch.zones import Zone
 from streams import metrics
 from streams.kafka_security import faust_credentials
-from streams.agents import callback_attempts, callback_triggers, intake, monthly_report, surveyor_status, watchdog
+from streams.agents import registry
 from streams.runtime import Runtime
 from streams.settings import Settings
 
@@ -133,12 +133,7 @@ def create_app(settings: Settings, database_url: str, kafka_bootstrap: str) -> t
                           partitions=t.partitions)
         for t in TOPICS
     }
-    intake.register(app, rt, topics)
-    surveyor_status.register(app, rt, topics)
-    callback_triggers.register(app, rt, topics)
-    callback_attempts.register(app, rt, topics)
-    watchdog.register(app, rt)
-    monthly_report.register(app, rt)
+    registry.register(app, rt, topics)
 
     @app.page("/metrics")
     async def metrics_page(web, request):

@@ -13,7 +13,7 @@ import faust
 import structlog
 from aiokafka.errors import KafkaTimeoutError
 
-from models.dispatch.candidates import local_day_start
+from models.dispatch.fleet import local_day_start
 from models.dispatch.planner import plan_region
 from models.dispatch.region_state import RegionStateCache
 from models.dispatch.travel import StraightLineTravel, TravelTimeModel

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from models.dispatch.candidates import (Option, SurveyorState, VehicleState, best_option, eta_matrix, local_time,
-                               suitable_vehicles)
+from models.dispatch.arrivals import Option, best_option, eta_matrix
+from models.dispatch.fleet import SurveyorState, VehicleState, local_time, suitable_vehicles
 from models.contract.dispatch_events import (ClaimRegistered, DispatchEscalated, EscalationReason, Scene, SurveyorAssigned,
                                     SurveyorReassigned)
 from models.dispatch.rules import DispatchRules
@@ -80,142 +80,176 @@ _OPTIONS = {
 def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], vehicles: list[VehicleState],
                 rules: DispatchRules, travel: TravelTimeModel, now: datetime) -> RegionPlan:
     """Decide every pending claim of one region at once. See the module docstring."""
-    plan = RegionPlan()
     if not pending:
-        return plan
-    local = local_time(now, rules)
-    claims = sorted(pending, key=lambda p: (p.claim.deadline_at, p.claim.report_id))
-    free = sorted((s for s in surveyors if not s.busy), key=lambda s: s.surveyor_id)
-    # A busy surveyor free only after every deadline here has passed cannot be waited for.
-    latest = max(p.claim.deadline_at for p in claims)
-    busy = sorted((s for s in surveyors if s.busy and s.free_at is not None and s.free_at < latest),
-                  key=lambda s: s.surveyor_id)
-    fleet = sorted(vehicles, key=lambda v: v.vehicle.vehicle_id)
-    excludes = [p.exclude for p in claims]
-    plain = [p.claim for p in claims]
+        return RegionPlan()
+    region = _Region.of(pending, surveyors, vehicles, rules, travel, now)
+    can_wait, options = region.choose()
+    return region.plan(can_wait, options, surveyors, vehicles)
 
-    eta, vehicle_of = eta_matrix(plain, free, fleet, rules, travel, now, excludes)
-    minutes_left = np.array([(p.claim.deadline_at - now).total_seconds() / 60.0 for p in claims])
 
-    using: dict[int, set[str]] = {}  # per claim that can wait: the vehicles of the busy surveyors on time for it
+@dataclass
+class _Region:
+    """One region's problem at ``now``: its claims in deadline order, the free surveyors (with their arrival
+    matrix ``eta`` in minutes and the vehicle each pair would use), the busy ones who free up before the last
+    deadline (they could still be waited for), and the fleet."""
 
-    def who_can_wait(among: np.ndarray, taken: frozenset[str] = frozenset()) -> np.ndarray:
+    claims: list[PendingClaim]
+    free: list[SurveyorState]
+    busy: list[SurveyorState]
+    fleet: list[VehicleState]
+    rules: DispatchRules
+    travel: TravelTimeModel
+    now: datetime
+    eta: np.ndarray
+    vehicle_of: np.ndarray
+    minutes_left: np.ndarray
+    #: Per claim that can wait: the vehicles of the busy surveyors who would be on time for it.
+    using: dict[int, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, pending, surveyors, vehicles, rules, travel, now) -> "_Region":
+        claims = sorted(pending, key=lambda p: (p.claim.deadline_at, p.claim.report_id))
+        free = sorted((s for s in surveyors if not s.busy), key=lambda s: s.surveyor_id)
+        # A busy surveyor free only after every deadline here has passed cannot be waited for.
+        latest = max(p.claim.deadline_at for p in claims)
+        busy = sorted((s for s in surveyors if s.busy and s.free_at is not None and s.free_at < latest),
+                      key=lambda s: s.surveyor_id)
+        fleet = sorted(vehicles, key=lambda v: v.vehicle.vehicle_id)
+        eta, vehicle_of = eta_matrix([p.claim for p in claims], free, fleet, rules, travel, now,
+                                     [p.exclude for p in claims])
+        minutes_left = np.array([(p.claim.deadline_at - now).total_seconds() / 60.0 for p in claims])
+        return cls(claims, free, busy, fleet, rules, travel, now, eta, vehicle_of, minutes_left)
+
+    def who_can_wait(self, among: np.ndarray, taken: frozenset[str] = frozenset()) -> np.ndarray:
         """Which of the claims ``among`` (indices) someone busy will still reach in time, with a vehicle
         this plan does not send out (``taken``); the vehicles they would use are kept in ``using``."""
-        can = np.zeros(len(claims), bool)
-        if not busy:
+        can = np.zeros(len(self.claims), bool)
+        if not self.busy:
             return can
         # No one arrives before they are free: a claim due before the first of them frees up cannot wait,
         # and needs no arrival worked out. In a region where everyone is out (a storm's backlog) that is
         # most of its claims, so the matrix below is worked out for the few that can wait.
-        soonest = min((s.free_at - now).total_seconds() for s in busy) / 60.0
-        rows = among[minutes_left[among] >= soonest]
+        soonest = min((s.free_at - self.now).total_seconds() for s in self.busy) / 60.0
+        rows = among[self.minutes_left[among] >= soonest]
         if rows.size:
-            spare = [v for v in fleet if v.vehicle.vehicle_id not in taken] if taken else fleet
-            later, via = eta_matrix([plain[i] for i in rows], busy, spare, rules, travel, now,
-                                    [excludes[i] for i in rows], vehicles_out_return=True)
-            on_time = later <= minutes_left[rows, None]
+            spare = [v for v in self.fleet if v.vehicle.vehicle_id not in taken] if taken else self.fleet
+            later, via = eta_matrix([self.claims[i].claim for i in rows], self.busy, spare, self.rules,
+                                    self.travel, self.now, [self.claims[i].exclude for i in rows],
+                                    vehicles_out_return=True)
+            on_time = later <= self.minutes_left[rows, None]
             can[rows] = on_time.any(axis=1)
             for n, i in enumerate(rows):
-                using[int(i)] = {spare[k].vehicle.vehicle_id for k in via[n][on_time[n]]}
+                self.using[int(i)] = {spare[k].vehicle.vehicle_id for k in via[n][on_time[n]]}
         return can
 
-    # A claim may also stay unassigned for now: cheaply if someone busy will still make it in time. Whether
-    # someone will (the busy surveyors' arrival matrix, most of a plan's work once a region is busy) is worked
-    # out only when it can matter. First every claim is taken as able to wait: only an on-time pair costs
-    # less than that, so a plan sending someone to every claim meets them all, and stays the plan when some
-    # cannot wait (that only makes leaving a claim unassigned dearer). Otherwise it is made again with who can.
-    every = np.arange(len(claims))
-    if not free:  # nobody free: every claim waits or is escalated
-        can_wait, options = who_can_wait(every), {}
-    else:
-        can_wait = np.ones(len(claims), bool)
-        options = _solve(claims, free, fleet, eta, vehicle_of, minutes_left, can_wait, rules, travel, now)
-        if len(options) < len(claims):
-            can_wait = who_can_wait(every)
-            options = _solve(claims, free, fleet, eta, vehicle_of, minutes_left, can_wait, rules, travel, now)
+    def choose(self) -> tuple[np.ndarray, dict[int, Option]]:
+        """Which claims can wait for someone busy, and the free surveyors' assignments given that.
+
+        A claim may stay unassigned for now: cheaply if someone busy will still make it in time. Whether
+        someone will (the busy surveyors' arrival matrix, most of a plan's work once a region is busy) is
+        worked out only when it can matter. First every claim is taken as able to wait: only an on-time pair
+        costs less than that, so a plan sending someone to every claim meets them all, and stays the plan
+        when some cannot wait (that only makes leaving a claim unassigned dearer). Otherwise it is made
+        again with who can."""
+        every = np.arange(len(self.claims))
+        if not self.free:  # nobody free: every claim waits or is escalated
+            return self.who_can_wait(every), {}
+        can_wait = np.ones(len(self.claims), bool)
+        options = self.solve(can_wait)
+        if len(options) < len(self.claims):
+            can_wait = self.who_can_wait(every)
+            options = self.solve(can_wait)
         # A claim left waiting may have counted on a vehicle that the plan sends out with a free surveyor (the
         # only one with a camera, say): then, unless another vehicle still gets someone there in time, it has
         # no prospect, and the plan is made again with that known. Each round only takes prospects away, so it
         # ends (found by the property test: a claim left waiting for a surveyor without a vehicle while the one
         # free surveyor went late elsewhere). Usually a busy surveyor's vehicle is their own, never taken here.
-        for _ in range(len(claims)):
+        for _ in range(len(self.claims)):
             taken = frozenset(o.vehicle_id for o in options.values())
-            doubtful = np.array([i for i in every if i not in options and can_wait[i] and using[i] <= taken],
+            doubtful = np.array([i for i in every if i not in options and can_wait[i] and self.using[i] <= taken],
                                 dtype=int)
             if not doubtful.size:
                 break
-            still = who_can_wait(doubtful, taken)
+            still = self.who_can_wait(doubtful, taken)
             lost = doubtful[~still[doubtful]]
             if not lost.size:
                 break
             can_wait[lost] = False
-            options = _solve(claims, free, fleet, eta, vehicle_of, minutes_left, can_wait, rules, travel, now)
+            options = self.solve(can_wait)
+        return can_wait, options
 
-    reasons: dict[tuple, tuple[EscalationReason, str]] = {}  # why not, per kind of claim: a storm has few kinds
-    on_duty: list[SurveyorState] | None = None                # worked out for the first claim without a prospect
-    for i, p in enumerate(claims):
-        plan.reviews[p.claim.report_id] = None
-        if i in options:
-            o = options[i]
-            plan.assigned.append(_assignment(p, o, now))
-            if o.eta > p.claim.deadline_at:
-                _raise(plan, p, EscalationReason.DEADLINE_UNREACHABLE,
-                       f"best estimate arrives {o.lateness_minutes(p.claim.deadline_at):.0f} min after the deadline",
-                       now)
-        elif can_wait[i]:
-            plan.waiting.append(p.claim.report_id)
-            since = p.pending_since or p.claim.reported_at
-            due = since + timedelta(minutes=rules.dispatch_within_minutes)
-            if now >= due:
-                _raise(plan, p, EscalationReason.DISPATCH_OVERDUE,
-                       f"no surveyor free for {rules.dispatch_within_minutes:g} min; one is expected in time", now)
-            elif EscalationReason.DISPATCH_OVERDUE.value not in p.raised:
-                plan.reviews[p.claim.report_id] = due
-        else:
-            key = (p.claim.loss_type, p.exclude)
-            if key not in reasons:
-                if on_duty is None:
-                    on_duty = [s for s in surveyors if s.on_duty(local)]
-                reasons[key] = _why_not(p, on_duty, vehicles, rules)
-            _raise(plan, p, *reasons[key], now)
-    return plan
+    def solve(self, can_wait: np.ndarray) -> dict[int, Option]:
+        """Claims paired with free surveyors (each pair with a vehicle), or left unassigned at the cost of
+        waiting (``can_wait``) or of no prospect. The solver pairs claims with surveyors, each pair with its
+        best vehicle; two pairs may want one vehicle. The more urgent keeps it; the other pair's arrival is
+        worked out again with the vehicles left, and the problem solved again with that, until no two pairs
+        want one vehicle (each round only raises costs, so it ends; the last round's rule settles what is
+        left, if anything)."""
+        claims, free, fleet = self.claims, self.free, self.fleet
+        eta, vehicle_of = self.eta.copy(), self.vehicle_of.copy()  # the pairs' arrivals change as vehicles go
+        workload = np.array([s.tasks_today for s in free])
+        late = eta - self.minutes_left[:, None]
+        cost = _pair_cost(eta, self.minutes_left[:, None], workload[None, :])
+        dummy = np.full((len(claims), len(claims)), _IMPOSSIBLE)
+        np.fill_diagonal(dummy, np.where(can_wait, _WAIT, _HOPELESS))
+        options: dict[int, Option] = {}
+        for _ in range(len(fleet) + 1):
+            rows, cols = linear_sum_assignment(np.hstack([cost, dummy]))
+            chosen = {int(i): int(j) for i, j in zip(rows, cols) if j < len(free) and cost[i, j] < _IMPOSSIBLE}
+            options, bumped = _settle_vehicles(chosen, claims, free, fleet, eta, vehicle_of, late, self.rules,
+                                               self.travel, self.now)
+            if not bumped:
+                break
+            for i in sorted({i for i, _, _ in bumped}):
+                # The claim's real arrival with every surveyor, without the vehicles more urgent pairs keep: with
+                # only the bumped pair's, a claim could try each surveyor in turn for the one vehicle it needs
+                # and run out of rounds on a late pair (found by the property test). Arrivals only rise (the
+                # higher of before and now), so the rounds end.
+                kept = {_index_of(fleet, o.vehicle_id) for n, o in options.items() if n != i}
+                left = [k for k in range(len(fleet)) if k not in kept]
+                row, via = eta_matrix([claims[i].claim], free, [fleet[k] for k in left], self.rules, self.travel,
+                                      self.now, [claims[i].exclude])
+                rises = row[0] > eta[i]
+                eta[i] = np.where(rises, row[0], eta[i])
+                vehicle_of[i] = np.where(rises, [left[k] if k >= 0 else -1 for k in via[0]], vehicle_of[i])
+                cost[i] = _pair_cost(eta[i], self.minutes_left[i], workload)
+                late[i] = eta[i] - self.minutes_left[i]
+        return options
 
-
-def _solve(claims, free, fleet, eta, vehicle_of, minutes_left, can_wait, rules, travel, now) -> dict[int, Option]:
-    """Claims paired with free surveyors (each pair with a vehicle), or left unassigned at the cost of
-    waiting (``can_wait``) or of no prospect. The solver pairs claims with surveyors, each pair with its
-    best vehicle; two pairs may want one vehicle. The more urgent keeps it; the other pair's arrival is
-    worked out again with the vehicles left, and the problem solved again with that, until no two pairs
-    want one vehicle (each round only raises costs, so it ends; the last round's rule settles what is
-    left, if anything)."""
-    eta, vehicle_of = eta.copy(), vehicle_of.copy()  # the pairs' arrivals change as vehicles are taken
-    late = eta - minutes_left[:, None]
-    cost = _pair_cost(eta, minutes_left[:, None], np.array([s.tasks_today for s in free])[None, :])
-    dummy = np.full((len(claims), len(claims)), _IMPOSSIBLE)
-    np.fill_diagonal(dummy, np.where(can_wait, _WAIT, _HOPELESS))
-    options: dict[int, Option] = {}
-    for _ in range(len(fleet) + 1):
-        rows, cols = linear_sum_assignment(np.hstack([cost, dummy]))
-        chosen = {int(i): int(j) for i, j in zip(rows, cols) if j < len(free) and cost[i, j] < _IMPOSSIBLE}
-        options, bumped = _settle_vehicles(chosen, claims, free, fleet, eta, vehicle_of, late, rules, travel, now)
-        if not bumped:
-            break
-        for i in sorted({i for i, _, _ in bumped}):
-            # The claim's real arrival with every surveyor, without the vehicles more urgent pairs keep: with
-            # only the bumped pair's, a claim could try each surveyor in turn for the one vehicle it needs and
-            # run out of rounds on a late pair (found by the property test). Arrivals only rise (the higher of
-            # before and now), so the rounds end.
-            left = [k for k in range(len(fleet)) if k not in {_index_of(fleet, o.vehicle_id)
-                                                              for n, o in options.items() if n != i}]
-            row, via = eta_matrix([claims[i].claim], free, [fleet[k] for k in left], rules, travel, now,
-                                  [claims[i].exclude])
-            rises = row[0] > eta[i]
-            eta[i] = np.where(rises, row[0], eta[i])
-            vehicle_of[i] = np.where(rises, [left[k] if k >= 0 else -1 for k in via[0]], vehicle_of[i])
-            cost[i] = _pair_cost(eta[i], minutes_left[i], np.array([s.tasks_today for s in free]))
-            late[i] = eta[i] - minutes_left[i]
-    return options
+    def plan(self, can_wait: np.ndarray, options: dict[int, Option], surveyors: list[SurveyorState],
+             vehicles: list[VehicleState]) -> RegionPlan:
+        """What the choice means for each claim: assigned (escalated too if late), left waiting (escalated
+        when its dispatch limit has passed, else reviewed then), or escalated with the reason no one can go."""
+        plan, rules, now = RegionPlan(), self.rules, self.now
+        reasons: dict[tuple, tuple[EscalationReason, str]] = {}  # why not, per kind of claim: a storm has few
+        on_duty: list[SurveyorState] | None = None                # worked out for the first claim needing it
+        for i, p in enumerate(self.claims):
+            plan.reviews[p.claim.report_id] = None
+            if i in options:
+                o = options[i]
+                plan.assigned.append(_assignment(p, o, now))
+                if o.eta > p.claim.deadline_at:
+                    _raise(plan, p, EscalationReason.DEADLINE_UNREACHABLE,
+                           f"best estimate arrives {o.lateness_minutes(p.claim.deadline_at):.0f} min after the "
+                           "deadline", now)
+            elif can_wait[i]:
+                plan.waiting.append(p.claim.report_id)
+                since = p.pending_since or p.claim.reported_at
+                due = since + timedelta(minutes=rules.dispatch_within_minutes)
+                if now >= due:
+                    _raise(plan, p, EscalationReason.DISPATCH_OVERDUE,
+                           f"no surveyor free for {rules.dispatch_within_minutes:g} min; one is expected in time", now)
+                elif EscalationReason.DISPATCH_OVERDUE.value not in p.raised:
+                    plan.reviews[p.claim.report_id] = due
+            else:
+                key = (p.claim.loss_type, p.exclude)
+                if key not in reasons:
+                    if on_duty is None:
+                        local = local_time(now, rules)
+                        on_duty = [s for s in surveyors if s.on_duty(local)]
+                    reasons[key] = _why_not(p, on_duty, vehicles, rules)
+                _raise(plan, p, *reasons[key], now)
+        return plan
 
 
 def _pair_cost(eta, minutes_left, tasks_today):

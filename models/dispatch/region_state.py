@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from models.dispatch.candidates import SurveyorRecord, SurveyorState, VehicleState, fleet_states
+from models.dispatch.fleet import SurveyorRecord, SurveyorState, VehicleState, fleet_states
 from models.dispatch.rules import DispatchRules
 
 

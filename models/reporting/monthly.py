@@ -12,6 +12,7 @@ from models.contract.callback_events import CallbackKind
 from models.callbacks.progress import CallbackState
 from models.callbacks.rules import CallbackRules
 from models.working_days import Reckoned, WorkingDays
+from models.dispatch.tasks import arrived_on_time
 from models.dispatch.zones import ArrivalLimits, Zone
 
 
@@ -137,7 +138,7 @@ def dispatch_figures(rows: MonthRows, limits: ArrivalLimits) -> dict:
             "limit_minutes": limit[zone],
             "time_to_scene_p50_min": nearest_rank(minutes, 0.5),
             "time_to_scene_p90_min": nearest_rank(minutes, 0.9),
-            "deadline_met_ratio": _ratio(sum(1 for a in arrivals if a["met"]), due),
+            "deadline_met_ratio": _ratio(sum(1 for a in arrivals if arrived_on_time(a["arrived_at"], a["deadline_at"])), due),
         }
     count = lambda items: dict(sorted(_tally(i["reason"] for i in items).items()))  # noqa: E731
     return {"reports": len(rows.claims), "by_zone": zones, "escalations": count(rows.escalations),

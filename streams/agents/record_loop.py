@@ -21,18 +21,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import structlog
 from aiokafka.errors import KafkaError, KafkaTimeoutError
-from pydantic import TypeAdapter, ValidationError
 
 from models.contract.dead_letter import dead_letter_for
 from streams import metrics
 from streams.codec import encode_dead_letter
 from streams.runtime import Runtime
+from streams.handlers.records import Record, Refused
 from streams.store.claims_store import record_dead_letter
 
 log = structlog.get_logger("claims_dispatch.agents")
@@ -62,37 +61,9 @@ def _unavailable(exc: BaseException) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes
-
-
-class Refused(Exception):
-    """A record that is not processable: goes to the dead-letter topic with ``reason`` and ``detail``."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-
-
 Handler = Callable[[Record], Awaitable[None]]
 Prepare = Callable[[Record], Awaitable[Any]]               # decode/validate one record; may raise Refused
 Apply = Callable[[list[tuple[Record, Any]]], Awaitable[None]]  # apply prepared records in one transaction
-
-
-def parse(adapter: TypeAdapter, record: Record):
-    """Decode a record with a model's type adapter, or refuse it with a readable reason."""
-    try:
-        return adapter.validate_json(record.value)
-    except ValidationError as exc:
-        errors = exc.errors(include_input=False, include_url=False)[:5]  # inputs may be personal data
-        detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(payload)'}: {e['msg']}" for e in errors)
-        raise Refused("invalid_schema", detail) from None
 
 
 async def run_records(agent: str, rt: Runtime, stream, handle: Handler, dead_letter_counter=None) -> None:

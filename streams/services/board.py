@@ -10,7 +10,7 @@ import asyncpg
 
 from models.callbacks.rules import CallbackRules
 from models.callbacks.schedule import month_of
-from models.dispatch.candidates import free_on_duty
+from models.dispatch.fleet import free_on_duty
 from models.dispatch.region_state import RegionStateCache
 from models.dispatch.rules import DispatchRules
 from streams.store import callbacks_store, watchdog_store
@@ -29,5 +29,14 @@ async def dispatch_gauges(pool: asyncpg.Pool, now: datetime, day_start: datetime
 
 async def callback_figures(pool: asyncpg.Pool, now: datetime, rules: CallbackRules) -> dict[str, dict]:
     """Per callback kind, the month to date (the month ``now`` falls in, in the callback centre's time zone):
-    eligible, selected, successes, overdue."""
-    return await callbacks_store.month_figures(pool, month_of(now, rules))
+    eligible, selected, successes, overdue, and the success and coverage ratios (successes and selected
+    over eligible; None before anything is eligible)."""
+    figures = await callbacks_store.month_figures(pool, month_of(now, rules))
+    out = {}
+    for kind in rules.kinds:
+        f = dict(figures.get(kind.value, {}))
+        eligible = f.get("eligible", 0)
+        f["success_ratio"] = f.get("successes", 0) / eligible if eligible else None
+        f["coverage_ratio"] = f.get("selected", 0) / eligible if eligible else None
+        out[kind.value] = f
+    return out

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from models.callbacks.eligibility import survey_trigger
 from models.contract.business_events import CustomerContact
-from models.dispatch.candidates import SurveyorState, VehicleState, free_on_duty
+from models.dispatch.fleet import SurveyorState, VehicleState, free_on_duty
 from models.dispatch.rules import DispatchRules, rules_for
 from models.dispatch.intake import Accepted
 from models.dispatch.planner import PendingClaim, RegionPlan, appointment_case

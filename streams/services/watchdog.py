@@ -11,7 +11,7 @@ from datetime import datetime
 
 import asyncpg
 
-from models.dispatch.candidates import free_on_duty
+from models.dispatch.fleet import free_on_duty
 from models.dispatch.deadlines import arrival_missed, contact_overdue
 from models.contract.event import derived_event_id
 from models.dispatch.tasks import ACK_TIMED_OUT, step_after

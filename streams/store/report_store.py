@@ -45,7 +45,7 @@ async def month_rows(conn: asyncpg.Connection, month: str, timezone: str, now: d
     arrivals = await conn.fetch(
         f"""
         SELECT t.zone, extract(epoch FROM t.arrived_at - c.reported_at) / 60.0 AS minutes_to_scene,
-               t.arrived_at <= t.deadline_at AS met
+               t.arrived_at, t.deadline_at
           FROM survey_tasks t JOIN claims c USING (report_id)
          WHERE {in_month} AND t.arrived_at IS NOT NULL AND t.status NOT IN {WITHDRAWN_SQL}
         """, start, end)

@@ -8,7 +8,7 @@ from functools import lru_cache
 import asyncpg
 from pydantic import BaseModel
 
-from models.dispatch.candidates import SurveyorRecord
+from models.dispatch.fleet import SurveyorRecord
 from models.dispatch.region_state import RegionRows, RegionStateCache
 from models.dispatch.roster import Roster, StoredEntry, Surveyor, SurveyVehicle
 from models.dispatch.zones import Region

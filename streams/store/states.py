@@ -19,3 +19,6 @@ WITHDRAWN_SQL = sql_list(WITHDRAWN)
 #: ``'open'``: a callback task not yet ended.
 CALLBACK_OPEN_SQL = f"'{CallbackState.OPEN.value}'"
 BEFORE_CONTACT_SQL = sql_list(BEFORE_CONTACT)
+#: ``models.dispatch.tasks.arrived_on_time`` for a query that counts over many tasks (the board's 24-hour
+#: ratio), where fetching every row to judge it in Python would cost a pass far more than the count.
+ON_TIME_SQL = "arrived_at <= deadline_at"

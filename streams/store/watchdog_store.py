@@ -15,7 +15,7 @@ import asyncpg
 from models.dispatch.tasks import DispatchState, TaskStatus
 from models.dispatch.region_state import RegionRows, RegionStateCache
 from streams.store.roster_store import region_rows
-from streams.store.states import BEFORE_CONTACT_SQL, WITHDRAWN_SQL
+from streams.store.states import BEFORE_CONTACT_SQL, ON_TIME_SQL, WITHDRAWN_SQL
 
 BATCH = 100
 
@@ -88,7 +88,7 @@ async def dispatch_counts(pool: asyncpg.Pool, now: datetime) -> dict:
         DispatchState.PENDING.value)}
     met = {r["zone"]: (r["met"], r["due"]) for r in await pool.fetch(
         f"""
-        SELECT zone, count(*) FILTER (WHERE arrived_at <= deadline_at) AS met, count(*) AS due
+        SELECT zone, count(*) FILTER (WHERE {ON_TIME_SQL}) AS met, count(*) AS due
           FROM survey_tasks
          WHERE status NOT IN {WITHDRAWN_SQL}
            AND (arrived_at > $1::timestamptz - interval '24 hours'          -- decided by an arrival ...

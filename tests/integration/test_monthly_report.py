@@ -246,7 +246,7 @@ def test_the_html_report_renders_in_a_real_browser(generated, tmp_path):
 async def test_the_running_system_publishes_last_months_report_on_the_first_working_day(month_stack, tmp_path):
     from prometheus_client import REGISTRY
 
-    from streams.agents.monthly_report import check
+    from streams.handlers.monthly_report import check
     from streams.runtime import Runtime
     from streams.settings import Settings
 

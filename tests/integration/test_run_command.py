@@ -1,6 +1,7 @@
 """`claims-dispatch run` on the embedded stack: addresses printed, consuming fast, nothing left behind."""
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -93,9 +94,14 @@ def test_ctrl_c_stops_everything_quietly_within_seconds(tmp_path, cli_env, comma
         line = proc.stdout.readline().decode()
         assert line, f"{command} exited early:\n" + "".join(lines) + proc.stderr.read().decode()
         lines.append(line)
-    time.sleep(3)  # a demo under way, a worker holding its partitions
+    # `run` prints its stack file once its workers consume; a demo is under way once it has dispatched one.
+    before = b""
+    while command == "demo" and not re.search(rb"dispatched [1-9]", before):
+        line = proc.stderr.readline()
+        assert line, f"{command} exited early:\n" + before.decode()
+        before += line
     os.set_blocking(proc.stderr.fileno(), False)
-    before = proc.stderr.read() or b""
+    before += proc.stderr.read() or b""
     signalled = time.monotonic()
     os.killpg(proc.pid, sig)
     rc = proc.wait(60)
@@ -123,15 +129,29 @@ def test_run_with_the_simulated_surveyor_app_gets_assignments_accepted_and_surve
             lines.append(line)
         assert any(line.startswith("surveyor app") for line in lines)
         info = json.loads((state / "stack.json").read_text())
-        time.sleep(1)  # the app's reader joins from the end of the topic
-        report = report_dict(at=(30.2841, 120.1651), report_id="SIM-1", now=datetime.now(timezone.utc))
-        kcat("-P", "-b", info["kafka_bootstrap"], "-t", "hotline.reports", "-k", "SIM-1",
-             input=json.dumps(report).encode() + b"\n")
-        def kinds() -> list[str]:
-            out = kcat("-C", "-b", info["kafka_bootstrap"], "-t", "surveyor.status", "-e", "-q").stdout
-            return [json.loads(line)["type"] for line in out.splitlines() if b"SIM-1" in line]
+        sent: list[str] = []
 
-        reported = wait_until(lambda: next((k for k in [kinds()] if "survey_completed" in k), None),
+        def kinds(report_id: str) -> list[str]:
+            out = kcat("-C", "-b", info["kafka_bootstrap"], "-t", "surveyor.status", "-e", "-q").stdout
+            return [json.loads(line)["type"] for line in out.splitlines()
+                    if json.loads(line).get("report_id") == report_id]
+
+        def accepted() -> str | None:
+            # The app's reader joins from the end of the topic: an assignment published before it has joined is
+            # not seen. So a new report goes out every few seconds until the app has taken one up.
+            report_id = f"SIM-{len(sent) + 1}"
+            sent.append(report_id)
+            report = report_dict(at=(30.2841, 120.1651), report_id=report_id, now=datetime.now(timezone.utc))
+            kcat("-P", "-b", info["kafka_bootstrap"], "-t", "hotline.reports", "-k", report_id,
+                 input=json.dumps(report).encode() + b"\n")
+            try:
+                return wait_until(lambda: next((r for r in sent if "task_accepted" in kinds(r)), None), timeout=3,
+                                  every=0.3, what="the app's answer")
+            except AssertionError:
+                return None
+
+        taken = wait_until(accepted, timeout=30, what="the simulated app accepting a task")
+        reported = wait_until(lambda: next((k for k in [kinds(taken)] if "survey_completed" in k), None),
                               what="the survey completed by the simulated app")
         assert reported[:4] == ["task_accepted", "customer_contacted", "arrived_at_scene", "survey_completed"], reported
     finally:

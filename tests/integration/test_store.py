@@ -19,7 +19,7 @@ from models.dispatch.intake import register_report
 from models.dispatch.planner import plan_region
 from models.dispatch.region_state import RegionRows, RegionStateCache
 from models.dispatch.travel import StraightLineTravel
-from streams.agents.intake import commit_time
+from streams.handlers.intake import commit_time
 from streams.services import board as board_service, watchdog as watchdog_service
 from streams.services.dispatch import Dispatcher, keep_committed, register_reports
 from streams.services.unit_of_work import unit_of_work

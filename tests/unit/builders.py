@@ -6,7 +6,7 @@ import math
 import uuid
 from datetime import datetime, time, timedelta, timezone
 
-from models.dispatch.candidates import SurveyorState, VehicleState
+from models.dispatch.fleet import SurveyorState, VehicleState
 from models.contract.dispatch_events import ClaimRegistered
 from models.dispatch.planner import PendingClaim
 from models.contract.loss_report import LossType

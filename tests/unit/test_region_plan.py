@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
-from models.dispatch.candidates import VehicleState, best_option
+from models.dispatch.arrivals import best_option
+from models.dispatch.fleet import VehicleState
 from models.contract.dispatch_events import EscalationReason, SurveyorAssigned, SurveyorReassigned
 from models.dispatch.rules import DispatchRules
 from models.dispatch.planner import plan_region
@@ -137,7 +138,7 @@ def test_with_everyone_busy_the_reason_is_that_not_the_vehicles_they_took():
 
 
 def test_a_stored_surveyor_is_seen_as_of_now_and_says_how_long_that_holds():
-    from models.dispatch.candidates import FOREVER, SurveyorRecord
+    from models.dispatch.fleet import FOREVER, SurveyorRecord
 
     s, m = surveyor("s"), timedelta(minutes=1)
     free = SurveyorRecord(s, 30.0, 120.0, busy=False)
@@ -165,7 +166,7 @@ def test_a_stored_surveyor_is_seen_as_of_now_and_says_how_long_that_holds():
 
 
 def test_a_vehicle_out_on_a_task_is_out_and_with_its_surveyor_at_the_scene():
-    from models.dispatch.candidates import SurveyorRecord, fleet_states
+    from models.dispatch.fleet import SurveyorRecord, fleet_states
 
     m = timedelta(minutes=1)
     v_out, v_home = vehicle("v-out").vehicle, vehicle("v-home", at=offset(3)).vehicle
@@ -178,7 +179,7 @@ def test_a_vehicle_out_on_a_task_is_out_and_with_its_surveyor_at_the_scene():
 
 
 def test_free_on_duty_is_free_and_on_shift_by_the_roster_or_the_app():
-    from models.dispatch.candidates import free_on_duty
+    from models.dispatch.fleet import free_on_duty
 
     ss = [state(surveyor("free")), state(surveyor("busy"), busy=True),
           state(surveyor("night", shift=ShiftKind.NIGHT, start=time(20), end=time(8))),

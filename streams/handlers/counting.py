@@ -1,4 +1,4 @@
-"""Counting what dispatch decided: one place for the agents and the watchdog."""
+"""Counting what dispatch and the callback rules decided: one place for every handler that decides."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import structlog
 from models.contract.dispatch_events import SurveyorReassigned
 from models.dispatch.planner import RegionPlan
 from streams import metrics
+from streams.services.callbacks import CallbackDecision
 
 log = structlog.get_logger("claims_dispatch.dispatch")
 
@@ -33,3 +34,15 @@ def count_plan(plan: RegionPlan | None, now) -> None:
         metrics.ESCALATIONS.labels(reason).inc(len(report_ids))
         metrics.DISPATCH_DECISIONS.labels("escalated", reason).inc(len(report_ids))
         log.warning("dispatch_escalated", reason=reason, claims=len(report_ids), report_ids=report_ids)
+
+
+def count_decision(d: CallbackDecision) -> None:
+    if d.kind is None:
+        return
+    metrics.CALLBACK_TRIGGERS.labels(d.kind).inc()
+    if d.excluded:
+        metrics.CALLBACK_EXCLUSIONS.labels(d.kind, d.excluded).inc()
+        return
+    metrics.CALLBACKS_ELIGIBLE.labels(d.kind).inc()
+    if d.selected:
+        metrics.CALLBACKS_SCHEDULED.labels(d.kind).inc()

@@ -1,4 +1,4 @@
-"""The watchdog timers: deadlines from PostgreSQL fire once each, waiting claims are re-planned,
+"""What the worker's timers do: deadlines from PostgreSQL fire once each, waiting claims are re-planned,
 records a dead worker left unpublished are relayed (every ``watchdog_interval_s``); the board's
 gauges are recomputed on a slower timer of their own (``board_interval_s``), and inbox and outbox
 rows past their retention deleted on another (``retention_interval_s``)."""
@@ -10,7 +10,7 @@ from datetime import timedelta
 import structlog
 
 from streams import metrics
-from streams.agents.dispatch_metrics import count_plan
+from streams.handlers.counting import count_plan
 from streams.runtime import Runtime
 from streams.services import board, callbacks, calendar as calendar_service, watchdog as watchdog_service
 from streams.store.outbox import prune, unpublished
@@ -61,13 +61,12 @@ async def refresh_board(rt: Runtime) -> None:
             metrics.DEADLINE_MET_RATIO.labels(zone).set(ratio)
     figures = await board.callback_figures(pool, now, rt.callback_rules)
     for kind, kind_rules in rt.callback_rules.kinds.items():
-        f = figures.get(kind.value, {})
-        eligible = f.get("eligible", 0)
+        f = figures[kind.value]
         metrics.CALLBACK_TARGET_RATIO.labels(kind.value).set(kind_rules.target)
         metrics.CALLBACKS_OVERDUE.labels(kind.value).set(f.get("overdue", 0))
-        if eligible:
-            metrics.CALLBACK_SUCCESS_RATIO.labels(kind.value).set(f.get("successes", 0) / eligible)
-            metrics.CALLBACK_COVERAGE_RATIO.labels(kind.value).set(f.get("selected", 0) / eligible)
+        if f["success_ratio"] is not None:
+            metrics.CALLBACK_SUCCESS_RATIO.labels(kind.value).set(f["success_ratio"])
+            metrics.CALLBACK_COVERAGE_RATIO.labels(kind.value).set(f["coverage_ratio"])
     # The year-end turn of the holiday calendar: a year coming without a published schedule, and the open
     # dates reckoned on its provisional one (alert HolidayScheduleNotPublished).
     metrics.CALENDAR_DAYS_UNTIL_PROVISIONAL.clear()
@@ -104,40 +103,3 @@ async def prune_old_rows(rt: Runtime) -> None:
         metrics.ROWS_PRUNED.labels("inbox").inc(pruned[0])
         metrics.ROWS_PRUNED.labels("outbox").inc(pruned[1])
         log.info("old_rows_pruned", inbox=pruned[0], outbox=pruned[1])
-
-
-async def _counted(run, rt: Runtime, counter, failure: str) -> None:
-    # A failed pass (database away, a bug) is logged and counted; the next pass tries again.
-    try:
-        await run(rt)
-        counter.labels("ok").inc()
-    except Exception:
-        counter.labels("failed").inc()
-        log.exception(failure)
-
-
-def register(app, rt: Runtime) -> None:
-    @app.timer(interval=rt.settings.watchdog_interval_s)
-    async def watchdog():
-        await _counted(watch_once, rt, metrics.WATCHDOG_RUNS, "watchdog_failed")
-
-    @app.timer(interval=rt.settings.retention_interval_s)
-    async def retention():
-        await _counted(prune_old_rows, rt, metrics.RETENTION_RUNS, "retention_failed")
-
-    @app.timer(interval=rt.settings.board_interval_s)
-    async def board():
-        await _counted(refresh_board, rt, metrics.BOARD_REFRESHES, "board_refresh_failed")
-
-    recomputed = False
-
-    @app.timer(interval=rt.settings.watchdog_interval_s)
-    async def calendar_recompute():
-        # Until it has succeeded once (the database may not answer yet when a worker starts).
-        nonlocal recomputed
-        if not recomputed:
-            try:
-                await recompute_calendar(rt)
-                recomputed = True
-            except Exception:
-                log.exception("calendar_recompute_failed")

@@ -7,7 +7,7 @@ from pydantic import TypeAdapter
 
 from models.contract.callback_events import CallbackAttempted
 from streams import metrics
-from streams.agents.record_loop import Record, Refused, parse, run_records
+from streams.handlers.records import Record, Refused, parse
 from streams.runtime import Runtime
 from streams.services.callbacks import UnknownCallbackTask, on_attempt
 
@@ -36,11 +36,3 @@ def make_handler(rt: Runtime):
                  outcome=attempt.outcome.value, closed=applied.closed_state if applied else None)
 
     return handle
-
-
-def register(app, rt: Runtime, topics) -> None:
-    handle = make_handler(rt)
-
-    @app.agent(topics["callbacks.attempts"], name="callback-attempts")
-    async def callback_attempts(stream):
-        await run_records("callback-attempts", rt, stream, handle)

@@ -39,12 +39,3 @@ async def _check(rt: Runtime, now: datetime) -> str | None:
     log.info("monthly_report_published", month=done.month, due=done.due.day.isoformat(),
              due_provisional=done.due.provisional)
     return done.month
-
-
-def register(app, rt: Runtime) -> None:
-    @app.timer(interval=CHECK_EVERY_S)
-    async def monthly_report():
-        try:
-            await check(rt, rt.now())
-        except Exception:  # counted by check; the next check tries again
-            log.exception("monthly_report_failed")

@@ -7,9 +7,9 @@ from pydantic import TypeAdapter
 
 from models.contract.surveyor_events import SurveyorStatus
 from streams import metrics
-from streams.agents.callback_triggers import count_decision
-from streams.agents.dispatch_metrics import count_plan
-from streams.agents.record_loop import Record, Refused, parse, run_records
+from streams.handlers.counting import count_decision
+from streams.handlers.counting import count_plan
+from streams.handlers.records import Record, Refused, parse
 from streams.runtime import Runtime
 from streams.services.dispatch import UnknownTask, apply_surveyor_status
 
@@ -40,11 +40,3 @@ def make_handler(rt: Runtime):
                  report_id=getattr(event, "report_id", None))
 
     return handle
-
-
-def register(app, rt: Runtime, topics) -> None:
-    handle = make_handler(rt)
-
-    @app.agent(topics["surveyor.status"], name="surveyor-status")
-    async def surveyor_status(stream):
-        await run_records("surveyor-status", rt, stream, handle)

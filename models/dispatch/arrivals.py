@@ -1,4 +1,4 @@
-"""Who could go, and how soon: surveyors and vehicles as dispatch sees them, and arrival estimates.
+"""How soon: arrival estimates for every claim and surveyor at once, and the best way one surveyor has.
 
 A surveyor collects a free vehicle that carries the equipment the loss type
 needs (the one they already drive, if it is beside them) and drives to the
@@ -8,123 +8,19 @@ hundreds of claims in front of hundreds of surveyors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 
 from models.contract.dispatch_events import ClaimRegistered
+from models.dispatch.fleet import SurveyorState, VehicleState, local_time, suitable_vehicles
 from models.dispatch.rules import DispatchRules
-from models.dispatch.roster import Surveyor, SurveyVehicle
 from models.dispatch.travel import TravelTimeModel
 from models.dispatch.zones import Zone
 
 #: For each surveyor only the nearest few suitable vehicles are considered.
 NEAREST_VEHICLES = 3
-
-
-@dataclass(frozen=True)
-class SurveyorState:
-    """A surveyor now: position (base, or the scene of the last task), live task, workload, duty override.
-
-    ``free_at`` is when a busy surveyor is expected to finish the current task
-    (None when free or unknown); ``duty`` is an explicit shift start/end from
-    the app that overrides the roster's shift window (None: the window decides).
-    """
-
-    surveyor: Surveyor
-    lat: float
-    lon: float
-    busy: bool
-    tasks_today: int = 0
-    free_at: datetime | None = None
-    duty: bool | None = None
-
-    @property
-    def surveyor_id(self) -> str:
-        return self.surveyor.surveyor_id
-
-    def on_duty(self, local: time) -> bool:
-        return self.duty if self.duty is not None else self.surveyor.on_duty_at(local)
-
-
-#: A span of time with no end.
-FOREVER = datetime.max.replace(tzinfo=timezone.utc)
-
-
-@dataclass(frozen=True)
-class SurveyorRecord:
-    """A surveyor as stored: position, the live task (if any) and its times, today's workload, the duty
-    override and when it lapses. ``state_at`` turns it into what dispatch sees at a moment."""
-
-    surveyor: Surveyor
-    lat: float                                   # the last position reported (the base, or the scene of
-    lon: float                                   # the last task)
-    busy: bool                                   # holds a live task
-    arrived_at: datetime | None = None           # of the live task
-    estimated_arrival_at: datetime | None = None
-    vehicle_id: str | None = None                # the vehicle of the live task
-    tasks_today: int = 0
-    duty: bool | None = None                     # shift started/ended in the app ...
-    duty_until: datetime | None = None           # ... overriding the roster window until then
-    scene: tuple[float, float] | None = None     # (lat, lon) of the live task
-
-    @property
-    def sets_out_from(self) -> tuple[float, float]:
-        """Where the surveyor sets out for a next claim: on a task, from its scene, where the survey ends
-        (with the vehicle they took); else from where they are."""
-        return self.scene if self.busy and self.scene is not None else (self.lat, self.lon)
-
-    def state_at(self, now: datetime, survey_minutes: float) -> tuple[SurveyorState, datetime]:
-        """The surveyor's state at ``now``, and until when it stays exactly that (``now`` itself when it
-        moves with the clock). A busy surveyor is expected free ``survey_minutes`` after arriving, or after
-        the expected arrival, or, once that has passed without an arrival, from now; never before now."""
-        until, duty = FOREVER, None
-        if self.duty_until is not None and self.duty_until > now:
-            until, duty = self.duty_until, self.duty  # the override lapses then
-        free_at = None
-        if self.busy:
-            survey = timedelta(minutes=survey_minutes)
-            if self.arrived_at is not None:
-                done = self.arrived_at + survey
-                free_at = max(now, done)
-                until = min(until, done) if now < done else now
-            else:
-                free_at = max(self.estimated_arrival_at, now) + survey
-                until = min(until, self.estimated_arrival_at) if now < self.estimated_arrival_at else now
-        return SurveyorState(self.surveyor, *self.sets_out_from, self.busy, self.tasks_today, free_at, duty), until
-
-    def with_task(self, vehicle_id: str, estimated_arrival_at: datetime,
-                  scene: tuple[float, float]) -> "SurveyorRecord":
-        """The record once a new task at ``scene`` (lat, lon) is stored for this (free) surveyor."""
-        return replace(self, busy=True, arrived_at=None, estimated_arrival_at=estimated_arrival_at,
-                       vehicle_id=vehicle_id, tasks_today=self.tasks_today + 1, scene=scene)
-
-
-@dataclass(frozen=True)
-class VehicleState:
-    """A vehicle now: where it is (its base, or with the surveyor who last drove it) and whether it is out."""
-
-    vehicle: SurveyVehicle
-    busy: bool
-    lat: float | None = None
-    lon: float | None = None
-
-    @property
-    def position(self) -> tuple[float, float]:
-        if self.lat is None or self.lon is None:
-            return self.vehicle.base_lat, self.vehicle.base_lon
-        return self.lat, self.lon
-
-
-def fleet_states(vehicles: list[tuple[SurveyVehicle, float | None, float | None]],
-                 surveyors: list[SurveyorRecord]) -> list[VehicleState]:
-    """Each vehicle (with its last reported position) as dispatch sees it: out while a surveyor's live task
-    has it, and then with that surveyor, setting out from the task's scene."""
-    out = {r.vehicle_id: r.sets_out_from for r in surveyors if r.busy}
-    return [VehicleState(vehicle, vehicle.vehicle_id in out, *out.get(vehicle.vehicle_id, (lat, lon)))
-            for vehicle, lat, lon in vehicles]
 
 
 @dataclass(frozen=True)
@@ -138,30 +34,6 @@ class Option:
 
     def lateness_minutes(self, deadline: datetime) -> float:
         return max(0.0, (self.eta - deadline).total_seconds() / 60.0)
-
-
-def local_time(now: datetime, rules: DispatchRules) -> time:
-    return now.astimezone(ZoneInfo(rules.timezone)).timetz().replace(tzinfo=None)
-
-
-def local_day_start(now: datetime, rules: DispatchRules) -> datetime:
-    """Midnight of the local day: workload ("tasks today") counts from here."""
-    return now.astimezone(ZoneInfo(rules.timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def free_on_duty(surveyors: list[SurveyorState], now: datetime, rules: DispatchRules) -> list[SurveyorState]:
-    """The surveyors who could be sent now: on duty and without a live task."""
-    local = local_time(now, rules)
-    return [s for s in surveyors if not s.busy and s.on_duty(local)]
-
-
-def suitable_vehicles(vehicles: list[VehicleState], region_id: str, need: frozenset[str],
-                      vehicles_out_return: bool = False) -> list[int]:
-    """Which of ``vehicles`` (indices) a claim of ``region_id`` whose loss type needs ``need`` can have: the
-    region's, carrying all of it, and not out on a task (``vehicles_out_return``: out ones count, for a
-    surveyor who is busy now and whose vehicle is free when they are)."""
-    return [k for k, v in enumerate(vehicles) if v.vehicle.region_id == region_id
-            and (vehicles_out_return or not v.busy) and need <= v.vehicle.equipment]
 
 
 def eta_matrix(claims: list[ClaimRegistered], surveyors: list[SurveyorState], vehicles: list[VehicleState],

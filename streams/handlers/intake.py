@@ -11,8 +11,8 @@ import structlog
 
 from models.dispatch.intake import Accepted, Rejected, register_report
 from streams import metrics
-from streams.agents.dispatch_metrics import count_plan
-from streams.agents.record_loop import Record, Refused, run_batches
+from streams.handlers.counting import count_plan
+from streams.handlers.records import Record, Refused
 from streams.runtime import Runtime
 from streams.services.dispatch import Intake, keep_committed, register_reports
 from streams.services.unit_of_work import UnitOfWork
@@ -64,11 +64,3 @@ def make_handlers(rt: Runtime):
             count_plan(plan, now)
 
     return prepare, apply
-
-
-def register(app, rt: Runtime, topics) -> None:
-    prepare, apply = make_handlers(rt)
-
-    @app.agent(topics["hotline.reports"], name="intake")
-    async def intake(stream):
-        await run_batches("intake", rt, stream, prepare, apply, metrics.REPORTS_DEAD_LETTERED)
