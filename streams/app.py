@@ -12,6 +12,7 @@ from faust.tables import TableManager
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from models.contract.callback_events import CallbackKind, FindingKind
+from models.contract.desk_commands import COMMAND_TYPES
 from models.contract.topics import TOPICS
 from models.contract.dispatch_events import EscalationReason
 from models.dispatch.intake import RejectReason
@@ -123,7 +124,8 @@ def create_app(settings: Settings, database_url: str, kafka_bootstrap: str) -> t
     metrics.initialise(
         zones=[z.value for z in Zone], kinds=[k.value for k in CallbackKind],
         reasons={"escalation": [r.value for r in EscalationReason], "dead_letter": [r.value for r in RejectReason]},
-        departments=sorted(set(settings.callbacks.departments.values())), finding_kinds=[k.value for k in FindingKind])
+        departments=sorted(set(settings.callbacks.departments.values())), finding_kinds=[k.value for k in FindingKind],
+        commands=COMMAND_TYPES)
     rt = Runtime(settings, database_url)
     rt.app = app
     app.runtime = rt

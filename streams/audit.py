@@ -21,10 +21,13 @@ from models.contract.business_events import ClaimClosed, ComplaintEvent, PolicyE
 from models.callbacks.eligibility import trigger_for
 from models.callbacks.rules import CallbackRules
 from models.contract.dead_letter import DeadLetter
+from models.contract.desk_commands import DispatchCommand
+from models.dispatch.tasks import DispatchState
 from models.contract.loss_report import LossReported
 from streams.kafka_clients import unmanaged_consumer
 from streams.store.states import CALLBACK_OPEN_SQL, WITHDRAWN_SQL
 
+_COMMAND = TypeAdapter(DispatchCommand)
 _ADAPTERS = {"policy.events": TypeAdapter(PolicyEvent), "complaints.events": TypeAdapter(ComplaintEvent),
              "claims.events": TypeAdapter(ClaimClosed)}
 
@@ -94,6 +97,14 @@ async def audit(bootstrap: str, database_url: str, since: datetime, until: datet
             refused.add(str(original.get("report_id")))
         except (ValidationError, ValueError, AttributeError):
             continue
+    commands = []
+    for raw in await read_topic(bootstrap, "dispatch.commands"):
+        try:
+            c = _COMMAND.validate_json(raw)
+        except ValidationError:
+            continue  # a dead letter (counted by the worker), not a command
+        if since <= c.issued_at < until:
+            commands.append(c.command_id)
     triggers = []
     for topic, adapter in _ADAPTERS.items():
         for raw in await read_topic(bootstrap, topic):
@@ -118,7 +129,8 @@ async def audit(bootstrap: str, database_url: str, since: datetime, until: datet
         result.checks["report with more than one assignment"] = sorted(r for r, n in tasks.items() if n > 1)
         result.checks["report neither assigned nor escalated (past the dispatch limit)"] = sorted(
             rid for rid, c in claims.items()
-            if tasks.get(rid, 0) == 0 and rid not in escalated and c["pending_since"] < now - dispatch_within)
+            if tasks.get(rid, 0) == 0 and rid not in escalated and c["pending_since"] < now - dispatch_within
+            and c["dispatch_state"] != DispatchState.CANCELLED)
         result.checks["surveyor with two live tasks"] = [r["surveyor_id"] for r in await conn.fetch(
             "SELECT surveyor_id FROM survey_tasks WHERE live GROUP BY surveyor_id HAVING count(*) > 1")]
         result.checks["vehicle with two live tasks"] = [r["vehicle_id"] for r in await conn.fetch(
@@ -134,10 +146,15 @@ async def audit(bootstrap: str, database_url: str, since: datetime, until: datet
                              " HAVING count(*) > 1")]
         result.checks["duplicate findings"] = [str(r["task_id"]) for r in await conn.fetch(
             "SELECT task_id FROM findings GROUP BY task_id, kind, text HAVING count(*) > 1")]
+        audited = {r["command_id"] for r in await conn.fetch(
+            "SELECT command_id FROM desk_commands WHERE command_id = ANY($1::uuid[])", commands)}
+        result.checks["dispatcher's command without a decision and audit row"] = sorted(
+            str(c) for c in set(commands) - audited)
         result.checks["duplicate claims for one report id"] = []  # report_id is the primary key: by construction
         result.counted = {"reports": len(reports), "undecodable inputs": undecodable, "dead letters": dead,
                           "claims": len(claims), "assigned": sum(1 for n in tasks.values() if n),
-                          "escalated": len(escalated), "callback triggers": len(triggers)}
+                          "escalated": len(escalated), "callback triggers": len(triggers),
+                          "dispatchers' commands": len(commands)}
     finally:
         await conn.close()
     return result

@@ -11,6 +11,7 @@ from pathlib import Path
 from streams.commands.admin import cmd_audit, cmd_migrate, cmd_schemas_export, cmd_topics_create
 from streams.commands.data import (cmd_calendar_recompute, cmd_calendar_status, cmd_dnc_add, cmd_dnc_count,
                                    cmd_dnc_remove, cmd_report, cmd_roster_load)
+from streams.commands.desk import cmd_desk, cmd_desk_token
 from streams.commands.system import cmd_demo, cmd_run, cmd_simulate, cmd_worker
 from streams.log_config import configure_logging
 from streams.settings import Settings
@@ -100,6 +101,14 @@ def parser() -> argparse.ArgumentParser:
     topics.add_parser("create", help="create every topic (for an external Kafka)").set_defaults(func=cmd_topics_create)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+
+    desk = sub.add_parser("desk", help="the dispatcher's desk: API and console (needs CLAIMS_DESK__TOKENS)")
+    desk.set_defaults(func=cmd_desk)
+    desk_sub = desk.add_subparsers(dest="desk_cmd")
+    token = desk_sub.add_parser("token", help="a new desk token, and the CLAIMS_DESK__TOKENS entry that grants it")
+    token.add_argument("--dispatcher", required=True, help="the dispatcher's id, as the audit records it")
+    token.add_argument("--role", choices=["viewer", "dispatcher", "supervisor"], default="dispatcher")
+    token.set_defaults(func=cmd_desk_token)
     return p
 
 

@@ -22,10 +22,12 @@ class Outgoing:
 
 
 def encode(topic: str, event: BaseModel) -> Outgoing:
-    """Serialise an event for ``topic``, keyed by the topic's key field."""
+    """Serialise an event (or a command, identified by its command id) for ``topic``, keyed by the topic's
+    key field."""
     spec = topic_spec(topic)
     key = str(getattr(event, spec.key)).encode()
-    return Outgoing(topic, key, event.model_dump_json().encode(), str(event.event_id))
+    identity = event.event_id if hasattr(event, "event_id") else event.command_id
+    return Outgoing(topic, key, event.model_dump_json().encode(), str(identity))
 
 
 def encode_dead_letter(source_topic: str, letter: DeadLetter) -> Outgoing:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
+from models.desk.escalations import AGE_BANDS
+
 REPORTS_RECEIVED = Counter("claims_reports_received_total", "Records consumed from hotline.reports.")
 REPORTS_REGISTERED = Counter("claims_reports_registered_total", "Loss reports stored as new claims.")
 REPORTS_DUPLICATE = Counter(
@@ -137,6 +139,19 @@ CALENDAR_DATES_RECOMPUTED = Counter(
     ["item", "outcome"])
 CALENDAR_ITEMS = ("callback_task", "finding", "monthly_report")
 
+DESK_COMMANDS = Counter("claims_desk_commands_total", "Dispatchers' commands decided, by command and outcome "
+                        "(applied, forced, refused).", ["command", "outcome"])
+DESK_COMMANDS_DEAD_LETTERED = Counter("claims_desk_commands_dead_lettered_total",
+                                      "Commands that could not be read, by reason.", ["reason"])
+DESK_REFUSALS = Counter("claims_desk_refusals_total", "Reasons commands were refused (or forced over).", ["refusal"])
+ESCALATIONS_OPEN = Gauge("claims_escalations_open", "Escalations not yet resolved or superseded, by reason, state "
+                         "(open, acknowledged) and age band.", ["reason", "state", "age"])
+ESCALATION_OLDEST_UNACKNOWLEDGED = Gauge(
+    "claims_escalation_oldest_unacknowledged_seconds",
+    "Age of the oldest escalation no dispatcher has acknowledged (0: none).")
+ESCALATION_ACK_LIMIT = Gauge("claims_escalation_acknowledge_limit_seconds",
+                             "How soon an escalation should be acknowledged (DeskRules.acknowledge_within_s).")
+
 
 def faust_monitor():
     """Faust's own Kafka metrics (consumer offsets and lag, commit latency, rebalances, send latency, messages
@@ -170,7 +185,7 @@ def faust_monitor():
 _FAUST_METRICS = None
 
 
-def initialise(zones, kinds, reasons, departments, finding_kinds) -> None:
+def initialise(zones, kinds, reasons, departments, finding_kinds, commands=()) -> None:
     """Create every labelled series at zero, so that dashboards and alerts see 0 rather than nothing."""
     for zone in zones:
         DISPATCH_LATENCY.labels(zone)
@@ -187,7 +202,7 @@ def initialise(zones, kinds, reasons, departments, finding_kinds) -> None:
     for reason in reasons["dead_letter"]:
         REPORTS_DEAD_LETTERED.labels(reason)
         DEAD_LETTERS.labels("hotline.reports", reason)
-    for agent in ("intake", "surveyor-status", "callback-triggers", "callback-attempts"):
+    for agent in ("intake", "surveyor-status", "callback-triggers", "callback-attempts", "desk-commands"):
         EVENTS_HANDLED.labels(agent)
         STORE_RETRIES.labels(agent)
         BROKER_RETRIES.labels(agent)
@@ -213,6 +228,14 @@ def initialise(zones, kinds, reasons, departments, finding_kinds) -> None:
     for kind in finding_kinds:
         for department in departments:
             FINDINGS_ROUTED.labels(kind, department)
+    for command in commands:
+        for outcome in ("applied", "forced", "refused"):
+            DESK_COMMANDS.labels(command, outcome)
+    for reason in reasons["escalation"]:
+        for state in ("open", "acknowledged"):
+            for band, _ in AGE_BANDS:
+                ESCALATIONS_OPEN.labels(reason, state, band)
+    ESCALATION_OLDEST_UNACKNOWLEDGED.set(0)
     for item in CALENDAR_ITEMS:
         CALENDAR_PROVISIONAL_DATES.labels(item)
         for outcome in ("moved", "confirmed"):

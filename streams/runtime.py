@@ -20,6 +20,7 @@ from models.dispatch.travel import StraightLineTravel, TravelTimeModel
 from models.dispatch.zones import Region
 from streams.codec import Outgoing
 from streams.services.callbacks import CallbackContext
+from streams.services.desk import DeskContext
 from streams.services.dispatch import Dispatcher
 from streams.services.monthly_report import ReportContext
 from streams.services.unit_of_work import UnitOfWork, unit_of_work
@@ -63,6 +64,7 @@ class Runtime:
         #: What the service layer's handlers decide with.
         self.dispatcher = Dispatcher(self.rules, self.planner(), self.region_states)
         self.callbacks = CallbackContext(self.callback_rules, self.calendar)
+        self.desk = DeskContext(self.dispatcher, self.travel, settings.desk_rules)
         self.reports = ReportContext(self.callback_rules, self.rules.arrival, self.calendar,
                                      settings.state_dir / "reports")
 

@@ -5,12 +5,34 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.callbacks.rules import CallbackRules
+from models.desk.rules import DeskRules
 from models.dispatch.rules import DispatchRules
 from models.working_days import WorkingDays
+
+
+class DeskToken(BaseModel):
+    """One person's access to the desk: the SHA-256 of their token (the token itself is never stored), who
+    they are to the audit, and what they may do (viewer: look; dispatcher: send commands; supervisor: also
+    force a refusal that may be forced)."""
+
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+    dispatcher_id: str = Field(min_length=1, max_length=64)
+    role: Literal["viewer", "dispatcher", "supervisor"] = "dispatcher"
+
+
+class DeskSettings(BaseModel):
+    """The desk's API and console (``claims-dispatch desk``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8088, description="The desk's API and console.")
+    tokens: list[DeskToken] = Field(default_factory=list,
+                                    description="CLAIMS_DESK__TOKENS as JSON; no token, no access.")
+    wait_for_result_s: float = Field(default=10.0, ge=0, le=60,
+                                     description="How long POST /api/commands waits for the result.")
 
 
 class Settings(BaseSettings):
@@ -101,6 +123,8 @@ class Settings(BaseSettings):
     dispatch: DispatchRules = DispatchRules()
     callbacks: CallbackRules = CallbackRules()
     calendar: WorkingDays = WorkingDays()
+    desk_rules: DeskRules = DeskRules()
+    desk: DeskSettings = DeskSettings()
 
     @model_validator(mode="after")
     def _kafka_security_complete(self) -> "Settings":

@@ -44,7 +44,8 @@ def roster_for_tests(regions: list[str], overrides: dict[str, dict] | None = Non
     return roster
 
 
-AREAS = ["probe", "kcat", "bad", "twice", "escalate", "decline", "store", "simulate", "survey"]
+AREAS = ["probe", "kcat", "bad", "twice", "escalate", "decline", "store", "simulate", "survey", "desk", "deskui",
+         "deskui-nb", "deskapi"]
 
 
 def area_centre(area: str, areas: list[str] = AREAS) -> tuple[float, float]:
@@ -131,7 +132,8 @@ class Bus:
         self.records: dict[str, list[dict]] = {"dispatch.assignments": [], "hotline.reports.dlq": [],
                                                "surveyor.status.dlq": [],
                                                "callbacks.tasks": [], "feedback.routed": [],
-                                               "policy.events.dlq": [], "callbacks.attempts.dlq": []}
+                                               "policy.events.dlq": [], "callbacks.attempts.dlq": [],
+                                               "dispatch.command_results": [], "dispatch.commands.dlq": []}
         self._reader = reader(bootstrap, *self.records)
         self._producer = producer(bootstrap)
         self._task: asyncio.Task | None = None

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Debian packages the tests use, installed when missing: `make test` runs this, and so does .ci/run.
 #   kcat        the outside Kafka client the integration tests produce and consume with
-#   chromium    the real browser the monthly HTML report is rendered in
+#   chromium    the real browser the monthly HTML report is rendered in and the desk console is driven in
+#   chromium-driver  chromedriver, through which the desk console test drives it (WebDriver)
 #   prometheus  promtool for the alert rules and their unit tests, and a real server for the scrape test
 #   postgresql  a PostgreSQL built with SSL for the TLS test (pgserver's is built without it)
 set -euo pipefail
@@ -9,6 +10,7 @@ set -euo pipefail
 missing=()
 command -v kcat >/dev/null || missing+=(kcat)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v promtool >/dev/null || missing+=(prometheus)
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -76,6 +76,14 @@ def dispatch_board() -> Dashboard:
                        q("sum by (reason) (increase(claims_escalations_total[1h]))", "{{reason}}")))
         .with_panel(ts("Reassignments by reason, per hour", "short",
                        q("sum by (reason) (increase(claims_reassignments_total[1h]))", "{{reason}}")))
+        .with_row(Row("The desk"))
+        .with_panel(ts("Escalations on the desk by age", "short",
+                       q("sum by (age) (max by (reason, state, age) (claims_escalations_open))", "{{age}}")))
+        .with_panel(ts("Oldest unacknowledged escalation (limit 3 min)", "s",
+                       q("max(claims_escalation_oldest_unacknowledged_seconds)", "oldest"), limit=180))
+        .with_panel(ts("Dispatchers' commands, per hour", "short",
+                       q("sum by (command, outcome) (increase(claims_desk_commands_total[1h]))",
+                         "{{command}} {{outcome}}")))
     )
 
 

@@ -145,8 +145,43 @@ class LateArrivalNoticeIssued(Event):
     estimated_arrival_at: AwareDatetime | None = None
 
 
+class TaskWithdrawn(Event):
+    """A surveyor's task taken back by a dispatcher (reassigned, the claim cancelled, the surveyor off duty):
+    the surveyor stops; a new task, if any, follows as its own event."""
+
+    type: Literal["task_withdrawn"] = "task_withdrawn"
+    task_id: uuid.UUID
+    report_id: str
+    region_id: str
+    surveyor_id: str
+    reason: str = Field(description="reassigned, claim_cancelled or surveyor_off_duty.")
+
+
+class ArrivalTimeAgreed(Event):
+    """The customer agreed a later arrival with the dispatcher: the notice to confirm it to the customer
+    (hotline, SMS); the new deadline is held like the limit it replaces."""
+
+    type: Literal["arrival_time_agreed"] = "arrival_time_agreed"
+    report_id: str
+    region_id: str
+    zone: Zone
+    previous_deadline_at: AwareDatetime
+    deadline_at: AwareDatetime = Field(description="The agreed arrival: the claim's deadline from now on.")
+    task_id: uuid.UUID | None = Field(default=None, description="The live task now held to it, if any.")
+
+
+class ClaimCancelled(Event):
+    """A claim that needs no survey (withdrawn, false, settled remotely or by self-service, a duplicate)."""
+
+    type: Literal["claim_cancelled"] = "claim_cancelled"
+    report_id: str
+    region_id: str
+    cancellation: str
+    duplicate_of: str | None = None
+
+
 DispatchDecision = Annotated[
     Union[SurveyorAssigned, SurveyorReassigned, DispatchEscalated, ArrivalDeadlineMissed, CustomerContactOverdue,
-          LateArrivalNoticeIssued],
+          LateArrivalNoticeIssued, TaskWithdrawn, ArrivalTimeAgreed, ClaimCancelled],
     Field(discriminator="type"),
 ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from models.contract.business_events import ClaimClosed, ComplaintEvent, PolicyEvent
 from models.contract.callback_events import CallbackAttempted, CallbackTaskIssued, FindingRouted
+from models.contract.desk_commands import CommandResult, DispatchCommand
 from models.contract.dispatch_events import DispatchDecision
 from models.contract.monthly_report_events import MonthlyReportPublished
 from models.contract.loss_report import LossReported
@@ -38,7 +39,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("hotline.reports", LossReported, "report_id", 6,
               "Loss reports (報案) from hotline telephony, 24x7.", "hotline telephony", dead_letters=True),
     TopicSpec("dispatch.assignments", DispatchDecision, "report_id", 6,
-              "Dispatch decisions: assigned, reassigned, escalated, arrival deadline missed.", "claims-dispatch dispatch"),
+              "Dispatch decisions: assigned, reassigned, escalated, arrival deadline missed, task withdrawn, arrival time "
+              "agreed, claim cancelled.", "claims-dispatch dispatch"),
     TopicSpec("surveyor.status", SurveyorStatus, "surveyor_id", 6,
               "Surveyor app: shift, position, accepted, declined, contacted, arrived, completed.", "surveyor app",
               dead_letters=True),
@@ -54,6 +56,11 @@ TOPICS: tuple[TopicSpec, ...] = (
               "Results of callback attempts.", "outbound dialer, agent desk, SMS gateway", dead_letters=True),
     TopicSpec("feedback.routed", FindingRouted, "finding_id", 3,
               "Findings of callbacks, routed to the responsible department.", "claims-dispatch callbacks"),
+    TopicSpec("dispatch.commands", DispatchCommand, "command_id", 3,
+              "Dispatchers' commands: assign, reassign, agree an arrival time, cancel a claim, a surveyor's duty, "
+              "acknowledge an escalation.", "the dispatcher's desk (API, console) or any front end", dead_letters=True),
+    TopicSpec("dispatch.command_results", CommandResult, "command_id", 3,
+              "What came of each command: applied, forced or refused, with the reasons.", "claims-dispatch desk"),
     TopicSpec("reports.monthly", MonthlyReportPublished, "month", 1,
               "Monthly callback analysis report and brief published.", "claims-dispatch reporter"),
 )

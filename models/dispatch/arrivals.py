@@ -130,3 +130,16 @@ def best_option(claim: ClaimRegistered, s: SurveyorState, fleet: list[VehicleSta
         return None
     v = suitable_fleet[chosen[0, 0]]
     return Option(s.surveyor_id, v.vehicle.vehicle_id, now + timedelta(minutes=float(eta[0, 0])), s.tasks_today)
+
+
+def eta_with(s: SurveyorState, v: VehicleState, lat: float, lon: float, zone: Zone, travel: TravelTimeModel,
+             now: datetime) -> datetime:
+    """When this surveyor, collecting this vehicle, reaches the scene at (``lat``, ``lon``): the same estimate
+    as ``eta_matrix`` (from when they are free, to the vehicle at urban speed, on to the scene at its zone's),
+    for a pair a dispatcher named, whatever its region, skills or equipment."""
+    start = max(0.0, (s.free_at - now).total_seconds() / 60.0) if s.busy and s.free_at else 0.0
+    vlat, vlon = v.position
+    pickup = travel.drive_matrix(np.array([s.lat]), np.array([s.lon]), np.array([vlat]), np.array([vlon]),
+                                 [Zone.URBAN], now)[0, 0]
+    drive = travel.drive_matrix(np.array([vlat]), np.array([vlon]), np.array([lat]), np.array([lon]), [zone], now)[0, 0]
+    return now + timedelta(minutes=float(start + pickup + drive + travel.setup_minutes))

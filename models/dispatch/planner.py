@@ -227,7 +227,7 @@ class _Region:
             plan.reviews[p.claim.report_id] = None
             if i in options:
                 o = options[i]
-                plan.assigned.append(_assignment(p, o, now))
+                plan.assigned.append(assignment_for(p, o, now))
                 if o.eta > p.claim.deadline_at:
                     _raise(plan, p, EscalationReason.DEADLINE_UNREACHABLE,
                            f"best estimate arrives {o.lateness_minutes(p.claim.deadline_at):.0f} min after the "
@@ -308,7 +308,7 @@ def _why_not(p: PendingClaim, on_duty_anywhere: list[SurveyorState], vehicles,
     return EscalationReason.ALL_SURVEYORS_BUSY, "every free suitable surveyor was needed for more urgent claims"
 
 
-def _assignment(p: PendingClaim, o: Option, now: datetime) -> SurveyorAssigned | SurveyorReassigned:
+def assignment_for(p: PendingClaim, o: Option, now: datetime) -> SurveyorAssigned | SurveyorReassigned:
     c = p.claim
     task_id = derived_event_id("task", c.report_id, p.attempt)
     common = dict(task_id=task_id, report_id=c.report_id, region_id=c.region_id, zone=c.zone,

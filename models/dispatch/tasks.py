@@ -30,6 +30,7 @@ class DispatchState(StrEnum):
     PENDING = "pending"          # waiting for a surveyor
     ASSIGNED = "assigned"        # a task is live
     APPOINTMENT = "appointment"  # an old loss: the dispatcher agrees a survey time, it is not raced
+    CANCELLED = "cancelled"      # by a dispatcher: needs no survey (withdrawn, false, settled, a duplicate)
 
 
 TERMINAL = frozenset({TaskStatus.COMPLETED, TaskStatus.DECLINED, TaskStatus.CANCELLED})

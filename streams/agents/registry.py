@@ -11,7 +11,8 @@ import structlog
 
 from streams import metrics
 from streams.agents.record_loop import run_batches, run_records
-from streams.handlers import callback_attempts, callback_triggers, intake, monthly_report, surveyor_status, timers
+from streams.handlers import (callback_attempts, callback_triggers, desk_commands, intake, monthly_report,
+                              surveyor_status, timers)
 from streams.runtime import Runtime
 
 log = structlog.get_logger("claims_dispatch.agents")
@@ -44,6 +45,12 @@ def register(app, rt: Runtime, topics) -> None:
     @app.agent(topics["callbacks.attempts"], name="callback-attempts")
     async def callback_attempts_agent(stream):
         await run_records("callback-attempts", rt, stream, attempt)
+
+    command = desk_commands.make_handler(rt)
+
+    @app.agent(topics["dispatch.commands"], name="desk-commands")
+    async def desk_commands_agent(stream):
+        await run_records("desk-commands", rt, stream, command, metrics.DESK_COMMANDS_DEAD_LETTERED)
 
     register_timers(app, rt)
 

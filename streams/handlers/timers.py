@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import structlog
 
+from models.contract.dispatch_events import EscalationReason
+from models.desk.escalations import AGE_BANDS, UNCLOSED
 from streams import metrics
 from streams.handlers.counting import count_plan
 from streams.runtime import Runtime
@@ -67,6 +69,15 @@ async def refresh_board(rt: Runtime) -> None:
         if f["success_ratio"] is not None:
             metrics.CALLBACK_SUCCESS_RATIO.labels(kind.value).set(f["success_ratio"])
             metrics.CALLBACK_COVERAGE_RATIO.labels(kind.value).set(f["coverage_ratio"])
+    escalations = await board.escalation_figures(pool, now)
+    metrics.ESCALATIONS_OPEN.clear()
+    for reason in EscalationReason:
+        for state in UNCLOSED:
+            for band, _ in AGE_BANDS:
+                metrics.ESCALATIONS_OPEN.labels(reason.value, state.value, band).set(
+                    escalations.counts.get((reason.value, state.value, band), 0))
+    metrics.ESCALATION_OLDEST_UNACKNOWLEDGED.set(escalations.oldest_unacknowledged_s)
+    metrics.ESCALATION_ACK_LIMIT.set(rt.settings.desk_rules.acknowledge_within_s)
     # The year-end turn of the holiday calendar: a year coming without a published schedule, and the open
     # dates reckoned on its provisional one (alert HolidayScheduleNotPublished).
     metrics.CALENDAR_DAYS_UNTIL_PROVISIONAL.clear()

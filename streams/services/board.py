@@ -10,10 +10,11 @@ import asyncpg
 
 from models.callbacks.rules import CallbackRules
 from models.callbacks.schedule import month_of
+from models.desk.escalations import UnclosedFigures, unclosed_figures
 from models.dispatch.fleet import free_on_duty
 from models.dispatch.region_state import RegionStateCache
 from models.dispatch.rules import DispatchRules
-from streams.store import callbacks_store, watchdog_store
+from streams.store import callbacks_store, desk_store, watchdog_store
 
 
 async def dispatch_gauges(pool: asyncpg.Pool, now: datetime, day_start: datetime, rules: DispatchRules,
@@ -40,3 +41,9 @@ async def callback_figures(pool: asyncpg.Pool, now: datetime, rules: CallbackRul
         f["coverage_ratio"] = f.get("selected", 0) / eligible if eligible else None
         out[kind.value] = f
     return out
+
+
+async def escalation_figures(pool: asyncpg.Pool, now: datetime) -> UnclosedFigures:
+    """The desk's gauges: unclosed escalations by reason, state and age; the oldest unacknowledged one's age."""
+    return unclosed_figures([(r["reason"], r["state"], float(r["age_s"]))
+                             for r in await desk_store.escalation_ages(pool, now)])

@@ -14,17 +14,18 @@ from datetime import datetime
 
 from models.callbacks.eligibility import survey_trigger
 from models.contract.business_events import CustomerContact
+from models.contract.dispatch_events import EscalationReason
 from models.dispatch.fleet import SurveyorState, VehicleState, free_on_duty
 from models.dispatch.rules import DispatchRules, rules_for
 from models.dispatch.intake import Accepted
 from models.dispatch.planner import PendingClaim, RegionPlan, appointment_case
 from models.contract.surveyor_events import PositionReported, ShiftEnded, ShiftStarted, SurveyorStatus
-from models.dispatch.tasks import TaskStep, arrived_on_time, duty_until, step_after, task_due
+from models.dispatch.tasks import TaskStatus, TaskStep, arrived_on_time, duty_until, step_after, task_due
 from models.dispatch.zones import Region
 from streams.codec import Outgoing, encode
 from streams.services import callbacks
 from streams.services.unit_of_work import UnitOfWork
-from streams.store import dispatch_store
+from streams.store import desk_store, dispatch_store
 from models.dispatch.region_state import RegionRows, RegionStateCache
 from streams.store.roster_store import parsed, region_rows
 
@@ -201,6 +202,13 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
     attempt_of = {p.claim.report_id: p.attempt for pending, _, _ in decided for p in pending}
     await dispatch_store.insert_tasks(
         conn, [(a, attempt_of[a.report_id], task_due(now, r)) for _, plan, r in decided for a in plan.assigned], now)
+    # A claim that had escalations and now has a surveyor: the system solved them (a deadline it will miss
+    # stays open: the dispatcher may still agree a time). Only claims that can have any cost a statement.
+    escalated_before = {p.claim.report_id for pending, _, _ in decided for p in pending if p.raised or p.attempt > 1}
+    solved = [a.report_id for _, plan, _ in decided for a in plan.assigned if a.report_id in escalated_before]
+    if solved:
+        await desk_store.close_escalations(conn, solved, "superseded", "surveyor_assigned", now,
+                                           keep_reasons=(EscalationReason.DEADLINE_UNREACHABLE.value,))
     # A claim this transaction has just stored has no review time yet: one left without is not written, and
     # a batch whose claims were all assigned or escalated at once (the usual case) costs no statement.
     await dispatch_store.set_reviews(conn, [(report_id, at) for _, plan, _ in decided
@@ -280,6 +288,8 @@ async def _apply(uow: UnitOfWork, event: SurveyorStatus, now: datetime, day_star
     if step.status is None:
         return progress
     await dispatch_store.set_task_status(conn, event.task_id, step.status)
+    if step.status is TaskStatus.ARRIVED:  # whatever was escalated about the claim is over
+        await desk_store.close_escalations(conn, [task["report_id"]], "superseded", "surveyor_arrived", now)
     if step.at_scene:
         await dispatch_store.move_to_scene(conn, event.task_id)
     if step.back_to_dispatch:

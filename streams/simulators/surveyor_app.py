@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from pydantic import TypeAdapter
 
-from models.contract.dispatch_events import DispatchDecision, SurveyorAssigned, SurveyorReassigned
+from models.contract.dispatch_events import DispatchDecision, SurveyorAssigned, SurveyorReassigned, TaskWithdrawn
 from models.contract.event import derived_event_id
 from models.contract.surveyor_events import ArrivedAtScene, CustomerContacted, SurveyCompleted, TaskAccepted, TaskDeclined
 from streams.codec import encode
@@ -30,6 +30,7 @@ class SurveyorApp:
         self.rng = random.Random(seed)
         self.scene_of = scene_of or (lambda report_id: (0.0, 0.0))
         self.tasks: set[asyncio.Task] = set()
+        self._working: dict = {}  # task id → what the surveyor is doing about it
         self.declined = 0
         self.completed = 0
 
@@ -42,7 +43,11 @@ class SurveyorApp:
         if isinstance(decision, (SurveyorAssigned, SurveyorReassigned)):
             task = asyncio.ensure_future(self._work(decision))
             self.tasks.add(task)
+            self._working[decision.task_id] = task
             task.add_done_callback(self.tasks.discard)
+            task.add_done_callback(lambda _t, k=decision.task_id: self._working.pop(k, None))
+        elif isinstance(decision, TaskWithdrawn) and (task := self._working.get(decision.task_id)) is not None:
+            task.cancel()  # a dispatcher took the task back: the surveyor stops
 
     async def _work(self, a: SurveyorAssigned | SurveyorReassigned) -> None:
         def now():

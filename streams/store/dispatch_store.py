@@ -132,21 +132,23 @@ async def set_reviews(conn: asyncpg.Connection, reviews: list[tuple[str, datetim
 
 async def insert_tasks(conn: asyncpg.Connection,
                        tasks: list[tuple[SurveyorAssigned | SurveyorReassigned, int, TaskDue]],
-                       now: datetime) -> None:
+                       now: datetime, home_regions: dict[uuid.UUID, str] | None = None) -> None:
     """New tasks (each with its claim's attempt number and its watchdog limits), and their claims marked
-    assigned: one statement."""
+    assigned: one statement. ``home_regions``: a task's surveyor's region where it is not the claim's."""
     if not tasks:
         return
+    home = home_regions or {}
     await conn.execute(
         """
         WITH tasks AS (
             INSERT INTO survey_tasks (task_id, report_id, attempt, surveyor_id, vehicle_id, region_id, zone, status,
                                       assigned_at, deadline_at, estimated_arrival_at, meets_deadline,
-                                      ack_due_at, contact_due_at)
-            SELECT t, r, a, s, v, rg, z, $14, $1, d, eta, m, ack, contact
+                                      ack_due_at, contact_due_at, home_region_id)
+            SELECT t, r, a, s, v, rg, z, $14, $1, d, eta, m, ack, contact, COALESCE(h, rg)
               FROM unnest($2::uuid[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[],
-                          $9::timestamptz[], $10::timestamptz[], $11::bool[], $12::timestamptz[], $13::timestamptz[])
-                   AS x(t, r, a, s, v, rg, z, d, eta, m, ack, contact)
+                          $9::timestamptz[], $10::timestamptz[], $11::bool[], $12::timestamptz[], $13::timestamptz[],
+                          $16::text[])
+                   AS x(t, r, a, s, v, rg, z, d, eta, m, ack, contact, h)
             RETURNING report_id, attempt)
         UPDATE claims c SET dispatch_state = $15, attempts = tasks.attempt
           FROM tasks WHERE c.report_id = tasks.report_id
@@ -156,7 +158,7 @@ async def insert_tasks(conn: asyncpg.Connection,
         [a.zone.value for a, _, _ in tasks], [a.deadline_at for a, _, _ in tasks],
         [a.estimated_arrival_at for a, _, _ in tasks], [a.meets_deadline for a, _, _ in tasks],
         [d.ack_due_at for _, _, d in tasks], [d.contact_due_at for _, _, d in tasks],
-        TaskStatus.ASSIGNED.value, DispatchState.ASSIGNED.value,
+        TaskStatus.ASSIGNED.value, DispatchState.ASSIGNED.value, [home.get(a.task_id) for a, _, _ in tasks],
     )
 
 

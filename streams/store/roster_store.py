@@ -111,7 +111,8 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
     in this transaction), else read in two statements however many regions (a third when a definition
     is new) and kept in ``cache`` at that version.
 
-    Live tasks are read by the region they serve: a surveyor or vehicle that the roster moves to
+    Live tasks are read by the region whose surveyor and vehicle they use (``home_region_id``: the claim's
+    region, or a neighbour's a dispatcher sent someone from): a surveyor or vehicle that the roster moves to
     another region while on a task counts as busy there again only when the task ends.
     """
     found: dict[str, RegionRows] = {}
@@ -131,9 +132,9 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
                              (c.report->'location'->>'lat')::float8 AS scene_lat,
                              (c.report->'location'->>'lon')::float8 AS scene_lon
                         FROM survey_tasks t JOIN claims c USING (report_id)
-                       WHERE t.region_id = ANY($1::text[]) AND t.live),
+                       WHERE t.home_region_id = ANY($1::text[]) AND t.live),
              today AS (SELECT surveyor_id, count(*) AS n FROM survey_tasks
-                        WHERE region_id = ANY($1::text[]) AND assigned_at >= $2
+                        WHERE home_region_id = ANY($1::text[]) AND assigned_at >= $2
                           AND status NOT IN {WITHDRAWN_SQL}
                         GROUP BY surveyor_id)
         SELECT s.region_id, s.surveyor_id, s.definition_hash AS h, s.lat, s.lon, s.duty, s.duty_until,

@@ -417,3 +417,69 @@ async def test_two_workers_share_the_partitions_one_killed_and_one_added(fault_s
     verdict = await _audit(fault_stack, since)
     record("rebalance: 2 workers, one killed, one added", len(ids), lost, duplicates, recovery, verdict)
     assert lost == 0 and duplicates == 0 and verdict == "clean"
+
+
+# --- dispatchers' commands ----------------------------------------------------------------------------------
+async def test_a_worker_killed_twice_while_dispatchers_commands_flow(fault_stack, workers):
+    """Commands (cancellations and agreed times, a fifth of them sent twice) flowing while the worker is killed
+    with SIGKILL twice: every command decided exactly once (one audit row, one result, its effect), none
+    dead-lettered, no claim or surveyor with two live tasks."""
+    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    current = await asyncio.to_thread(workers.start)
+    regions = await _regions(fault_stack.database_url)
+    ids: set[str] = set()
+    await _send_reports(fault_stack, regions, 150, 50, 7, ids)
+    await accounted(fault_stack.database_url, ids, 0)
+    rng = random.Random(7)
+    later = (datetime.now(timezone.utc) + timedelta(hours=2)).isoformat()
+    commands = []
+    for i, report_id in enumerate(sorted(ids)):
+        kind = {"type": "cancel_claim", "cancellation": "withdrawn_by_customer"} if i % 2 else \
+            {"type": "agree_arrival_time", "arrive_by": later}
+        commands.append({"command_id": str(uuid.uuid4()), "dispatcher_id": "d-fault", "reason": "drill",
+                         "issued_at": datetime.now(timezone.utc).isoformat(), "report_id": report_id, **kind})
+    sends = commands + rng.sample(commands, len(commands) // 5)  # a fifth re-sent, as a front end retrying
+
+    def make(i: int):
+        c = sends[i]
+        return "dispatch.commands", c["command_id"], json.dumps(c).encode()
+
+    sender = asyncio.ensure_future(paced_send(fault_stack.kafka_bootstrap, len(sends), 25, make))
+    recoveries = []
+    for _ in range(2):  # both while commands are being sent (7 s of them)
+        await asyncio.sleep(1.5)
+        assert not sender.done()
+        killed_at = time.monotonic()
+        workers.kill9(current)
+        current = await asyncio.to_thread(workers.start)
+        recoveries.append(time.monotonic() - killed_at)
+    await sender
+    wanted = [uuid.UUID(c["command_id"]) for c in commands]
+    conn = await asyncpg.connect(fault_stack.database_url)
+    try:
+        await wait_for(lambda: _decided(conn, wanted, len(wanted)), timeout=120, what="every command decided")
+        audited = await conn.fetchval("SELECT count(*) FROM desk_commands WHERE command_id = ANY($1::uuid[])", wanted)
+        dead = await conn.fetchval("SELECT count(*) FROM dead_letters WHERE source_topic = 'dispatch.commands'")
+        cancelled = [c["report_id"] for c in commands if c["type"] == "cancel_claim"]
+        wrong = await conn.fetchval(
+            "SELECT count(*) FROM claims c WHERE c.report_id = ANY($1::text[]) AND (c.dispatch_state <> 'cancelled'"
+            " OR EXISTS (SELECT 1 FROM survey_tasks t WHERE t.report_id = c.report_id AND t.live))", cancelled)
+        outcomes = await conn.fetch("SELECT outcome, count(*) AS n FROM desk_commands WHERE command_id = ANY($1::uuid[])"
+                                    " GROUP BY outcome", wanted)
+    finally:
+        await conn.close()
+    results = [json.loads(v) for v in await read_topic(fault_stack.kafka_bootstrap, "dispatch.command_results")]
+    mine = {r["command_id"] for r in results} & {c["command_id"] for c in commands}
+    print("command outcomes:", {r["outcome"]: r["n"] for r in outcomes})
+    duplicates = await duplicate_effects(fault_stack.database_url)
+    verdict = await _audit(fault_stack, since)
+    lost = len(commands) - audited + (len(commands) - len(mine))
+    record("kill -9 twice while commands flow, 25/s", len(sends), lost, duplicates + dead + wrong, max(recoveries),
+           verdict)
+    assert audited == len(commands) and len(mine) == len(commands)
+    assert dead == 0 and wrong == 0 and duplicates == 0 and verdict == "clean"
+
+
+async def _decided(conn, command_ids: list, n: int) -> bool:
+    return await conn.fetchval("SELECT count(*) FROM desk_commands WHERE command_id = ANY($1::uuid[])",
+                               command_ids) == n

@@ -24,13 +24,16 @@ def test_no_schema_file_is_left_over_from_a_removed_topic():
 
 
 def test_every_event_has_id_time_and_version():
+    """Events carry an event id and when they happened; a command (``dispatch.commands``) carries the id its
+    sender chose and when it was issued."""
     for t in TOPICS:
         schema = documents()[f"{t.name}.schema.json"]
         variants = [schema] if "properties" in schema else [schema["$defs"][r["$ref"].split("/")[-1]]
                                                             for r in schema["oneOf"]]
+        identity, time = ("command_id", "issued_at") if t.name == "dispatch.commands" else ("event_id", "occurred_at")
         for v in variants:
-            assert {"event_id", "occurred_at", "schema_version"} <= set(v["properties"]), t.name
-            assert {"event_id", "occurred_at"} <= set(v["required"]), t.name
+            assert {identity, time, "schema_version"} <= set(v["properties"]), t.name
+            assert {identity, time} <= set(v["required"]), t.name
 
 
 def test_every_consumed_topic_has_a_dead_letter_topic(tmp_path):
