@@ -130,9 +130,13 @@ async def audit(bootstrap: str, database_url: str, since: datetime, until: datet
         result.checks["report neither assigned nor escalated (past the dispatch limit)"] = sorted(
             rid for rid, c in claims.items()
             if tasks.get(rid, 0) == 0 and rid not in escalated and c["pending_since"] < now - dispatch_within
-            and c["dispatch_state"] != DispatchState.CANCELLED)
+            and c["dispatch_state"] not in (DispatchState.CANCELLED, DispatchState.LINKED))
         result.checks["surveyor with two live tasks"] = [r["surveyor_id"] for r in await conn.fetch(
             "SELECT surveyor_id FROM survey_tasks WHERE live GROUP BY surveyor_id HAVING count(*) > 1")]
+        result.checks["report linked to another claim and still with a task of its own"] = [
+            r["report_id"] for r in await conn.fetch(
+                "SELECT c.report_id FROM claims c JOIN survey_tasks t USING (report_id)"
+                " WHERE c.dispatch_state = $1 AND t.live", DispatchState.LINKED.value)]
         result.checks["vehicle with two live tasks"] = [r["vehicle_id"] for r in await conn.fetch(
             "SELECT vehicle_id FROM survey_tasks WHERE live GROUP BY vehicle_id HAVING count(*) > 1")]
         decided = {r["source_event_id"] for r in await conn.fetch(

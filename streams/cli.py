@@ -38,6 +38,9 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--reports", type=int, default=300)
     demo.add_argument("--rate", type=float, default=10.0, help="reports per second")
     demo.add_argument("--bad-ratio", type=float, default=0.03, help="share of broken reports (dead letters)")
+    demo.add_argument("--duplicate-ratio", type=float, default=0.08,
+                      help="share of reports that are another call about an accident just reported (the other "
+                           "driver, or the same customer again)")
     demo.add_argument("--decline-ratio", type=float, default=0.05, help="share of assignments surveyors decline")
     demo.add_argument("--business-events", type=int, default=300,
                       help="policies, surrenders, complaints and closures that trigger callbacks")
@@ -102,10 +105,9 @@ def parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
 
-    desk = sub.add_parser("desk", help="the dispatcher's desk: API and console (needs CLAIMS_DESK__TOKENS)")
-    desk.set_defaults(func=cmd_desk)
-    desk_sub = desk.add_subparsers(dest="desk_cmd")
-    token = desk_sub.add_parser("token", help="a new desk token, and the CLAIMS_DESK__TOKENS entry that grants it")
+    desk = sub.add_parser("desk", help="the dispatcher's desk").add_subparsers(dest="desk_cmd", required=True)
+    desk.add_parser("serve", help="the desk's API and console (needs CLAIMS_DESK__TOKENS)").set_defaults(func=cmd_desk)
+    token = desk.add_parser("token", help="a new desk token, and the CLAIMS_DESK__TOKENS entry that grants it")
     token.add_argument("--dispatcher", required=True, help="the dispatcher's id, as the audit records it")
     token.add_argument("--role", choices=["viewer", "dispatcher", "supervisor"], default="dispatcher")
     token.set_defaults(func=cmd_desk_token)

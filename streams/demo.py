@@ -16,8 +16,8 @@ from pydantic import TypeAdapter
 
 from models.contract.callback_events import CallbackKind
 from models.contract.dead_letter import DeadLetter
-from models.contract.dispatch_events import (ArrivalDeadlineMissed, DispatchDecision, DispatchEscalated, SurveyorAssigned,
-                                    SurveyorReassigned)
+from models.contract.dispatch_events import (ArrivalDeadlineMissed, DispatchDecision, DispatchEscalated,
+                                             DuplicateReportLinked, SurveyorAssigned, SurveyorReassigned)
 from models.dispatch.zones import Region
 from streams.store.states import CALLBACK_OPEN_SQL, WITHDRAWN_SQL
 from streams.kafka_clients import producer as make_producer
@@ -39,6 +39,8 @@ class Tally:
     escalations: dict[str, list[DispatchEscalated]] = field(default_factory=dict)
     missed: set[str] = field(default_factory=set)
     dead: dict[str, str] = field(default_factory=dict)  # report id → reason
+    duplicates_sent: dict[str, int] = field(default_factory=dict)  # kind → how many
+    linked: set[str] = field(default_factory=set)  # reports served with another report's claim
     unexpected_dead: int = 0
 
     def accounted(self) -> int:
@@ -67,12 +69,16 @@ async def paced_send(bootstrap: str, n: int, rate: float, make_record) -> int:
 
 
 async def send_reports(bootstrap: str, regions: tuple[Region, ...], n: int, rate: float, bad_ratio: float,
-                       seed: int, tally: Tally | None = None) -> int:
-    """Publish ``n`` simulated reports at ``rate`` per second to hotline.reports."""
+                       seed: int, tally: Tally | None = None, duplicate_ratio: float = 0.0) -> int:
+    """Publish ``n`` simulated reports at ``rate`` per second to hotline.reports (a share ``duplicate_ratio``
+    of them other reports of an accident reported just before)."""
     rng = random.Random(seed)
+    recent: list = []
 
     def record(i: int):
-        r = make_report(rng, regions, datetime.now(timezone.utc), i, bad_ratio)
+        r = make_report(rng, regions, datetime.now(timezone.utc), i, bad_ratio, duplicate_ratio, recent)
+        if tally is not None and r.duplicate:
+            tally.duplicates_sent[r.duplicate] = tally.duplicates_sent.get(r.duplicate, 0) + 1
         if tally is not None:
             if r.valid:
                 loc = json.loads(r.payload)["location"]
@@ -98,7 +104,7 @@ async def send_business_events(bootstrap: str, n: int, rate: float, seed: int) -
 
 async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int, rate: float, bad_ratio: float,
                    decline_ratio: float, seed: int, timeout_s: float, business: int = 0, database_url: str | None = None,
-                   progress=sys.stderr) -> dict:
+                   progress=sys.stderr, duplicate_ratio: float = 0.0) -> dict:
     tally = Tally()
     prod = make_producer(bootstrap)
     app = SurveyorApp(prod, decline_ratio=decline_ratio, seed=seed + 1,
@@ -117,7 +123,8 @@ async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int,
             await asyncio.sleep(0.05)
         await consumer.seek_to_end()
         started = time.monotonic()
-        sender = asyncio.ensure_future(send_reports(bootstrap, regions, reports, rate, bad_ratio, seed, tally))
+        sender = asyncio.ensure_future(send_reports(bootstrap, regions, reports, rate, bad_ratio, seed, tally,
+                                                   duplicate_ratio))
         business_sender = asyncio.ensure_future(send_business_events(bootstrap, business, rate, seed + 3))
         jobs = [sender, business_sender]
         last_print = 0.0
@@ -143,6 +150,9 @@ async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int,
                             tally.escalations.setdefault(d.report_id, []).append(d)
                         elif isinstance(d, ArrivalDeadlineMissed):
                             tally.missed.add(d.report_id)
+                        elif isinstance(d, DuplicateReportLinked):
+                            tally.first.setdefault(d.report_id, d)
+                            tally.linked.add(d.report_id)
                     else:
                         letter = DeadLetter.model_validate_json(m.value)
                         rid = tally.sent_invalid.get(letter.original_value())
@@ -255,7 +265,7 @@ def summarise(t: Tally, n: int, elapsed: float, app: SurveyorApp) -> dict:
     escalated_only = set(t.escalations) - set(t.assigned)
     first_assign = [(d.occurred_at - d.reported_at).total_seconds() for d in t.first.values()
                     if isinstance(d, SurveyorAssigned)]
-    decided = set(t.assigned) | set(t.escalations)
+    decided = set(t.assigned) | set(t.escalations) | t.linked
     unaccounted = sorted(set(t.sent_valid) - decided) + sorted(set(t.sent_invalid.values()) - set(t.dead))
     reasons: dict[str, int] = {}
     for events in t.escalations.values():
@@ -280,6 +290,9 @@ def summarise(t: Tally, n: int, elapsed: float, app: SurveyorApp) -> dict:
         "time_to_assign_p50_s": _pct(first_assign, 50),
         "time_to_assign_p99_s": _pct(first_assign, 99),
         "predicted_on_time_share": (sum(d.meets_deadline for d in assigned) / len(assigned)) if assigned else None,
+        "duplicates_sent": dict(sorted(t.duplicates_sent.items())),
+        "duplicates_linked": len(t.linked),
+        "duplicates_flagged": reasons.get("possible_duplicate", 0),
         "elapsed_s": round(elapsed, 2),
     }
 
@@ -296,6 +309,9 @@ def render_summary(s: dict) -> str:
         f"  escalations raised      {s['escalations_total']}  {s['escalation_reasons'] or ''}",
         f"  dead-lettered           {s['dead_lettered']}  {s.get('dead_letter_reasons') or ''}",
         f"  unaccounted for         {s['unaccounted']}",
+        f"  duplicate calls sent    {sum(s['duplicates_sent'].values())}  {s['duplicates_sent'] or ''}: linked to the "
+        f"first report's claim {s['duplicates_linked']} (no surveyor sent), flagged for the desk "
+        f"{s['duplicates_flagged']}",
         f"  declined, re-dispatched {s['declined_and_redispatched']}",
         f"  surveys completed       {s['surveys_completed']}",
         f"  time to assign p50/p99  {f(s['time_to_assign_p50_s'], ' s')} / {f(s['time_to_assign_p99_s'], ' s')}",

@@ -1,5 +1,5 @@
 """The dispatcher's desk over HTTP: the escalations, their options, commands and their results, a claim's
-timeline, and the console page that uses them (``claims-dispatch desk``).
+timeline, and the console page that uses them (``claims-dispatch desk serve``).
 
 Every ``/api/`` route needs a bearer token (``CLAIMS_DESK__TOKENS``: each token's SHA-256, the dispatcher it
 belongs to and a role): none or an unknown one is 401; a viewer sending a command, or a dispatcher forcing

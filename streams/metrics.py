@@ -141,6 +141,9 @@ CALENDAR_ITEMS = ("callback_task", "finding", "monthly_report")
 
 DESK_COMMANDS = Counter("claims_desk_commands_total", "Dispatchers' commands decided, by command and outcome "
                         "(applied, forced, refused).", ["command", "outcome"])
+DUPLICATE_REPORTS = Counter("claims_duplicate_reports_total", "Reports recognised as another report of an accident "
+                            "with a claim: linked at intake, flagged for the desk, merged or kept apart by a "
+                            "dispatcher.", ["outcome"])
 DESK_COMMANDS_DEAD_LETTERED = Counter("claims_desk_commands_dead_lettered_total",
                                       "Commands that could not be read, by reason.", ["reason"])
 DESK_REFUSALS = Counter("claims_desk_refusals_total", "Reasons commands were refused (or forced over).", ["refusal"])
@@ -236,6 +239,8 @@ def initialise(zones, kinds, reasons, departments, finding_kinds, commands=()) -
             for band, _ in AGE_BANDS:
                 ESCALATIONS_OPEN.labels(reason, state, band)
     ESCALATION_OLDEST_UNACKNOWLEDGED.set(0)
+    for outcome in ("linked", "flagged", "merged", "kept_apart"):
+        DUPLICATE_REPORTS.labels(outcome)
     for item in CALENDAR_ITEMS:
         CALENDAR_PROVISIONAL_DATES.labels(item)
         for outcome in ("moved", "confirmed"):

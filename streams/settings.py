@@ -25,7 +25,7 @@ class DeskToken(BaseModel):
 
 
 class DeskSettings(BaseModel):
-    """The desk's API and console (``claims-dispatch desk``)."""
+    """The desk's API and console (``claims-dispatch desk serve``)."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8088, description="The desk's API and console.")

@@ -85,6 +85,21 @@ class CancelClaim(_Command):
     duplicate_of: str | None = None
 
 
+class MergeDuplicate(_Command):
+    """This claim is another report of ``into``'s accident: served with it, its own task (if any) withdrawn."""
+
+    type: Literal["merge_duplicate"] = "merge_duplicate"
+    report_id: str
+    into: str
+
+
+class KeepApart(_Command):
+    """A claim flagged as a possible duplicate is its own accident: the flag and its escalation close."""
+
+    type: Literal["keep_apart"] = "keep_apart"
+    report_id: str
+
+
 class SetSurveyorDuty(_Command):
     """Take a surveyor off duty now (their live task goes to someone else) or put them back on."""
 
@@ -102,13 +117,14 @@ class AcknowledgeEscalation(_Command):
 
 
 DispatchCommand = Annotated[
-    Union[AssignSurveyor, Reassign, AgreeArrivalTime, CancelClaim, SetSurveyorDuty, AcknowledgeEscalation],
+    Union[AssignSurveyor, Reassign, AgreeArrivalTime, CancelClaim, MergeDuplicate, KeepApart, SetSurveyorDuty,
+          AcknowledgeEscalation],
     Field(discriminator="type"),
 ]
 
 
-COMMAND_TYPES = ("assign_surveyor", "reassign", "agree_arrival_time", "cancel_claim", "set_surveyor_duty",
-                 "acknowledge_escalation")
+COMMAND_TYPES = ("assign_surveyor", "reassign", "agree_arrival_time", "cancel_claim", "merge_duplicate",
+                 "keep_apart", "set_surveyor_duty", "acknowledge_escalation")
 
 
 class Refusal(StrEnum):
@@ -128,7 +144,8 @@ class Refusal(StrEnum):
     VEHICLE_MISSING_EQUIPMENT = "vehicle_missing_equipment"
     NO_FREE_VEHICLE = "no_free_vehicle"
     ARRIVAL_NOT_IN_FUTURE = "arrival_not_in_future"
-    DUPLICATE_OF_UNKNOWN = "duplicate_of_unknown"
+    DUPLICATE_OF_UNKNOWN = "duplicate_of_unknown"   # (or of itself, or of a closed claim)
+    NOT_FLAGGED = "not_flagged"                      # keep apart: nothing to keep apart from
     ESCALATION_UNKNOWN = "escalation_unknown"
     ESCALATION_CLOSED = "escalation_closed"
     FORCE_WITHOUT_REASON = "force_without_reason"

@@ -58,6 +58,7 @@ class EscalationReason(StrEnum):
     DEADLINE_UNREACHABLE = "deadline_unreachable"
     DISPATCH_OVERDUE = "dispatch_overdue"
     APPOINTMENT_CASE = "appointment_case"  # a loss reported long after it happened: agree a time, do not race
+    POSSIBLE_DUPLICATE = "possible_duplicate"  # perhaps another report of an accident with a claim: merge or not
 
 
 class SurveyorAssigned(Event):
@@ -180,8 +181,25 @@ class ClaimCancelled(Event):
     duplicate_of: str | None = None
 
 
+class DuplicateReportLinked(Event):
+    """A report recognised as another report of an accident that has a claim already: served with it, not
+    dispatched on its own. When that claim's surveyor is on the way, they are told one more party is at the
+    scene (``contact``: personal data, for the app only)."""
+
+    type: Literal["duplicate_report_linked"] = "duplicate_report_linked"
+    report_id: str = Field(description="The report linked.")
+    linked_to: str = Field(description="The report id of the claim it belongs to.")
+    region_id: str
+    score: float
+    evidence: tuple[str, ...]
+    by: str = Field(description="intake (recognised on arrival) or the dispatcher who merged it.")
+    task_id: uuid.UUID | None = Field(default=None, description="The claim's live task, told of the second party.")
+    surveyor_id: str | None = None
+    contact: SceneContact | None = Field(default=None, description="The second party: whom the surveyor also meets.")
+
+
 DispatchDecision = Annotated[
     Union[SurveyorAssigned, SurveyorReassigned, DispatchEscalated, ArrivalDeadlineMissed, CustomerContactOverdue,
-          LateArrivalNoticeIssued, TaskWithdrawn, ArrivalTimeAgreed, ClaimCancelled],
+          LateArrivalNoticeIssued, TaskWithdrawn, ArrivalTimeAgreed, ClaimCancelled, DuplicateReportLinked],
     Field(discriminator="type"),
 ]

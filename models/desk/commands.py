@@ -12,6 +12,8 @@ the desk's service writes in one unit of work. The rules:
 - An agreed arrival time must lie ahead; it becomes the claim's deadline (and its live task's), the
   zone's limit kept beside it. An appointment case with an agreed time is dispatched against it.
 - Taking a surveyor off duty withdraws their live task: the claim goes back to dispatch, without them.
+- Merging a claim into another (another report of its accident) withdraws its task: the trip saved; keeping
+  a flagged claim apart clears the flag.
 - Acknowledging needs an escalation not yet acknowledged or closed.
 """
 
@@ -23,10 +25,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from models.contract.desk_commands import (FORCEABLE, AcknowledgeEscalation, AgreeArrivalTime, AssignSurveyor,
-                                           CancelClaim, CancelReason, CommandResult, DispatchCommand, Outcome, Reassign,
-                                           Refusal, SetSurveyorDuty)
-from models.contract.dispatch_events import (ArrivalTimeAgreed, ClaimCancelled, ClaimRegistered, SurveyorAssigned,
-                                             SurveyorReassigned, TaskWithdrawn)
+                                           CancelClaim, CancelReason, CommandResult, DispatchCommand, KeepApart,
+                                           MergeDuplicate, Outcome, Reassign, Refusal, SetSurveyorDuty)
+from models.contract.dispatch_events import (ArrivalTimeAgreed, ClaimCancelled, ClaimRegistered, DuplicateReportLinked,
+                                             SurveyorAssigned, SurveyorReassigned, TaskWithdrawn)
 from models.contract.event import Event, derived_event_id
 from models.dispatch.arrivals import Option, eta_with
 from models.dispatch.fleet import SurveyorState, VehicleState, local_time
@@ -56,9 +58,12 @@ class ClaimView:
     surveyed: bool = False          # a task of it completed
     exclude: frozenset[str] = frozenset()  # surveyors who declined it or had it withdrawn
 
+    possible_duplicate_of: str | None = None
+
     @property
     def closed(self) -> bool:
-        return self.state is DispatchState.CANCELLED or self.surveyed
+        """Cancelled, served with another claim (linked), or surveyed: nothing more is done to it."""
+        return self.state in (DispatchState.CANCELLED, DispatchState.LINKED) or self.surveyed
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,8 @@ class DeskState:
     vehicles: tuple[VehicleState, ...] = ()
     escalation: EscalationView | None = None
     duplicate_of_known: bool = False
+    #: For a merge: the claim merged into (None: unknown), whose live task hears of the second party.
+    into: ClaimView | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,8 @@ class Decision:
     deadline: tuple[datetime, datetime] | None = None  # (the agreed deadline, the limit it replaces)
     dispatch_now: bool = False                  # an appointment case becomes a pending claim
     cancel: CancelClaim | None = None
+    merge: MergeDuplicate | None = None
+    keep_apart: bool = False
     duty: bool | None = None
     acknowledge: uuid.UUID | None = None
     #: Regions to plan again once the changes are written (a surveyor freed, a claim back to dispatch).
@@ -130,6 +139,10 @@ def decide(command: DispatchCommand, state: DeskState, rules: DispatchRules, tra
         return _agree(command, state, rules, now, check)
     if isinstance(command, CancelClaim):
         return _cancel(command, state, now, check)
+    if isinstance(command, MergeDuplicate):
+        return _merge(command, state, now, check)
+    if isinstance(command, KeepApart):
+        return _keep_apart(command, state, now, check)
     if isinstance(command, SetSurveyorDuty):
         return _duty(command, state, now, check)
     return _acknowledge(command, state, now, check)
@@ -310,6 +323,47 @@ def _cancel(command: CancelClaim, state: DeskState, now: datetime, check: _Check
                             surveyor_id=claim.live.surveyor_id if claim.live else None),
                     events=tuple(events), withdraw=withdraw, cancel=command,
                     replan=(claim.live.home_region_id,) if withdraw else (), resolves=c.report_id)
+
+
+def _merge(command: MergeDuplicate, state: DeskState, now: datetime, check: _Check) -> Decision:
+    claim, into = state.claim, state.into
+    _claim_open(claim, check)
+    # Into a claim of its own (a surveyed one too: the accident is the same), never into itself.
+    if into is None or command.into == command.report_id or into.state in (DispatchState.CANCELLED,
+                                                                           DispatchState.LINKED):
+        check.refuse(Refusal.DUPLICATE_OF_UNKNOWN)
+    if _outcome(command, check) is Outcome.REFUSED or claim is None or into is None:
+        return _refused(command, check, now, report_id=command.report_id)
+    c = claim.claim
+    events: list[Event] = []
+    withdraw = None
+    if claim.live is not None:
+        withdraw = (claim.live, "merged")
+        events.append(_withdrawn(command, claim.live, claim, "merged", now))
+    events.append(DuplicateReportLinked(
+        event_id=derived_event_id("duplicate-linked", c.report_id, into.claim.report_id), occurred_at=now,
+        report_id=c.report_id, linked_to=into.claim.report_id, region_id=c.region_id, score=1.0,
+        evidence=("dispatcher",), by=command.dispatcher_id, task_id=into.live.task_id if into.live else None,
+        surveyor_id=into.live.surveyor_id if into.live else None, contact=c.contact))
+    detail = f"{c.report_id} merged into {into.claim.report_id}"
+    if withdraw:
+        detail += f"; {claim.live.surveyor_id}'s task withdrawn (a trip saved)"
+    return Decision(_result(command, Outcome.APPLIED, check, detail, now, report_id=c.report_id),
+                    events=tuple(events), withdraw=withdraw, merge=command,
+                    replan=(claim.live.home_region_id,) if withdraw else (), resolves=c.report_id)
+
+
+def _keep_apart(command: KeepApart, state: DeskState, now: datetime, check: _Check) -> Decision:
+    claim = state.claim
+    if claim is None:
+        check.refuse(Refusal.CLAIM_UNKNOWN)
+    elif claim.possible_duplicate_of is None:
+        check.refuse(Refusal.NOT_FLAGGED)
+    if _outcome(command, check) is Outcome.REFUSED or claim is None:
+        return _refused(command, check, now, report_id=command.report_id)
+    return Decision(_result(command, Outcome.APPLIED, check, f"{claim.claim.report_id} kept apart from "
+                            f"{claim.possible_duplicate_of}", now, report_id=claim.claim.report_id),
+                    keep_apart=True, resolves=claim.claim.report_id)
 
 
 def _duty(command: SetSurveyorDuty, state: DeskState, now: datetime, check: _Check) -> Decision:

@@ -74,6 +74,7 @@ _OPTIONS = {
     EscalationReason.DEADLINE_UNREACHABLE: ("send a surveyor from a neighbouring region", "agree a later time with the customer"),
     EscalationReason.DISPATCH_OVERDUE: ("send a surveyor from a neighbouring region", "call in an on-call surveyor"),
     EscalationReason.APPOINTMENT_CASE: ("agree a survey time with the customer",),
+    EscalationReason.POSSIBLE_DUPLICATE: ("merge it into the other claim", "keep the two apart"),
 }
 
 
@@ -329,6 +330,18 @@ def appointment_case(claim: ClaimRegistered, detail: str, now: datetime) -> Disp
     return DispatchEscalated(
         event_id=derived_event_id("escalated", claim.report_id, 1, reason.value), occurred_at=now,
         report_id=claim.report_id, region_id=claim.region_id, zone=claim.zone, reason=reason, detail=detail,
+        options=_OPTIONS[reason], reported_at=claim.reported_at, deadline_at=claim.deadline_at)
+
+
+def possible_duplicate_case(claim: ClaimRegistered, other: str, score: float, evidence: tuple[str, ...],
+                            now: datetime) -> DispatchEscalated:
+    """A claim that may be another report of ``other``'s accident: dispatched as usual, and on the desk for
+    the dispatcher to merge or keep apart."""
+    reason = EscalationReason.POSSIBLE_DUPLICATE
+    return DispatchEscalated(
+        event_id=derived_event_id("escalated", claim.report_id, 1, reason.value), occurred_at=now,
+        report_id=claim.report_id, region_id=claim.region_id, zone=claim.zone, reason=reason,
+        detail=f"may be another report of {other}'s accident (score {score:.2f}: {', '.join(evidence)})",
         options=_OPTIONS[reason], reported_at=claim.reported_at, deadline_at=claim.deadline_at)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.contract.loss_report import LossType
+from models.dispatch.duplicates import DuplicateRules
 from models.dispatch.zones import ArrivalLimits, Region
 
 
@@ -41,6 +42,7 @@ class DispatchRules(BaseModel):
         description="A loss older than this when reported is registered as an appointment case for the "
                     "dispatcher, not raced against the zone's arrival limit.")
     equipment_for: dict[LossType, frozenset[str]] = Field(default_factory=_default_equipment)
+    duplicates: DuplicateRules = DuplicateRules()
 
     def known_equipment(self) -> frozenset[str]:
         """Every equipment name some loss type needs: what a vehicle in the roster may list."""

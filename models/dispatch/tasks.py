@@ -31,6 +31,7 @@ class DispatchState(StrEnum):
     ASSIGNED = "assigned"        # a task is live
     APPOINTMENT = "appointment"  # an old loss: the dispatcher agrees a survey time, it is not raced
     CANCELLED = "cancelled"      # by a dispatcher: needs no survey (withdrawn, false, settled, a duplicate)
+    LINKED = "linked"            # another report of an accident that has a claim already: served with it
 
 
 TERMINAL = frozenset({TaskStatus.COMPLETED, TaskStatus.DECLINED, TaskStatus.CANCELLED})

@@ -24,7 +24,7 @@ class MonthRows:
     tasks: list[dict] = field(default_factory=list)       # kind, state, success, success_channel, problem_case,
     #                                                       satisfaction, overdue, attempts
     findings: list[dict] = field(default_factory=list)    # kind, department, status, overdue
-    claims: list[dict] = field(default_factory=list)      # zone
+    claims: list[dict] = field(default_factory=list)      # zone, linked_by (duplicates), never_surveyed
     arrivals: list[dict] = field(default_factory=list)    # zone, minutes_to_scene, met
     missed: list[dict] = field(default_factory=list)      # zone (deadline passed, never arrived)
     escalations: list[dict] = field(default_factory=list)  # reason
@@ -142,7 +142,17 @@ def dispatch_figures(rows: MonthRows, limits: ArrivalLimits) -> dict:
         }
     count = lambda items: dict(sorted(_tally(i["reason"] for i in items).items()))  # noqa: E731
     return {"reports": len(rows.claims), "by_zone": zones, "escalations": count(rows.escalations),
-            "reassignments": count(rows.reassignments)}
+            "reassignments": count(rows.reassignments), "duplicates": duplicate_figures(rows)}
+
+
+def duplicate_figures(rows: MonthRows) -> dict[str, int]:
+    """Reports that were another report of an accident with a claim: linked on arrival, merged by a dispatcher,
+    and the surveyor trips that saved (every one linked on arrival; a merged one whose surveyor had not yet
+    reached the scene)."""
+    intake = sum(1 for c in rows.claims if c.get("linked_by") == "intake")
+    merged = [c for c in rows.claims if c.get("linked_by") == "merge_duplicate"]
+    return {"linked_at_intake": intake, "merged_by_dispatcher": len(merged),
+            "surveyor_trips_saved": intake + sum(1 for c in merged if c.get("never_surveyed"))}
 
 
 def _tally(values) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""`desk`: the dispatcher's desk (API and console) over the system's database and broker; `desk token`:
+"""`desk serve`: the dispatcher's desk (API and console) over the system's database and broker; `desk token`:
 a new token and the entry that grants it."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import hashlib
 import json
 import secrets
 import signal
+import sys
 
 import structlog
 
@@ -18,11 +19,11 @@ log = structlog.get_logger("claims_dispatch.desk")
 
 
 def cmd_desk(args, settings: Settings) -> int:
-    kafka, db = bootstrap.addresses(settings)
     if not settings.desk.tokens:
-        print("no desk tokens are configured (CLAIMS_DESK__TOKENS): nobody could use the desk; "
-              "`claims-dispatch desk token --dispatcher ID` makes one")
+        print("claims-dispatch: no desk tokens are configured (CLAIMS_DESK__TOKENS), so nobody could use the desk; "
+              "`claims-dispatch desk token --dispatcher ID` makes one", file=sys.stderr)
         return 2
+    kafka, db = bootstrap.addresses(settings)
     return asyncio.run(serve(settings, db, kafka))
 
 

@@ -147,6 +147,7 @@ def cmd_demo(args, settings: Settings) -> int:
                     regions = await roster_store.regions(pool)
                 summary = await run_demo(stack.kafka_bootstrap, regions, reports=args.reports, rate=args.rate,
                                          bad_ratio=args.bad_ratio, decline_ratio=args.decline_ratio, seed=args.seed,
+                                         duplicate_ratio=args.duplicate_ratio,
                                          timeout_s=args.timeout, business=args.business_events,
                                          database_url=stack.database_url)
                 summary["targets"] = {k.value: r.target for k, r in settings.callbacks.kinds.items()}

@@ -29,6 +29,8 @@ def make_handler(rt: Runtime):
             return
         result = done.decision.result
         metrics.DESK_COMMANDS.labels(command.type, result.outcome.value).inc()
+        if command.type in ("merge_duplicate", "keep_apart") and done.decision.applied:
+            metrics.DUPLICATE_REPORTS.labels("merged" if command.type == "merge_duplicate" else "kept_apart").inc()
         for refusal in result.refusals:
             metrics.DESK_REFUSALS.labels(refusal.value).inc()
         for plan in done.plans:

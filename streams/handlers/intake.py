@@ -52,9 +52,15 @@ def make_handlers(rt: Runtime):
         metrics.REGION_STATE_READS.labels("database").inc(misses)
         metrics.REPORTS_REGISTERED.inc(len(done.new))
         metrics.REPORTS_DUPLICATE.inc(len(batch) - len(done.new))
+        metrics.DUPLICATE_REPORTS.labels("linked").inc(len(done.linked))
+        metrics.DUPLICATE_REPORTS.labels("flagged").inc(len(done.flagged))
         # One line a batch; each report's decision has its own line (count_plan), the registration
         # itself only at debug level (a storm's log would otherwise double).
-        log.info("reports_registered", new=len(done.new), duplicates=len(done.duplicates), regions=len(done.plans))
+        log.info("reports_registered", new=len(done.new), duplicates=len(done.duplicates), regions=len(done.plans),
+                 linked=len(done.linked), flagged=len(done.flagged))
+        for rid, m in done.linked.items():
+            log.info("report_linked_to_claim", report_id=rid, linked_to=m.other, score=m.score,
+                     evidence=[e.value for e in m.evidence])
         for a in done.new:
             log.debug("report_registered", event_id=str(a.report.event_id), report_id=a.report.report_id,
                       region_id=a.claim.region_id, zone=a.claim.zone.value)

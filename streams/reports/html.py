@@ -6,7 +6,8 @@ from html import escape
 
 from models.reporting.monthly import due_text
 from streams.reports import charts
-from streams.reports.markdown import CALLBACK_HEADER, ZONE_HEADER, brief_lines, callback_rows, counts, zone_rows
+from streams.reports.markdown import (CALLBACK_HEADER, ZONE_HEADER, brief_lines, callback_rows, counts,
+                                     duplicates_line, zone_rows)
 
 _STYLE = """
 body { font-family: "Noto Sans", "Helvetica Neue", Arial, sans-serif; margin: 2em auto; max-width: 1100px;
@@ -65,6 +66,7 @@ Coverage: eligible events given a callback task.</p>
 <img alt="Time to scene by zone" src="{charts.time_to_scene(report)}">
 {_table(ZONE_HEADER, zone_rows(report))}
 <p>Escalations: {escape(counts(disp['escalations']))}.</p>
+<p>{escape(duplicates_line(disp))}</p>
 <p>Reassignments: {escape(counts(disp['reassignments']))}.</p>
 """
     return _page(f"Callback analysis report {m}", body)

@@ -42,6 +42,12 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def duplicates_line(disp: dict) -> str:
+    d = disp.get("duplicates") or {"linked_at_intake": 0, "merged_by_dispatcher": 0, "surveyor_trips_saved": 0}
+    return (f"Duplicate reports: {d['linked_at_intake']} linked on arrival, {d['merged_by_dispatcher']} merged by a "
+            f"dispatcher; surveyor trips saved: {d['surveyor_trips_saved']}.")
+
+
 def counts(d: dict) -> str:
     return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d.items()) or "none"
 
@@ -69,7 +75,7 @@ def report_markdown(report: dict) -> str:
     disp = report["dispatch"]
     parts += ["", "## Dispatch", "", f"{disp['reports']} loss report(s) (last month {disp['previous']['reports']}).",
               "", table(ZONE_HEADER, zone_rows(report)), "",
-              f"Escalations: {counts(disp['escalations'])}.", "", f"Reassignments: {counts(disp['reassignments'])}.",
+              f"Escalations: {counts(disp['escalations'])}.", "", duplicates_line(disp), "", f"Reassignments: {counts(disp['reassignments'])}.",
               ""]
     return "\n".join(parts)
 

@@ -63,11 +63,13 @@ async def apply_command(uow: UnitOfWork, command: DispatchCommand, now: datetime
         report_id = escalation.report_id if escalation else None
     homes = await desk_store.regions_of(conn, surveyor_id, getattr(command, "vehicle_id", None))
     duty_report = await desk_store.surveyor_task(conn, surveyor_id) if isinstance(command, SetSurveyorDuty) else None
-    claim_regions = await _claim_regions(conn, [r for r in (report_id, duty_report) if r])
+    into_report = getattr(command, "into", None)
+    claim_regions = await _claim_regions(conn, [r for r in (report_id, duty_report, into_report) if r])
     regions = sorted({*homes.values(), *claim_regions.values()})
     locked = {r["region_id"]: r for r in await dispatch_store.lock_regions(conn, regions, [])} if regions else {}
     claim = await desk_store.claim_view(conn, report_id) if report_id in claim_regions else None
     task_claim = await desk_store.claim_view(conn, duty_report) if duty_report in claim_regions else None
+    into = await desk_store.claim_view(conn, into_report) if into_report in claim_regions else None
     rules = d.region_rules.of(d.rules, locked[claim.claim.region_id]["definition"]) if claim else d.rules
     rows = await region_rows(conn, regions, day_start, {r: locked[r]["state_version"] for r in locked}, None)
     states = {rid: rows[rid].states(now, rules) for rid in rows}
@@ -77,7 +79,8 @@ async def apply_command(uow: UnitOfWork, command: DispatchCommand, now: datetime
     vehicles = [v for rid in {homes.get("surveyor"), homes.get("vehicle")} if rid for v in states[rid][1]]
     state = DeskState(claim=claim, surveyor=surveyor, surveyor_task=task_claim.live if task_claim else None,
                       surveyor_task_claim=task_claim, vehicles=tuple(vehicles), escalation=escalation,
-                      duplicate_of_known=await desk_store.claim_exists(conn, getattr(command, "duplicate_of", None)))
+                      duplicate_of_known=await desk_store.claim_exists(conn, getattr(command, "duplicate_of", None)),
+                      into=into)
     escalation_id = getattr(command, "escalation_id", None)
     before = await desk_store.snapshot(conn, report_id, surveyor_id, escalation_id)
     decision = decide(command, state, rules, desk.travel, now)
@@ -125,6 +128,10 @@ async def _carry_out(conn: asyncpg.Connection, command: DispatchCommand, decisio
     if decision.cancel is not None:
         await desk_store.cancel_claim(conn, decision.cancel.report_id, decision.cancel.cancellation.value,
                                       decision.cancel.duplicate_of)
+    if decision.merge is not None:
+        await desk_store.merge_into(conn, decision.merge.report_id, decision.merge.into, command.type)
+    if decision.keep_apart:
+        await desk_store.keep_apart(conn, command.report_id)
     if decision.assignment is not None:
         a = decision.assignment
         await dispatch_store.insert_tasks(conn, [(a, decision.attempt, task_due(now, rules))], now,

@@ -10,15 +10,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from models.callbacks.eligibility import survey_trigger
 from models.contract.business_events import CustomerContact
-from models.contract.dispatch_events import EscalationReason
+from models.contract.dispatch_events import DuplicateReportLinked, EscalationReason, SceneContact
+from models.contract.event import derived_event_id
+from models.dispatch.duplicates import DuplicateRules, Fingerprint, Match, cells_near, fingerprint_of, recognise
 from models.dispatch.fleet import SurveyorState, VehicleState, free_on_duty
 from models.dispatch.rules import DispatchRules, rules_for
 from models.dispatch.intake import Accepted
-from models.dispatch.planner import PendingClaim, RegionPlan, appointment_case
+from models.dispatch.planner import PendingClaim, RegionPlan, appointment_case, possible_duplicate_case
 from models.contract.surveyor_events import PositionReported, ShiftEnded, ShiftStarted, SurveyorStatus
 from models.dispatch.tasks import TaskStatus, TaskStep, arrived_on_time, duty_until, step_after, task_due
 from models.dispatch.zones import Region
@@ -80,6 +82,11 @@ class Intake:
     #: Each region's rows after this batch, for the region cache once committed (never before: a rollback
     #: must leave the cache as it was).
     planned: dict[str, Dispatched] = field(default_factory=dict)
+    #: New reports recognised as another report of an accident with a claim (linked, not dispatched) and
+    #: those that may be (dispatched, flagged on the desk).
+    linked: dict[str, "Match"] = field(default_factory=dict)
+    flagged: list[str] = field(default_factory=list)
+    on_arrival: list = field(default_factory=list)  # (report, escalation) raised on arrival
 
 
 async def register_reports(uow: UnitOfWork, batch: list[Accepted], now: datetime, day_start: datetime,
@@ -99,26 +106,49 @@ async def register_reports(uow: UnitOfWork, batch: list[Accepted], now: datetime
             fresh.setdefault(a.report.event_id, a)  # an event twice in the batch is handled once
     if not fresh:
         return done
-    stored = await dispatch_store.store_claims(uow.conn, list(fresh.values()), now)
-    by_region: dict[str, list[Accepted]] = {}
-    appointments: list[Accepted] = []
+    prints = {a.report.report_id: fingerprint_of(a.report) for a in fresh.values()}
+    stored = await dispatch_store.store_claims(uow.conn, list(fresh.values()), now, prints)
     for a in fresh.values():
         if a.report.report_id in stored:
             stored.discard(a.report.report_id)  # the first of a repeated report id is the one stored
             done.new.append(a)
-            (appointments if a.appointment else by_region.setdefault(a.claim.region_id, [])).append(a)
         else:
             done.duplicates.append(a)
+    done.linked, flagged = await _recognise_duplicates(uow.conn, done.new, prints, d.rules.duplicates)
+    by_region: dict[str, list[Accepted]] = {}
+    appointments: list[Accepted] = []
+    for a in done.new:
+        if a.report.report_id not in done.linked:
+            (appointments if a.appointment else by_region.setdefault(a.claim.region_id, [])).append(a)
     if appointments:
-        cases = [(a, appointment_case(a.claim, a.appointment, now)) for a in appointments]
-        raised = await dispatch_store.store_escalations(uow.conn, [c for _, c in cases],
-                                                        {c.report_id: 1 for _, c in cases})
-        for a, c in cases:
+        _escalated_on_arrival(done, [(a, appointment_case(a.claim, a.appointment, now)) for a in appointments])
+    if flagged:
+        _escalated_on_arrival(done, [
+            (a, possible_duplicate_case(a.claim, m.other, m.score, tuple(e.value for e in m.evidence), now))
+            for a in done.new if (m := flagged.get(a.report.report_id))])
+        done.flagged = list(flagged)
+    if done.on_arrival:
+        raised = await dispatch_store.store_escalations(uow.conn, [c for _, c in done.on_arrival],
+                                                        {c.report_id: 1 for _, c in done.on_arrival})
+        for a, c in done.on_arrival:
             if c.event_id in raised:
                 uow.queue(a.report.event_id, [encode("dispatch.assignments", c)])
-        done.plans.append(RegionPlan(escalated=[c for _, c in cases]))
-    if not by_region:
-        return done
+    if by_region:
+        await _plan_new(uow, done, by_region, now, day_start, d)
+    if done.linked:
+        await _announce_links(uow, done, now)
+    return done
+
+
+def _escalated_on_arrival(done: "Intake", cases: list) -> None:
+    """Escalations a report raises as it arrives (an appointment case, a possible duplicate), stored and
+    published with the batch."""
+    done.on_arrival += cases
+    done.plans.append(RegionPlan(escalated=[c for _, c in cases]))
+
+
+async def _plan_new(uow: UnitOfWork, done: "Intake", by_region: dict[str, list[Accepted]], now: datetime,
+                    day_start: datetime, d: "Dispatcher") -> None:
     # The claims just stored are planned as they are in hand (pending since now, a first attempt):
     # reading them back would cost the batch's longest query.
     arrived = [PendingClaim.arrived(a.claim, now) for new in by_region.values() for a in new]
@@ -133,7 +163,42 @@ async def register_reports(uow: UnitOfWork, batch: list[Accepted], now: datetime
             uow.queue(source.get(o.key.decode(), new[0].report.event_id), [o])  # keyed by report id
         if result.plan is not None:
             done.plans.append(result.plan)
-    return done
+
+
+async def _recognise_duplicates(conn, new: list[Accepted], prints: dict[str, Fingerprint], rules: DuplicateRules
+                                ) -> tuple[dict[str, Match], dict[str, Match]]:
+    """Which of the claims just stored are other reports of an accident that has a claim (linked, to the
+    first claim of it) or may be (flagged): compared with the open claims near them in time and place and
+    with the earlier ones of the batch. One query for the batch."""
+    if not new:
+        return {}, {}
+    window = timedelta(minutes=rules.window_minutes)
+    mine = [a.report.report_id for a in new]
+    probes = [(cells_near(prints[r].lat, prints[r].lon), prints[r].loss_time - window, prints[r].loss_time + window)
+              for r in mine]
+    known = await dispatch_store.duplicate_candidates(conn, probes, mine)
+    linked, flagged = recognise(known, [prints[r] for r in mine], rules)
+    await dispatch_store.link_duplicates(conn, [(r, m.other, m.score, [e.value for e in m.evidence])
+                                                for r, m in linked.items()], "intake")
+    await dispatch_store.flag_duplicates(conn, [(r, m.other, m.score, [e.value for e in m.evidence])
+                                                for r, m in flagged.items()])
+    return linked, flagged
+
+
+async def _announce_links(uow: UnitOfWork, done: "Intake", now: datetime) -> None:
+    """A linked report's event, naming the claim's live task (planned in this batch or before) so that its
+    surveyor hears of the second party."""
+    by_id = {a.report.report_id: a for a in done.new}
+    tasks = await dispatch_store.live_tasks_of(uow.conn, sorted({m.other for m in done.linked.values()}))
+    for rid, m in done.linked.items():
+        a, task = by_id[rid], tasks.get(m.other)
+        event = DuplicateReportLinked(
+            event_id=derived_event_id("duplicate-linked", rid, m.other), occurred_at=now, report_id=rid,
+            linked_to=m.other, region_id=a.claim.region_id, score=m.score, evidence=tuple(e.value for e in m.evidence),
+            by="intake", task_id=task["task_id"] if task else None, surveyor_id=task["surveyor_id"] if task else None,
+            contact=SceneContact(name=a.report.reporter.name, phone=a.report.reporter.phone,
+                                 relation=a.report.reporter.relation))
+        uow.queue(a.report.event_id, [encode("dispatch.assignments", event)])
 
 
 def keep_committed(cache: RegionStateCache | None, planned: dict[str, Dispatched]) -> None:
@@ -208,7 +273,8 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
     solved = [a.report_id for _, plan, _ in decided for a in plan.assigned if a.report_id in escalated_before]
     if solved:
         await desk_store.close_escalations(conn, solved, "superseded", "surveyor_assigned", now,
-                                           keep_reasons=(EscalationReason.DEADLINE_UNREACHABLE.value,))
+                                           keep_reasons=(EscalationReason.DEADLINE_UNREACHABLE.value,
+                                                         EscalationReason.POSSIBLE_DUPLICATE.value))
     # A claim this transaction has just stored has no review time yet: one left without is not written, and
     # a batch whose claims were all assigned or escalated at once (the usual case) costs no statement.
     await dispatch_store.set_reviews(conn, [(report_id, at) for _, plan, _ in decided
@@ -289,7 +355,8 @@ async def _apply(uow: UnitOfWork, event: SurveyorStatus, now: datetime, day_star
         return progress
     await dispatch_store.set_task_status(conn, event.task_id, step.status)
     if step.status is TaskStatus.ARRIVED:  # whatever was escalated about the claim is over
-        await desk_store.close_escalations(conn, [task["report_id"]], "superseded", "surveyor_arrived", now)
+        await desk_store.close_escalations(conn, [task["report_id"]], "superseded", "surveyor_arrived", now,
+                                           keep_reasons=(EscalationReason.POSSIBLE_DUPLICATE.value,))
     if step.at_scene:
         await dispatch_store.move_to_scene(conn, event.task_id)
     if step.back_to_dispatch:

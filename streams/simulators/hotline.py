@@ -25,6 +25,7 @@ class SimulatedReport:
     payload: bytes
     valid: bool
     flaw: str = ""  # for an invalid one: what is wrong with it
+    duplicate: str = ""  # for another report of an earlier accident: other_party or repeat_call
 
 
 def _point(rng: random.Random, region: Region) -> tuple[float, float]:
@@ -62,9 +63,57 @@ def loss_report(rng: random.Random, region: Region, now: datetime, seq: int) -> 
                           severity=InjurySeverity.MINOR if injured else InjurySeverity.NONE),
         police=Police(involved=injured, report_no=f"JJ{rng.randrange(10**8):08d}" if injured else None),
         vehicle_drivable=rng.random() > 0.3 if loss_type is LossType.VEHICLE else None,
-        insured_vehicle=Vehicle(plate=f"浙A{rng.randrange(10**5):05d}") if loss_type is LossType.VEHICLE else None,
+        insured_vehicle=Vehicle(plate=_plate(rng)) if loss_type is LossType.VEHICLE else None,
+        # Most crashes involve another car, and the caller mostly gives its plate.
+        third_party_vehicles=(Vehicle(plate=_plate(rng)),) if loss_type is LossType.VEHICLE and rng.random() < 0.7
+        else (),
         estimated_loss=round(rng.uniform(500, 30000), 2),
     )
+
+
+def _plate(rng: random.Random) -> str:
+    return f"浙{rng.choice('ABCDEFGHJK')}{rng.randrange(10**5):05d}"
+
+
+def _as_typed(rng: random.Random, plate: str) -> str:
+    """A plate as a second caller might give it: with a space, a dash, in lower case or as it is."""
+    return rng.choice([plate, plate[:2] + " " + plate[2:], plate[:2] + "-" + plate[2:], plate.lower()])
+
+
+def _near(rng: random.Random, lat: float, lon: float, metres: float) -> tuple[float, float]:
+    d, bearing = rng.uniform(0, metres) / 1000.0, rng.uniform(0, 2 * math.pi)
+    return (round(lat + (d / 111.0) * math.cos(bearing), 6),
+            round(lon + (d / (111.0 * math.cos(math.radians(lat)))) * math.sin(bearing), 6))
+
+
+def other_party(rng: random.Random, first: LossReported, region: Region, now: datetime, seq: int
+                ) -> LossReported | None:
+    """The other driver of ``first``'s crash reporting it too: their own policy and phone, their car as the
+    insured one and ``first``'s as the third party (when they noted it), the scene described a few dozen
+    metres apart. None when ``first`` names no other car."""
+    if not first.third_party_vehicles or first.insured_vehicle is None:
+        return None
+    own = loss_report(rng, region, now, seq)
+    lat, lon = _near(rng, first.location.lat, first.location.lon, 60)
+    seen = (Vehicle(plate=_as_typed(rng, first.insured_vehicle.plate)),) if rng.random() < 0.85 else ()
+    return own.model_copy(update={
+        "loss_type": LossType.VEHICLE, "loss_time": first.loss_time + timedelta(minutes=rng.uniform(-2, 2)),
+        "location": Location(address=first.location.address, lat=lat, lon=lon),
+        "insured_vehicle": Vehicle(plate=_as_typed(rng, first.third_party_vehicles[0].plate)),
+        "third_party_vehicles": seen, "injuries": first.injuries, "police": first.police})
+
+
+def repeat_call(rng: random.Random, first: LossReported, now: datetime, seq: int) -> LossReported:
+    """The same customer calling again ("where is my surveyor?") and given a new report id: the same phone,
+    policy and cars, the scene described again, the loss time remembered a little differently."""
+    lat, lon = _near(rng, first.location.lat, first.location.lon, 80)
+    plates = {"insured_vehicle": Vehicle(plate=_as_typed(rng, first.insured_vehicle.plate))} \
+        if first.insured_vehicle else {}
+    return first.model_copy(update={
+        "event_id": uuid.UUID(int=rng.getrandbits(128), version=4), "occurred_at": now,
+        "report_id": f"RPT-{now:%Y%m%d}-{seq:07d}-{rng.getrandbits(32):08x}",
+        "loss_time": first.loss_time + timedelta(minutes=rng.uniform(-5, 5)),
+        "location": Location(address=first.location.address, lat=lat, lon=lon), **plates})
 
 
 def _flawed(rng: random.Random, good: LossReported) -> tuple[bytes, str]:
@@ -80,9 +129,23 @@ def _flawed(rng: random.Random, good: LossReported) -> tuple[bytes, str]:
 
 
 def make_report(rng: random.Random, regions: tuple[Region, ...], now: datetime, seq: int,
-                bad_ratio: float = 0.0) -> SimulatedReport:
-    """One report made at ``now``; with probability ``bad_ratio`` broken the way hotline feeds break."""
-    report = loss_report(rng, rng.choice(regions), now, seq)
+                bad_ratio: float = 0.0, duplicate_ratio: float = 0.0,
+                recent: list[tuple[LossReported, Region]] | None = None) -> SimulatedReport:
+    """One report made at ``now``; with probability ``bad_ratio`` broken the way hotline feeds break, and with
+    ``duplicate_ratio`` another report of one of the ``recent`` accidents (the other driver, or the same
+    customer calling again); ``recent`` is kept up to date."""
+    if recent and rng.random() < duplicate_ratio:
+        first, region = rng.choice(recent)
+        kind = rng.choice(["other_party", "repeat_call"])
+        dup = other_party(rng, first, region, now, seq) if kind == "other_party" else None
+        if dup is None:
+            kind, dup = "repeat_call", repeat_call(rng, first, now, seq)
+        return SimulatedReport(dup.report_id, dup.model_dump_json().encode(), True, duplicate=kind)
+    region = rng.choice(regions)
+    report = loss_report(rng, region, now, seq)
+    if recent is not None:
+        recent.append((report, region))
+        del recent[:-50]
     if rng.random() < bad_ratio:
         payload, flaw = _flawed(rng, report)
         return SimulatedReport(report.report_id, payload, False, flaw)

@@ -32,7 +32,7 @@ async def claim_view(conn: asyncpg.Connection, report_id: str) -> ClaimView | No
     r = await conn.fetchrow(
         f"""
         SELECT c.report_id, c.event_id, c.region_id, c.zone, c.loss_type, c.reported_at, c.deadline_at,
-               c.pending_since, c.attempts, c.dispatch_state,
+               c.pending_since, c.attempts, c.dispatch_state, c.possible_duplicate_of,
                (c.report->'location'->>'lat')::float8 AS lat, (c.report->'location'->>'lon')::float8 AS lon,
                c.report->'location'->>'address' AS address, (c.report->'reporter')::text AS reporter,
                {_LIVE} AS live,
@@ -53,7 +53,8 @@ def _claim_view(r: asyncpg.Record) -> ClaimView:
     live = r["live"]
     return ClaimView(claim=claim, state=DispatchState(r["dispatch_state"]), attempts=r["attempts"],
                      live=LiveTask(live[0], live[1], live[2], TaskStatus(live[3]), live[4]) if live else None,
-                     surveyed=r["surveyed"], exclude=frozenset(r["exclude"]))
+                     surveyed=r["surveyed"], exclude=frozenset(r["exclude"]),
+                     possible_duplicate_of=r["possible_duplicate_of"])
 
 
 async def surveyor_task(conn: asyncpg.Connection, surveyor_id: str) -> str | None:
@@ -113,6 +114,17 @@ async def cancel_claim(conn: asyncpg.Connection, report_id: str, cancellation: s
         " WHERE report_id = $1", report_id, DispatchState.CANCELLED.value, cancellation, duplicate_of)
 
 
+async def merge_into(conn: asyncpg.Connection, report_id: str, into: str, by: str) -> None:
+    """The claim served with ``into``'s (a dispatcher merged them): linked, not dispatched."""
+    await conn.execute(
+        "UPDATE claims SET dispatch_state = $3, duplicate_of = $2, linked_by = $4, possible_duplicate_of = NULL,"
+        " review_at = NULL WHERE report_id = $1", report_id, into, DispatchState.LINKED.value, by)
+
+
+async def keep_apart(conn: asyncpg.Connection, report_id: str) -> None:
+    await conn.execute("UPDATE claims SET possible_duplicate_of = NULL WHERE report_id = $1", report_id)
+
+
 async def acknowledge(conn: asyncpg.Connection, escalation_id: uuid.UUID, by: str, now: datetime) -> None:
     await conn.execute("UPDATE escalations SET state = 'acknowledged', acknowledged_by = $2, acknowledged_at = $3"
                        " WHERE event_id = $1 AND state = 'open'", escalation_id, by, now)
@@ -136,14 +148,16 @@ async def snapshot(conn: asyncpg.Connection, report_id: str | None, surveyor_id:
     out: dict = {}
     if report_id is not None:
         r = await conn.fetchrow(
-            "SELECT c.dispatch_state, c.deadline_at, c.limit_deadline_at, c.cancellation,"
+            "SELECT c.dispatch_state, c.deadline_at, c.limit_deadline_at, c.cancellation, c.duplicate_of,"
+            " c.possible_duplicate_of,"
             " t.task_id, t.surveyor_id, t.vehicle_id, t.status FROM claims c"
             " LEFT JOIN survey_tasks t ON t.report_id = c.report_id AND t.live WHERE c.report_id = $1", report_id)
         if r is not None:
             out["claim"] = {"report_id": report_id, "dispatch_state": r["dispatch_state"],
                             "deadline_at": r["deadline_at"].isoformat(),
                             "limit_deadline_at": r["limit_deadline_at"].isoformat() if r["limit_deadline_at"] else None,
-                            "cancellation": r["cancellation"],
+                            "cancellation": r["cancellation"], "duplicate_of": r["duplicate_of"],
+                            "possible_duplicate_of": r["possible_duplicate_of"],
                             "live_task": None if r["task_id"] is None else {
                                 "task_id": str(r["task_id"]), "surveyor_id": r["surveyor_id"],
                                 "vehicle_id": r["vehicle_id"], "status": r["status"]}}

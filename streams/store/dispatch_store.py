@@ -6,6 +6,7 @@ Rows in, rows out: what they mean and when to write them is decided in ``models`
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 
@@ -13,6 +14,7 @@ import asyncpg
 
 from models.contract.dispatch_events import ClaimRegistered, SceneContact, SurveyorAssigned, SurveyorReassigned
 from models.contract.event import derived_event_id
+from models.dispatch.duplicates import Fingerprint, cell_key, cell_of
 from models.dispatch.intake import Accepted
 from models.dispatch.planner import PendingClaim
 from models.contract.loss_report import LossReported
@@ -24,17 +26,22 @@ from streams.store.states import WITHDRAWN_SQL
 MAX_PENDING_PER_PLAN = 500
 
 
-async def store_claims(conn: asyncpg.Connection, items: list[Accepted], received_at: datetime) -> set[str]:
+async def store_claims(conn: asyncpg.Connection, items: list[Accepted], received_at: datetime,
+                       fingerprints: dict[str, Fingerprint] | None = None) -> set[str]:
     """Store the claims of ``items``, pending dispatch (or as appointment cases); returns the report ids
-    stored. A report id already known, or repeated in ``items``, is stored once (the first, in order)."""
+    stored. A report id already known, or repeated in ``items``, is stored once (the first, in order).
+    ``fingerprints``: what duplicates are compared by, kept with the scene's cell for the look-up."""
+    prints = {rid: (cell_key(*cell_of(fp.lat, fp.lon)), json.dumps(fp.as_json()))
+              for rid, fp in (fingerprints or {}).items()}
     rows = await conn.fetch(
         """
         INSERT INTO claims (report_id, event_id, reported_at, loss_time, received_at, region_id, zone,
-                            loss_type, policy_no, deadline_at, report, pending_since, dispatch_state)
-        SELECT r, e, ra, lt, $1, rg, z, l, p, d, j::jsonb, $1, s
+                            loss_type, policy_no, deadline_at, report, pending_since, dispatch_state,
+                            scene_cell, fingerprint)
+        SELECT r, e, ra, lt, $1, rg, z, l, p, d, j::jsonb, $1, s, cell, fp::jsonb
           FROM unnest($2::text[], $3::uuid[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[],
-                      $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::text[])
-               WITH ORDINALITY AS x(r, e, ra, lt, rg, z, l, p, d, j, s, n)
+                      $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::text[], $13::bigint[], $14::text[])
+               WITH ORDINALITY AS x(r, e, ra, lt, rg, z, l, p, d, j, s, cell, fp, n)
          ORDER BY n
         ON CONFLICT (report_id) DO NOTHING RETURNING report_id
         """,
@@ -44,8 +51,70 @@ async def store_claims(conn: asyncpg.Connection, items: list[Accepted], received
         [a.report.loss_type.value for a in items], [a.report.policy.number for a in items],
         [a.claim.deadline_at for a in items], [a.report.model_dump_json() for a in items],
         [(DispatchState.APPOINTMENT if a.appointment else DispatchState.PENDING).value for a in items],
+        [prints.get(a.report.report_id, (None, None))[0] for a in items],
+        [prints.get(a.report.report_id, (None, None))[1] for a in items],
     )
     return {r["report_id"] for r in rows}
+
+
+async def duplicate_candidates(conn: asyncpg.Connection, probes: list[tuple[list[int], datetime, datetime]],
+                               exclude: list[str]) -> list[tuple[Fingerprint, str | None]]:
+    """Claims whose scene lies in one of a probe's cells and whose loss falls in its time range (cancelled
+    ones left out, and those in ``exclude``), as compared, each with the claim it was linked to (None: its
+    own), the earliest reported first."""
+    if not probes:
+        return []
+    cells = [c for cells_, _, _ in probes for c in cells_]
+    lows = [lo for cells_, lo, _ in probes for _ in cells_]
+    highs = [hi for cells_, _, hi in probes for _ in cells_]
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT ON (c.report_id) c.report_id, c.loss_time, c.fingerprint::text AS fingerprint,
+               (c.report->'location'->>'lat')::float8 AS lat, (c.report->'location'->>'lon')::float8 AS lon,
+               c.dispatch_state, c.duplicate_of, c.reported_at
+          FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS x(cell, lo, hi)
+          JOIN claims c ON c.scene_cell = x.cell AND c.loss_time BETWEEN x.lo AND x.hi
+         WHERE c.dispatch_state <> $4 AND NOT (c.report_id = ANY($5::text[])) AND c.fingerprint IS NOT NULL
+         ORDER BY c.report_id
+        """, cells, lows, highs, DispatchState.CANCELLED.value, exclude)
+    found = []
+    for r in sorted(rows, key=lambda r: (r["reported_at"], r["report_id"])):
+        f = json.loads(r["fingerprint"])
+        found.append((Fingerprint(r["report_id"], r["loss_time"], r["lat"], r["lon"], f["policy_no"],
+                                  f["insured_plate"], frozenset(f["third_party_plates"]), f["caller"]),
+                      r["duplicate_of"]))
+    return found
+
+
+async def link_duplicates(conn: asyncpg.Connection, links: list[tuple[str, str, float, list[str]]], by: str) -> None:
+    """Claims linked to the claim of the same accident (report id, primary, score, evidence): not dispatched."""
+    if links:
+        await conn.execute(
+            "UPDATE claims c SET dispatch_state = $5, duplicate_of = x.p, duplicate_score = x.s,"
+            " duplicate_evidence = string_to_array(x.e, ','), linked_by = $6, review_at = NULL"
+            " FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[]) AS x(r, p, s, e)"
+            " WHERE c.report_id = x.r",
+            [r for r, _, _, _ in links], [p for _, p, _, _ in links], [sc for _, _, sc, _ in links],
+            [",".join(e) for _, _, _, e in links], DispatchState.LINKED.value, by)
+
+
+async def flag_duplicates(conn: asyncpg.Connection, flags: list[tuple[str, str, float, list[str]]]) -> None:
+    """Claims that may be duplicates of another (report id, other, score, evidence): dispatched, and flagged."""
+    if flags:
+        await conn.execute(
+            "UPDATE claims c SET possible_duplicate_of = x.p, duplicate_score = x.s,"
+            " duplicate_evidence = string_to_array(x.e, ',')"
+            " FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[]) AS x(r, p, s, e)"
+            " WHERE c.report_id = x.r",
+            [r for r, _, _, _ in flags], [p for _, p, _, _ in flags], [sc for _, _, sc, _ in flags],
+            [",".join(e) for _, _, _, e in flags])
+
+
+async def live_tasks_of(conn: asyncpg.Connection, report_ids: list[str]) -> dict[str, asyncpg.Record]:
+    """The live task (task id, surveyor) of each of these claims that has one."""
+    return {r["report_id"]: r for r in await conn.fetch(
+        "SELECT report_id, task_id, surveyor_id FROM survey_tasks WHERE report_id = ANY($1::text[]) AND live",
+        report_ids)}
 
 
 async def lock_regions(conn: asyncpg.Connection, region_ids: list[str], in_hand: list[str]) -> list[asyncpg.Record]:

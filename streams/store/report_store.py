@@ -41,7 +41,13 @@ async def month_rows(conn: asyncpg.Connection, month: str, timezone: str, now: d
           FROM findings f JOIN callback_tasks t USING (task_id) WHERE t.month = $1
         """, month, now)
     in_month = "c.reported_at >= $1 AND c.reported_at < $2"
-    claims = await conn.fetch(f"SELECT c.zone FROM claims c WHERE {in_month}", start, end)
+    claims = await conn.fetch(
+        f"""
+        SELECT c.zone, c.linked_by,
+               NOT EXISTS (SELECT 1 FROM survey_tasks t WHERE t.report_id = c.report_id AND t.arrived_at IS NOT NULL)
+                   AS never_surveyed
+          FROM claims c WHERE {in_month}
+        """, start, end)
     arrivals = await conn.fetch(
         f"""
         SELECT t.zone, extract(epoch FROM t.arrived_at - c.reported_at) / 60.0 AS minutes_to_scene,

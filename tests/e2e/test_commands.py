@@ -34,7 +34,8 @@ def leaf_commands() -> list[tuple[str, ...]]:
 COMMANDS = leaf_commands()
 #: The arguments each needs to get as far as its database or broker.
 REQUIRED = {("roster", "load"): [str(ROSTER)], ("dnc", "add"): ["13800138000"], ("dnc", "remove"): ["13800138000"],
-            ("report",): ["--month", "2026-11", "--no-publish"]}
+            ("report",): ["--month", "2026-11", "--no-publish"], ("desk", "token"): ["--dispatcher", "d-01"],
+            ("desk", "serve"): []}
 
 
 def run(words, env, *extra, timeout=120) -> subprocess.CompletedProcess:
@@ -60,8 +61,9 @@ def test_each_command_answers_help_and_bad_arguments_without_a_traceback(words, 
     assert "Traceback" not in bad.stderr
 
 
-# `worker` is a service: it waits for its broker and database to come up (and retries), by design.
-NEEDS_A_SERVICE = [w for w in COMMANDS if w not in (("worker",), ("schemas", "export"))]
+# `worker` is a service: it waits for its broker and database to come up (and retries), by design. `desk token`
+# needs neither. `desk serve` without tokens refuses to start before looking for either (one line too).
+NEEDS_A_SERVICE = [w for w in COMMANDS if w not in (("worker",), ("schemas", "export"), ("desk", "token"))]
 
 
 @pytest.mark.parametrize("words", NEEDS_A_SERVICE, ids=" ".join)

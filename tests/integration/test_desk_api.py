@@ -1,4 +1,4 @@
-"""The desk's API and console, served by `claims-dispatch desk` against the real stack: no token, no access;
+"""The desk's API and console, served by `claims-dispatch desk serve` against the real stack: no token, no access;
 roles; every answer as the OpenAPI document says; the console in headless Chromium sends an option the
 planner named and the worker stores and publishes the assignment."""
 
@@ -36,7 +36,7 @@ def desk(stack, database_url, worker, tmp_path_factory):
                # The test regions lie 333 km apart: a neighbour within reach of the options.
                CLAIMS_DESK_RULES__NEIGHBOUR_MAX_KM="400",
                CLAIMS_STATE_DIR=str(tmp_path_factory.mktemp("desk")))
-    proc = subprocess.Popen([*CLI, "desk"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([*CLI, "desk", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     lines = []
     while not any(line.startswith("desk ") for line in lines):
         line = proc.stdout.readline().decode()
@@ -94,7 +94,7 @@ async def test_every_route_needs_a_token_roles_are_enforced_and_answers_match_th
 
     status, listed = await api.call("get", "/api/escalations", "viewer")
     assert status == 200 and eid in [e["escalation_id"] for e in listed["escalations"]]
-    assert "13812345678" not in json.dumps(listed)
+    assert r["reporter"]["phone"] not in json.dumps(listed)
     status, opts = await api.call("get", "/api/escalations/{escalation_id}/options", "viewer", escalation_id=eid)
     assert status == 200 and opts["escalation"]["report_id"] == r["report_id"]
     assert (await api.call("get", "/api/escalations/{escalation_id}/options", "viewer",

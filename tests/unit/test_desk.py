@@ -259,3 +259,27 @@ def test_open_escalations_are_counted_by_reason_state_and_age_and_the_oldest_una
     assert f.counts[("all_surveyors_busy", "open", "under_3m")] == 1
     assert f.oldest_unacknowledged_s == 200.0  # the acknowledged one is older, and owned
     assert unclosed_figures([]).oldest_unacknowledged_s == 0.0
+
+
+def test_merging_withdraws_the_extra_task_and_keeping_apart_needs_a_flag():
+    from models.contract.desk_commands import KeepApart, MergeDuplicate
+    from models.contract.dispatch_events import DuplicateReportLinked
+
+    held, theirs = live(sid="hz-s2"), live(sid="hz-s3")
+    extra = view(claim(report_id="R2"), state_=DispatchState.ASSIGNED, live=held)
+    first = view(claim(report_id="R1"), state_=DispatchState.ASSIGNED, live=theirs)
+    d = decide(cmd(MergeDuplicate, report_id="R2", into="R1"), DeskState(claim=extra, into=first), RULES, TRAVEL, NOW)
+    assert d.result.outcome is Outcome.APPLIED and d.withdraw == (held, "merged") and d.merge is not None
+    linked = next(e for e in d.events if isinstance(e, DuplicateReportLinked))
+    assert (linked.linked_to, linked.task_id, linked.by) == ("R1", theirs.task_id, "d-07")
+    for into in (None, view(claim(report_id="R1"), state_=DispatchState.CANCELLED)):
+        refused = decide(cmd(MergeDuplicate, report_id="R2", into="R1"), DeskState(claim=extra, into=into), RULES,
+                         TRAVEL, NOW)
+        assert refused.result.refusals == (Refusal.DUPLICATE_OF_UNKNOWN,)
+    assert decide(cmd(MergeDuplicate, report_id="R2", into="R2"), DeskState(claim=extra, into=extra), RULES, TRAVEL,
+                  NOW).result.refusals == (Refusal.DUPLICATE_OF_UNKNOWN,)
+    not_flagged = decide(cmd(KeepApart, report_id="R2"), DeskState(claim=extra), RULES, TRAVEL, NOW)
+    assert not_flagged.result.refusals == (Refusal.NOT_FLAGGED,)
+    flagged = ClaimView(claim=extra.claim, state=extra.state, attempts=1, live=held, possible_duplicate_of="R1")
+    apart = decide(cmd(KeepApart, report_id="R2"), DeskState(claim=flagged), RULES, TRAVEL, NOW)
+    assert apart.keep_apart and apart.resolves == "R2" and apart.withdraw is None

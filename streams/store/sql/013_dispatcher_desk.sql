@@ -29,6 +29,14 @@ ALTER TABLE claims
 ALTER TABLE survey_tasks ADD COLUMN home_region_id text;
 UPDATE survey_tasks SET home_region_id = region_id;
 ALTER TABLE survey_tasks ALTER COLUMN home_region_id SET NOT NULL;
+-- Unless the writer names another, a task uses its claim's region's people (every writer before the desk).
+CREATE FUNCTION default_home_region() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.home_region_id := COALESCE(NEW.home_region_id, NEW.region_id);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER survey_tasks_home_region BEFORE INSERT ON survey_tasks
+    FOR EACH ROW EXECUTE FUNCTION default_home_region();
 DROP INDEX survey_tasks_by_region_day;
 CREATE INDEX survey_tasks_live_by_home ON survey_tasks (home_region_id) WHERE live;
 CREATE INDEX survey_tasks_by_home_day ON survey_tasks (home_region_id, assigned_at);
