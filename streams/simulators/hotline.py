@@ -143,10 +143,10 @@ def make_report(rng: random.Random, regions: tuple[Region, ...], now: datetime, 
         return SimulatedReport(dup.report_id, dup.model_dump_json().encode(), True, duplicate=kind)
     region = rng.choice(regions)
     report = loss_report(rng, region, now, seq)
-    if recent is not None:
-        recent.append((report, region))
-        del recent[:-50]
     if rng.random() < bad_ratio:
         payload, flaw = _flawed(rng, report)
         return SimulatedReport(report.report_id, payload, False, flaw)
+    if recent is not None:  # (a broken report has no claim to be a duplicate of)
+        recent.append((report, region))
+        del recent[:-50]
     return SimulatedReport(report.report_id, report.model_dump_json().encode(), True)

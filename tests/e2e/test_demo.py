@@ -8,13 +8,15 @@ from tests.conftest import CLI, processes_using
 
 def test_demo_accounts_for_every_report_and_leaves_nothing_running(tmp_path, cli_env):
     summary_path = tmp_path / "summary.json"
-    out = subprocess.run([*CLI, "demo", "--reports", "120", "--rate", "15", "--summary-json", str(summary_path)],
+    out = subprocess.run([*CLI, "demo", "--reports", "120", "--rate", "15", "--bad-ratio", "0.1", "--summary-json", str(summary_path)],
                          env=cli_env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "claims-dispatch demo summary" in out.stdout
     s = json.loads(summary_path.read_text())
     assert s["received"] == 120 and s["unaccounted"] == 0
-    assert s["dispatched"] + s["escalated"] == s["valid"]
+    assert s["dispatched"] + s["escalated"] + s["duplicates_linked"] == s["valid"]
+    # The simulated hotline's duplicate calls (the other driver, the same customer again): each recognised.
+    assert s["duplicates_linked"] + s["duplicates_flagged"] == sum(s["duplicates_sent"].values())
     assert s["dead_lettered"] == s["received"] - s["valid"] > 0  # the demo feeds some broken reports
     assert s["dispatched"] > 0 and s["surveys_completed"] > 0
     assert 0 <= s["predicted_on_time_share"] <= 1 and s["time_to_assign_p50_s"] is not None
