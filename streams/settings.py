@@ -43,7 +43,13 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CLAIMS_", env_nested_delimiter="__", extra="ignore")
 
-    kafka_bootstrap: str | None = Field(default=None, description="host:port[,host:port]; unset = embedded Tansu broker.")
+    kafka_bootstrap: str | None = Field(default=None, description="host:port[,host:port]; unset = a broker this "
+                                                                   "process starts (CLAIMS_BROKER).")
+    broker: Literal["tansu", "kafka"] = Field(
+        default="tansu", description="The broker started when CLAIMS_KAFKA_BOOTSTRAP is unset: Tansu (light, in "
+                                     "memory) or a project-managed Apache Kafka (jars resolved by Maven).")
+    kafka_version: str = Field(default="4.1.1", description="The project-managed Apache Kafka's version (3.9.1 or "
+                                                            "4.1.1).")
     database_url: str | None = Field(default=None, description="postgresql://...; unset = embedded pgserver.")
     state_dir: Path = Field(default=Path(".claims-dispatch"), description="Embedded data, stack.json, faust data.")
 

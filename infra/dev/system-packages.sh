@@ -5,6 +5,7 @@
 #   chromium-driver  chromedriver, through which the desk console test drives it (WebDriver)
 #   prometheus  promtool for the alert rules and their unit tests, and a real server for the scrape test
 #   postgresql  a PostgreSQL built with SSL for the TLS test (pgserver's is built without it)
+#   maven, a JRE  resolve and run the project-managed Apache Kafka the suites also run on (streams/apache_kafka.py)
 set -euo pipefail
 
 missing=()
@@ -13,6 +14,8 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v promtool >/dev/null || missing+=(prometheus)
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || missing+=(postgresql)
+command -v java >/dev/null || missing+=(default-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=()

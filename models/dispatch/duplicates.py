@@ -162,11 +162,23 @@ def recognise(known: list[tuple[Fingerprint, str | None]], new: list[Fingerprint
     with the claim it was linked to (None: its own). Each new report is compared with the known claims and
     with the new ones before it."""
     primary = {fp.report_id: (of or fp.report_id) for fp, of in known}
-    candidates = [fp for fp, _ in known]
+    # By cell, in arrival order: a new report is compared only with those whose scene can lie within the radius
+    # (a storm's batch of a thousand reports would otherwise compare each with every other).
+    by_cell: dict[int, list[Fingerprint]] = {}
+    order: dict[str, int] = {}
+
+    def keep(fp: Fingerprint) -> None:
+        order[fp.report_id] = len(order)
+        by_cell.setdefault(cell_key(*cell_of(fp.lat, fp.lon)), []).append(fp)
+
+    for fp, _ in known:
+        keep(fp)
     linked: dict[str, Match] = {}
     flagged: dict[str, Match] = {}
     for fp in new:
-        m = best_match(fp, candidates, rules)
+        near = sorted((c for key in cells_near(fp.lat, fp.lon, rules.radius_m) for c in by_cell.get(key, ())),
+                      key=lambda c: order[c.report_id])
+        m = best_match(fp, near, rules)
         verdict = m.verdict(rules) if m else None
         if verdict == "link":
             root = primary.get(m.other, m.other)
@@ -174,13 +186,13 @@ def recognise(known: list[tuple[Fingerprint, str | None]], new: list[Fingerprint
             primary[fp.report_id] = root
         elif verdict == "flag":
             flagged[fp.report_id] = m
-        candidates.append(fp)
+        keep(fp)
     return linked, flagged
 
 
 #: Scenes are looked up by cell: 0.0045° of latitude (500 m) by 0.008° of longitude (at least 500 m up to 51°
-#: north, China's far north-east 53°: 480 m), so that a scene's cell and its eight neighbours cover any
-#: radius up to 480 m (``DuplicateRules.radius_m`` is bounded by it).
+#: north, China's far north-east 53°: 480 m), so that a circle of any radius up to 480 m
+#: (``DuplicateRules.radius_m`` is bounded by it) overlaps at most four cells.
 CELL_LAT_DEG = 0.0045
 CELL_LON_DEG = 0.008
 
@@ -195,7 +207,10 @@ def cell_key(row: int, col: int) -> int:
     return row * 1_000_000 + col
 
 
-def cells_near(lat: float, lon: float) -> list[int]:
-    """The keys of the cell a scene lies in and its eight neighbours."""
-    row, col = cell_of(lat, lon)
-    return [cell_key(r, c) for r in (row - 1, row, row + 1) for c in (col - 1, col, col + 1)]
+def cells_near(lat: float, lon: float, radius_m: float = 480.0) -> list[int]:
+    """The keys of the cells a circle of ``radius_m`` around a scene overlaps (its bounding box's): one to
+    four, as a cell is larger than the radius each way."""
+    dlat = radius_m / 111_320.0
+    dlon = radius_m / (111_320.0 * max(0.1, math.cos(math.radians(lat))))
+    (r0, c0), (r1, c1) = cell_of(lat - dlat, lon - dlon), cell_of(lat + dlat, lon + dlon)
+    return [cell_key(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]

@@ -83,9 +83,15 @@ def stop_everything(settings: Settings, stack, procs) -> None:
     bootstrap.stack_file(settings).unlink(missing_ok=True)
 
 
+def _broker(args, settings: Settings) -> Settings:
+    """``--broker`` over CLAIMS_BROKER: which broker to start when no external one is configured."""
+    return settings.model_copy(update={"broker": args.broker}) if getattr(args, "broker", None) else settings
+
+
 def cmd_run(args, settings: Settings) -> int:
     from streams.processes import Interrupted, sigterm_unwinds
 
+    settings = _broker(args, settings)
     with sigterm_unwinds():
         stack, procs, info = None, [], {}
         try:
@@ -119,6 +125,7 @@ def cmd_demo(args, settings: Settings) -> int:
     from streams.processes import Interrupted, sigterm_unwinds
     from streams.store import roster_store
 
+    settings = _broker(args, settings)
     # The demo runs on a fresh embedded database of its own, so that tasks left
     # open by an earlier demo cannot make surveyors look busy.
     if settings.database_url is None:

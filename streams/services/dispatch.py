@@ -174,8 +174,14 @@ async def _recognise_duplicates(conn, new: list[Accepted], prints: dict[str, Fin
         return {}, {}
     window = timedelta(minutes=rules.window_minutes)
     mine = [a.report.report_id for a in new]
-    probes = [(cells_near(prints[r].lat, prints[r].lon), prints[r].loss_time - window, prints[r].loss_time + window)
-              for r in mine]
+    # One probe per cell, over the loss times of the batch's reports there: a storm's batch shares cells.
+    spans: dict[int, tuple[datetime, datetime]] = {}
+    for r in mine:
+        fp = prints[r]
+        for cell in cells_near(fp.lat, fp.lon, rules.radius_m):
+            lo, hi = spans.get(cell, (fp.loss_time, fp.loss_time))
+            spans[cell] = (min(lo, fp.loss_time), max(hi, fp.loss_time))
+    probes = [([cell], lo - window, hi + window) for cell, (lo, hi) in spans.items()]
     known = await dispatch_store.duplicate_candidates(conn, probes, mine)
     linked, flagged = recognise(known, [prints[r] for r in mine], rules)
     await dispatch_store.link_duplicates(conn, [(r, m.other, m.score, [e.value for e in m.evidence])
