@@ -35,8 +35,9 @@ Regions = dict[str, tuple[list[SurveyorState], list[VehicleState]]]
 
 def desk_options(claim: ClaimRegistered, exclude: frozenset[str], regions: Regions, rules: DispatchRules,
                  travel: TravelTimeModel, now: datetime, max_km: float = 60.0, call_in_minutes: float = 20.0,
-                 per_kind: int = 3) -> list[DeskOption]:
-    """The options for ``claim`` (its surveyors in ``exclude`` left out). See the module docstring."""
+                 per_kind: int = 3, has_surveyor: bool = False) -> list[DeskOption]:
+    """The options for ``claim`` (its surveyors in ``exclude`` left out). See the module docstring. A claim
+    that ``has_surveyor`` already (late, or the wrong one) is given a new one by reassignment."""
     local = local_time(now, rules)
     zone = ZoneInfo(rules.timezone)  # summaries in the dispatchers' clock
     need = rules.equipment_needed(claim.loss_type)
@@ -56,7 +57,7 @@ def desk_options(claim: ClaimRegistered, exclude: frozenset[str], regions: Regio
             lead = timedelta(0) if on_duty else timedelta(minutes=call_in_minutes)
             v, eta = min(((v, eta_with(s, v, claim.lat, claim.lon, claim.zone, travel, now) + lead) for v in fleet),
                          key=lambda pair: (pair[1], pair[0].vehicle.vehicle_id))
-            found[kind].append(_surveyor_option(kind, claim, s, v, eta, on_duty, zone))
+            found[kind].append(_surveyor_option(kind, claim, s, v, eta, on_duty, zone, has_surveyor))
     options = [o for kind in found.values()
                for o in sorted(kind, key=lambda o: (o.estimated_arrival_at, o.surveyor_id))[:per_kind]]
     promise = earliest_promise(claim, exclude, *regions.get(claim.region_id, ([], [])), rules, travel, now)
@@ -72,13 +73,13 @@ def desk_options(claim: ClaimRegistered, exclude: frozenset[str], regions: Regio
 
 
 def _surveyor_option(kind: str, claim: ClaimRegistered, s: SurveyorState, v: VehicleState, eta: datetime,
-                     on_duty: bool, zone: ZoneInfo) -> DeskOption:
+                     on_duty: bool, zone: ZoneInfo, reassign: bool) -> DeskOption:
     late = (eta - claim.deadline_at).total_seconds() / 60.0
     where = "" if kind == "home_surveyor" else f" of {s.surveyor.region_id}"
     called = "" if on_duty else ", called in off shift"
     summary = (f"send {s.surveyor_id}{where} with {v.vehicle.vehicle_id}{called}: arrives {eta.astimezone(zone):%H:%M}, "
                f"{abs(late):.0f} min {'late' if late > 0 else 'early'}")
-    command = {"type": "assign_surveyor", "report_id": claim.report_id, "surveyor_id": s.surveyor_id,
+    command = {"type": "reassign" if reassign else "assign_surveyor", "report_id": claim.report_id, "surveyor_id": s.surveyor_id,
                "vehicle_id": v.vehicle.vehicle_id}
     return DeskOption(kind=kind, summary=summary, surveyor_id=s.surveyor_id, region_id=s.surveyor.region_id,
                       vehicle_id=v.vehicle.vehicle_id, estimated_arrival_at=eta, minutes_late=round(late, 1),

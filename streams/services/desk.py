@@ -160,10 +160,6 @@ async def options_for(pool: asyncpg.Pool, escalation_id: uuid.UUID, now: datetim
     if claim.closed:
         return summary, []
     exclude = claim.exclude | ({claim.live.surveyor_id} if claim.live else set())
-    options = desk_options(claim.claim, frozenset(exclude), regions, rules, desk.travel, now,
-                           max_km=desk.rules.neighbour_max_km, call_in_minutes=desk.rules.call_in_minutes,
-                           per_kind=desk.rules.options_per_kind)
-    if claim.live is not None:  # the claim has a surveyor (late, or the wrong one): a new one is a reassignment
-        options = [o.model_copy(update={"command": {**o.command, "type": "reassign"}})
-                   if o.command.get("type") == "assign_surveyor" else o for o in options]
-    return summary, options
+    return summary, desk_options(claim.claim, frozenset(exclude), regions, rules, desk.travel, now,
+                                 max_km=desk.rules.neighbour_max_km, call_in_minutes=desk.rules.call_in_minutes,
+                                 per_kind=desk.rules.options_per_kind, has_surveyor=claim.live is not None)

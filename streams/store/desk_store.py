@@ -86,11 +86,6 @@ async def claim_exists(conn: asyncpg.Connection, report_id: str | None) -> bool:
     return report_id is not None and bool(await conn.fetchval("SELECT 1 FROM claims WHERE report_id = $1", report_id))
 
 
-async def bump_regions(conn: asyncpg.Connection, region_ids: list[str]) -> None:
-    """Mark the regions' state as changed (a task served from a neighbour's region touches both)."""
-    await conn.execute("SELECT bump_regions($1::text[])", region_ids)
-
-
 async def set_deadline(conn: asyncpg.Connection, report_id: str, deadline: datetime, limit: datetime,
                        now: datetime, dispatch_now: bool) -> None:
     """The claim (and its live task) held to an agreed arrival; the zone's limit kept beside it. An

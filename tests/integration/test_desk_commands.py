@@ -112,7 +112,7 @@ async def test_reassigning_then_taking_the_surveyor_off_duty_sends_the_claim_to_
     off = await send(bus, command("set_surveyor_duty", surveyor_id=target, on_duty=False, cause="sick"))
     assert off["outcome"] == "applied" and off["report_id"] == r["report_id"]
     # Back to dispatch, without either surveyor whose task was withdrawn: the third (if free) or an escalation.
-    third = await bus.wait_for(lambda: _after(bus, r["report_id"], off["event_id"]), what="the claim decided again")
+    third = await bus.wait_for(lambda: _after(bus, r["report_id"]), what="the claim decided again")
     if third["type"] == "surveyor_reassigned":
         assert third["surveyor_id"] not in (first["surveyor_id"], target)
     assert await db.fetchval("SELECT duty FROM surveyors WHERE surveyor_id = $1", target) is False
@@ -125,7 +125,7 @@ def _types(bus, report_id: str, wanted: set[str]):
     return found if {d["type"] for d in found} == wanted else None
 
 
-def _after(bus, report_id: str, result_event_id: str):
+def _after(bus, report_id: str):
     decisions = bus.about("dispatch.assignments", report_id)
     types = [d["type"] for d in decisions]
     if types.count("task_withdrawn") < 2:

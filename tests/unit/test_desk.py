@@ -243,6 +243,8 @@ def test_options_name_a_neighbours_surveyor_an_on_call_one_and_the_earliest_prom
     assert promise.estimated_arrival_at >= home_busy.free_at and promise.estimated_arrival_at.minute % 5 == 0
     assert all(o.surveyor_id != "nb-s1" for o in options)
     assert all(o.surveyor_id or o.kind == "agree_later_time" for o in options)  # every other option names someone
+    held = desk_options(c, frozenset(), regions, RULES, TRAVEL, NOW, max_km=60, has_surveyor=True)
+    assert {o.command["type"] for o in held if o.surveyor_id} == {"reassign"}  # a claim with a surveyor: reassign
 
 
 def test_no_promise_when_nobody_of_the_region_handles_the_claim():
