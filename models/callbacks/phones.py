@@ -35,6 +35,28 @@ def phone_hash(raw: str, region: str = DEFAULT_REGION) -> str:
     return hashlib.sha256(normalise(raw, region).encode()).hexdigest()
 
 
+# A mainland mobile number as people write it: +86 / 0086 or nothing before eleven digits from 13…19,
+# grouped by spaces, dashes or dots.
+_MOBILE = re.compile(r"(?:\+86|0086)?(1[3-9]\d{9})")
+_SEPARATORS = re.compile(r"[\s.\-()]")
+
+
+def caller_hash(raw: str) -> str | None:
+    """The hash duplicate detection compares callers by, None when ``raw`` is not a number.
+
+    The hotline's usual case, a mainland mobile number, is normalised by pattern (a full parse costs about
+    30 µs, a tenth of a report's intake); it gives the hash ``phone_hash`` gives for that number, and eleven
+    such digits ``phonenumbers`` thinks unassigned still hash alike each time they are typed. Anything
+    else goes through ``phone_hash``."""
+    m = _MOBILE.fullmatch(_SEPARATORS.sub("", raw))
+    if m:
+        return hashlib.sha256(f"+86{m.group(1)}".encode()).hexdigest()
+    try:
+        return phone_hash(raw)
+    except InvalidPhoneNumber:
+        return None
+
+
 def legacy_phone_hash(raw: str) -> str:
     """The hash entries were kept under before numbers were normalised (SHA-256 of the digits as typed):
     still looked up, so that an entry made then keeps excluding its number."""

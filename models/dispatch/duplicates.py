@@ -29,7 +29,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.callbacks.phones import InvalidPhoneNumber, phone_hash
+from models.callbacks.phones import caller_hash
 from models.contract.loss_report import LossReported
 from models.dispatch.geo import distance_km
 
@@ -75,10 +75,7 @@ class Fingerprint:
 
 def fingerprint_of(report: LossReported) -> Fingerprint:
     """A report's fingerprint: its caller by the hash of the normalised number (None when not a number)."""
-    try:
-        caller = phone_hash(report.reporter.phone)
-    except InvalidPhoneNumber:
-        caller = None
+    caller = caller_hash(report.reporter.phone)
     insured = report.insured_vehicle.plate if report.insured_vehicle else None
     return Fingerprint(report.report_id, report.loss_time, report.location.lat, report.location.lon,
                        report.policy.number, plate(insured),

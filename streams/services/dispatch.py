@@ -107,6 +107,8 @@ async def register_reports(uow: UnitOfWork, batch: list[Accepted], now: datetime
     if not fresh:
         return done
     prints = {a.report.report_id: fingerprint_of(a.report) for a in fresh.values()}
+    # Looked up before the batch is stored: what comes back is only what was there before it.
+    known = await _claims_near(uow.conn, prints.values(), d.rules.duplicates)
     stored = await dispatch_store.store_claims(uow.conn, list(fresh.values()), now, prints)
     for a in fresh.values():
         if a.report.report_id in stored:
@@ -114,7 +116,7 @@ async def register_reports(uow: UnitOfWork, batch: list[Accepted], now: datetime
             done.new.append(a)
         else:
             done.duplicates.append(a)
-    done.linked, flagged = await _recognise_duplicates(uow.conn, done.new, prints, d.rules.duplicates)
+    done.linked, flagged = await _recognise_duplicates(uow.conn, known, done.new, prints, d.rules.duplicates)
     by_region: dict[str, list[Accepted]] = {}
     appointments: list[Accepted] = []
     for a in done.new:
@@ -165,25 +167,28 @@ async def _plan_new(uow: UnitOfWork, done: "Intake", by_region: dict[str, list[A
             done.plans.append(result.plan)
 
 
-async def _recognise_duplicates(conn, new: list[Accepted], prints: dict[str, Fingerprint], rules: DuplicateRules
-                                ) -> tuple[dict[str, Match], dict[str, Match]]:
-    """Which of the claims just stored are other reports of an accident that has a claim (linked, to the
-    first claim of it) or may be (flagged): compared with the open claims near them in time and place and
-    with the earlier ones of the batch. One query for the batch."""
-    if not new:
-        return {}, {}
+async def _claims_near(conn, prints, rules: DuplicateRules) -> list[tuple[Fingerprint, str | None]]:
+    """The open claims in time and place near any of ``prints``: one probe per cell, over the loss times
+    of the batch's reports there (a storm's batch shares cells), one query for the batch."""
     window = timedelta(minutes=rules.window_minutes)
-    mine = [a.report.report_id for a in new]
-    # One probe per cell, over the loss times of the batch's reports there: a storm's batch shares cells.
     spans: dict[int, tuple[datetime, datetime]] = {}
-    for r in mine:
-        fp = prints[r]
+    for fp in prints:
         for cell in cells_near(fp.lat, fp.lon, rules.radius_m):
             lo, hi = spans.get(cell, (fp.loss_time, fp.loss_time))
             spans[cell] = (min(lo, fp.loss_time), max(hi, fp.loss_time))
-    probes = [([cell], lo - window, hi + window) for cell, (lo, hi) in spans.items()]
-    known = await dispatch_store.duplicate_candidates(conn, probes, mine)
-    linked, flagged = recognise(known, [prints[r] for r in mine], rules)
+    return await dispatch_store.duplicate_candidates(conn, [(cell, lo - window, hi + window)
+                                                            for cell, (lo, hi) in spans.items()])
+
+
+async def _recognise_duplicates(conn, known: list[tuple[Fingerprint, str | None]], new: list[Accepted],
+                                prints: dict[str, Fingerprint], rules: DuplicateRules
+                                ) -> tuple[dict[str, Match], dict[str, Match]]:
+    """Which of the claims just stored are other reports of an accident that has a claim (linked, to the
+    first claim of it) or may be (flagged): compared with the ``known`` claims near them and with the
+    earlier ones of the batch."""
+    if not new:
+        return {}, {}
+    linked, flagged = recognise(known, [prints[a.report.report_id] for a in new], rules)
     await dispatch_store.link_duplicates(conn, [(r, m.other, m.score, [e.value for e in m.evidence])
                                                 for r, m in linked.items()], "intake")
     await dispatch_store.flag_duplicates(conn, [(r, m.other, m.score, [e.value for e in m.evidence])

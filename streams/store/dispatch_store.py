@@ -25,6 +25,11 @@ from streams.store.states import WITHDRAWN_SQL
 #: The most waiting claims of one region planned together (the earliest deadlines first).
 MAX_PENDING_PER_PLAN = 500
 
+#: The most claims one cell gives a batch's duplicate look-up: a cell is 500 m across and a probe spans the
+#: batch's loss times there and the window either side; a thousand is far beyond any storm's (a bound, not
+#: a filter: the look-up stays one index range per cell).
+MAX_CANDIDATES_PER_CELL = 1000
+
 
 async def store_claims(conn: asyncpg.Connection, items: list[Accepted], received_at: datetime,
                        fingerprints: dict[str, Fingerprint] | None = None) -> set[str]:
@@ -57,33 +62,34 @@ async def store_claims(conn: asyncpg.Connection, items: list[Accepted], received
     return {r["report_id"] for r in rows}
 
 
-async def duplicate_candidates(conn: asyncpg.Connection, probes: list[tuple[list[int], datetime, datetime]],
-                               exclude: list[str]) -> list[tuple[Fingerprint, str | None]]:
-    """Claims whose scene lies in one of a probe's cells and whose loss falls in its time range (cancelled
-    ones left out, and those in ``exclude``), as compared, each with the claim it was linked to (None: its
-    own), the earliest reported first."""
+async def duplicate_candidates(conn: asyncpg.Connection, probes: list[tuple[int, datetime, datetime]]
+                               ) -> list[tuple[Fingerprint, str | None]]:
+    """Claims whose scene lies in a probe's cell and whose loss falls in its time range (cancelled ones left
+    out), as compared, each with the claim it was linked to (None: its own), the earliest reported first."""
     if not probes:
         return []
-    cells = [c for cells_, _, _ in probes for c in cells_]
-    lows = [lo for cells_, lo, _ in probes for _ in cells_]
-    highs = [hi for cells_, _, hi in probes for _ in cells_]
+    # A lateral look-up per probe, bounded: the planner cannot flatten it into a hash join, which would
+    # read the whole table (every claim of the year) to serve a batch's few thousand index probes.
     rows = await conn.fetch(
         """
-        SELECT DISTINCT ON (c.report_id) c.report_id, c.loss_time, c.fingerprint::text AS fingerprint,
-               (c.report->'location'->>'lat')::float8 AS lat, (c.report->'location'->>'lon')::float8 AS lon,
-               c.dispatch_state, c.duplicate_of, c.reported_at
+        SELECT c.report_id, c.loss_time, c.fingerprint::text AS fingerprint, c.duplicate_of, c.reported_at,
+               (c.report->'location'->>'lat')::float8 AS lat, (c.report->'location'->>'lon')::float8 AS lon
           FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS x(cell, lo, hi)
-          JOIN claims c ON c.scene_cell = x.cell AND c.loss_time BETWEEN x.lo AND x.hi
-         WHERE c.dispatch_state <> $4 AND NOT (c.report_id = ANY($5::text[])) AND c.fingerprint IS NOT NULL
-         ORDER BY c.report_id
-        """, cells, lows, highs, DispatchState.CANCELLED.value, exclude)
-    found = []
+          CROSS JOIN LATERAL (
+                SELECT * FROM claims c
+                 WHERE c.scene_cell = x.cell AND c.loss_time BETWEEN x.lo AND x.hi
+                   AND c.fingerprint IS NOT NULL AND c.dispatch_state <> $4
+                 LIMIT $5) c
+        """, [c for c, _, _ in probes], [lo for _, lo, _ in probes], [hi for _, _, hi in probes],
+        DispatchState.CANCELLED.value, MAX_CANDIDATES_PER_CELL)
+    found: dict[str, tuple[Fingerprint, str | None]] = {}
     for r in sorted(rows, key=lambda r: (r["reported_at"], r["report_id"])):
-        f = json.loads(r["fingerprint"])
-        found.append((Fingerprint(r["report_id"], r["loss_time"], r["lat"], r["lon"], f["policy_no"],
-                                  f["insured_plate"], frozenset(f["third_party_plates"]), f["caller"]),
-                      r["duplicate_of"]))
-    return found
+        if r["report_id"] not in found:
+            f = json.loads(r["fingerprint"])
+            found[r["report_id"]] = (Fingerprint(r["report_id"], r["loss_time"], r["lat"], r["lon"], f["policy_no"],
+                                                 f["insured_plate"], frozenset(f["third_party_plates"]), f["caller"]),
+                                     r["duplicate_of"])
+    return list(found.values())
 
 
 async def link_duplicates(conn: asyncpg.Connection, links: list[tuple[str, str, float, list[str]]], by: str) -> None:
