@@ -104,6 +104,21 @@ def _die_with_parent() -> None:
         pass
 
 
+@dataclass(frozen=True)
+class Security:
+    """A secured client listener: SASL_SSL with SCRAM-SHA-512 users (made at format time: KRaft has no
+    ZooKeeper to create them in), TLS from PEM files, and the standard authorizer, so that only what an
+    ACL allows is allowed. ``admin`` is the super user the brokers themselves talk as; the controller
+    listener stays plaintext on loopback, and its principal (ANONYMOUS) is a super user too, as KRaft's
+    authorizer asks of the controllers' own traffic."""
+
+    users: dict[str, str]  # name -> password, the admin's among them
+    cert: Path             # the broker's certificate (PEM, for 127.0.0.1)
+    key: Path              # its unencrypted PKCS#8 key
+    ca: Path               # the CA clients and brokers verify it with
+    admin: str = "admin"
+
+
 @dataclass
 class Node:
     node_id: int
@@ -126,6 +141,7 @@ class Cluster:
     nodes: list[Node] = field(default_factory=list)
     version: str = DEFAULT_VERSION
     heap: str = "512m"
+    security: Security | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -136,19 +152,22 @@ class Cluster:
         return min(3, len(self.nodes))
 
     @classmethod
-    def start(cls, folder: Path, nodes: int = 1, version: str = DEFAULT_VERSION, timeout_s: float = 60.0) -> "Cluster":
+    def start(cls, folder: Path, nodes: int = 1, version: str = DEFAULT_VERSION, timeout_s: float = 60.0,
+              security: Security | None = None) -> "Cluster":
         """Format and start ``nodes`` nodes; returns once every one answers."""
         folder.mkdir(parents=True, exist_ok=True)
         cluster = cls(folder, [Node(i + 1, _free_port(), _free_port(), folder / f"node-{i + 1}") for i in range(nodes)],
-                      version)
+                      version, security=security)
         classpath = os.pathsep.join(str(p) for p in jars(version))
         (folder / "log4j2.properties").write_text(_LOG_CONFIG)
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         try:
             for n in cluster.nodes:
                 cluster._configure(n)
+                scram = [a for name, pw in (security.users.items() if security else ())
+                         for a in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={pw}]")]
                 out = subprocess.run(cluster._java(classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-                                                   "-c", str(n.folder / "server.properties")),
+                                                   "-c", str(n.folder / "server.properties"), *scram),
                                      capture_output=True, text=True, timeout=120)
                 if out.returncode != 0:
                     raise RuntimeError(f"formatting Kafka node {n.node_id} failed:\n{out.stdout}{out.stderr}")
@@ -169,13 +188,16 @@ class Cluster:
         voters = ",".join(f"{m.node_id}@127.0.0.1:{m.controller_port}" for m in self.nodes)
         rf = self.replication
         n.folder.mkdir(parents=True, exist_ok=True)
+        client = "SASL_SSL" if self.security else "PLAINTEXT"
         (n.folder / "server.properties").write_text("\n".join([
             "process.roles=broker,controller",
             f"node.id={n.node_id}",
-            f"listeners=PLAINTEXT://127.0.0.1:{n.port},CONTROLLER://127.0.0.1:{n.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{n.port}",
+            f"listeners={client}://127.0.0.1:{n.port},CONTROLLER://127.0.0.1:{n.controller_port}",
+            f"advertised.listeners={client}://127.0.0.1:{n.port}",
+            f"inter.broker.listener.name={client}",
             "controller.listener.names=CONTROLLER",
-            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            f"listener.security.protocol.map=CONTROLLER:PLAINTEXT,{client}:{client}",
+            *self._security_properties(n),
             f"controller.quorum.voters={voters}",
             f"log.dirs={n.folder / 'data'}",
             f"offsets.topic.replication.factor={rf}",
@@ -189,6 +211,52 @@ class Cluster:
             "group.initial.rebalance.delay.ms=0",
             "",
         ]))
+
+    def _security_properties(self, n: Node) -> list[str]:
+        sec = self.security
+        if sec is None:
+            return []
+        keystore = n.folder / "keystore.pem"  # Kafka's PEM key store: the key, then the certificate chain
+        n.folder.mkdir(parents=True, exist_ok=True)
+        keystore.write_text(sec.key.read_text() + sec.cert.read_text())
+        keystore.chmod(0o600)
+        return [
+            "sasl.enabled.mechanisms=SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram."
+            f'ScramLoginModule required username="{sec.admin}" password="{sec.users[sec.admin]}";',
+            "ssl.keystore.type=PEM", f"ssl.keystore.location={keystore}",
+            "ssl.truststore.type=PEM", f"ssl.truststore.location={sec.ca}",
+            "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            f"super.users=User:{sec.admin};User:ANONYMOUS",
+            "allow.everyone.if.no.acl.found=false",
+        ]
+
+    def admin_properties(self) -> Path:
+        """A client configuration for Kafka's own tools as the admin (ACLs are made with it)."""
+        sec = self.security
+        path = self.folder / "admin.properties"
+        path.write_text("\n".join([
+            "security.protocol=SASL_SSL", "sasl.mechanism=SCRAM-SHA-512",
+            "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{sec.admin}" password="{sec.users[sec.admin]}";',
+            "ssl.truststore.type=PEM", f"ssl.truststore.location={sec.ca}", ""]))
+        path.chmod(0o600)
+        return path
+
+    @property
+    def acl_tool(self) -> str:
+        """kafka-acls.sh's class: moved from core to tools in 4.0."""
+        return "kafka.admin.AclCommand" if self.version.startswith("3.") else "org.apache.kafka.tools.AclCommand"
+
+    def tool(self, main_class: str, *args: str, timeout_s: float = 120) -> str:
+        """Run one of Kafka's own command-line tools (a class on the broker's class path); its output."""
+        classpath = os.pathsep.join(str(p) for p in jars(self.version))
+        out = subprocess.run(self._java(classpath, main_class, *args), capture_output=True, text=True,
+                             timeout=timeout_s)
+        if out.returncode != 0:
+            raise RuntimeError(f"{main_class} failed:\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
+        return out.stdout
 
     def start_node(self, n: Node, classpath: str | None = None) -> None:
         classpath = classpath or os.pathsep.join(str(p) for p in jars(self.version))
@@ -213,6 +281,39 @@ class Cluster:
                         raise RuntimeError(f"Kafka node {n.node_id} did not listen within {timeout_s} s; see "
                                            f"{n.folder / 'kafka.log'}") from None
                     time.sleep(0.1)
+
+    def leader(self) -> Node:
+        """The node leading the metadata quorum (KRaft's active controller), as the running nodes' quorum
+        state says (``leaderId`` in ``__cluster_metadata-0/quorum-state``, written on every election)."""
+        import json
+
+        votes = {}
+        for n in self.nodes:
+            if n.proc is None or n.proc.poll() is not None:
+                continue
+            try:
+                state = json.loads((n.folder / "data" / "__cluster_metadata-0" / "quorum-state").read_text())
+            except (OSError, ValueError):
+                continue
+            if state.get("leaderId", -1) >= 0:
+                votes[state["leaderId"]] = max(votes.get(state["leaderId"], -1), state.get("leaderEpoch", 0))
+        if not votes:
+            raise RuntimeError("no running node knows a metadata quorum leader")
+        leader_id = max(votes, key=votes.get)  # the newest epoch's leader
+        return next(n for n in self.nodes if n.node_id == leader_id)
+
+    def restart(self, n: Node, timeout_s: float = 60.0) -> None:
+        """Start a stopped or killed node again on its ports and data; returns once it listens."""
+        self.start_node(n)
+        self.wait_ready(timeout_s)
+
+    def start_all(self, timeout_s: float = 60.0) -> None:
+        """Start every node that is not running (after ``stop``: a whole cluster's restart)."""
+        classpath = os.pathsep.join(str(p) for p in jars(self.version))
+        for n in self.nodes:
+            if n.proc is None or n.proc.poll() is not None:
+                self.start_node(n, classpath)
+        self.wait_ready(timeout_s)
 
     def kill(self, n: Node, sig: int = signal.SIGKILL) -> None:
         if n.proc is not None and n.proc.poll() is None:

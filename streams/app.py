@@ -105,6 +105,7 @@ def faust_app(settings: Settings, kafka_bootstrap: str, app_id: str | None = Non
         TableManager=ClaimsTableManager,
     )
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    app.producer_idempotence = settings.idempotence
     app.gil_switch_interval_s = settings.gil_switch_interval_s
     app.gc_gen0_threshold = settings.gc_gen0_threshold
 

@@ -8,7 +8,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from streams.commands.admin import cmd_audit, cmd_migrate, cmd_schemas_export, cmd_topics_create
+from streams.commands.admin import cmd_audit, cmd_migrate, cmd_schemas_export, cmd_topics_acls, cmd_topics_create
 from streams.commands.data import (cmd_calendar_recompute, cmd_calendar_status, cmd_dnc_add, cmd_dnc_count,
                                    cmd_dnc_remove, cmd_report, cmd_roster_load)
 from streams.commands.desk import cmd_desk, cmd_desk_token
@@ -106,6 +106,9 @@ def parser() -> argparse.ArgumentParser:
 
     topics = sub.add_parser("topics", help="Kafka topics").add_subparsers(dest="topics_cmd", required=True)
     topics.add_parser("create", help="create every topic (for an external Kafka)").set_defaults(func=cmd_topics_create)
+    acls = topics.add_parser("acls", help="the kafka-acls.sh commands that give a worker's principal its topics and group")
+    acls.add_argument("--principal", required=True, help="e.g. User:claims (the worker's SASL user)")
+    acls.set_defaults(func=cmd_topics_acls)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
 

@@ -145,13 +145,13 @@ def start_postgres(state_dir: Path):
 
 
 async def create_topics(bootstrap: str, topics: list[tuple[str, int]], timeout_s: float = 30,
-                        replication: int = 1) -> None:
+                        replication: int = 1, settings: Settings | None = None) -> None:
     """Create every topic that does not exist yet (brokers here do not auto-create)."""
     from aiokafka.admin import NewTopic
 
     from streams.kafka_clients import admin as admin_client
 
-    admin = admin_client(bootstrap, timeout_s)
+    admin = admin_client(bootstrap, timeout_s, settings)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -179,7 +179,8 @@ def start_stack(settings: Settings) -> Stack:
         if stack.embedded_kafka and settings.broker == "kafka":
             from streams.apache_kafka import Cluster
 
-            cluster = stack.kafka_cluster = Cluster.start(state_dir / "kafka", 1, settings.kafka_version)
+            cluster = stack.kafka_cluster = Cluster.start(state_dir / "kafka", settings.kafka_nodes,
+                                                          settings.kafka_version)
             stack.broker, stack.kafka_bootstrap = cluster.nodes[0].proc, cluster.bootstrap
             stack.broker_log, stack.broker_kind = cluster.nodes[0].folder / "kafka.log", "kafka"
         elif stack.embedded_kafka:
@@ -192,7 +193,8 @@ def start_stack(settings: Settings) -> Stack:
         with ThreadPoolExecutor(1) as starting:
             postgres = starting.submit(start_postgres, state_dir) if stack.embedded_postgres else None
             try:
-                asyncio.run(create_topics(stack.kafka_bootstrap, all_topic_names()))
+                asyncio.run(create_topics(stack.kafka_bootstrap, all_topic_names(), settings=settings,
+                                          replication=stack.kafka_cluster.replication if stack.kafka_cluster else 1))
             finally:  # waited for even when the topics failed, so that stop() stops what started
                 if postgres is not None:
                     stack.pg_server, stack.database_url = postgres.result()

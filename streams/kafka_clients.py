@@ -20,9 +20,10 @@ def _auth(settings: Settings | None) -> dict:
 
 
 def producer(bootstrap: str, settings: Settings | None = None) -> AIOKafkaProducer:
-    # acks=all, no idempotence: Tansu does not implement InitProducerId (docs/embedded-broker.md).
-    return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, linger_ms=5,
-                            **_auth(settings))
+    # acks=all; idempotent where the broker has it (Settings.idempotence): Tansu does not implement
+    # InitProducerId (docs/embedded-broker.md), so without settings it is off.
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
+                            enable_idempotence=bool(settings and settings.idempotence), **_auth(settings))
 
 
 def reader(bootstrap: str, *topics: str, group: str | None = None, from_start: bool = True,

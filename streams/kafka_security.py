@@ -42,3 +42,17 @@ def faust_credentials(settings: Settings) -> CredentialsT | None:
 def aiokafka_auth(settings: Settings) -> dict:
     """Keyword arguments for AIOKafkaProducer / AIOKafkaConsumer / AIOKafkaAdminClient."""
     return dict(credentials_to_aiokafka_auth(faust_credentials(settings)))
+
+
+def worker_acls(principal: str, group: str) -> list[list[str]]:
+    """The ACLs a worker's principal needs on an Apache Kafka with an authorizer, as arguments to Kafka's
+    ``kafka-acls.sh`` (after ``--bootstrap-server … --command-config …``): read, write and describe on
+    this project's topics (inputs, outputs and their dead letters, named literally: nothing else), and
+    read on its consumer group. Idempotent writes need nothing more on Kafka 2.8 and later (KIP-679: write
+    on a topic implies them)."""
+    from models.contract.topics import all_topic_names
+
+    topics = [a for name, _ in all_topic_names() for a in ("--topic", name)]
+    return [["--add", "--allow-principal", principal, "--operation", "Read", "--operation", "Write",
+             "--operation", "Describe", *topics],
+            ["--add", "--allow-principal", principal, "--operation", "Read", "--group", group]]

@@ -5,7 +5,8 @@ On the embedded Tansu broker an empty fetch sleeps that long and is not woken by
 new data (docs/embedded-broker.md: each hop +~750 ms), so the embedded profile wants ~10 ms.
 This transport is registered under the ``faust.transports`` entry point
 (pyproject.toml) as ``claimskafka://`` — Faust's supported seam for transports —
-and only sets the wait on the consumer it creates, before that consumer starts.
+and only sets the wait on the consumer it creates, before that consumer starts; its producer is idempotent
+where the broker supports it (``Settings.idempotence``).
 """
 
 from __future__ import annotations
@@ -33,5 +34,16 @@ class Consumer(faust_aiokafka.Consumer):
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
+class Producer(faust_aiokafka.Producer):
+    def _settings_extra(self) -> dict:
+        # The idempotent producer where the broker has it (Settings.idempotence): a send retried after a
+        # lost acknowledgement is written once. acks=all is what idempotence requires and what we use anyway.
+        extra = dict(super()._settings_extra())
+        if getattr(self.app, "producer_idempotence", False):
+            extra.update(acks="all", enable_idempotence=True)
+        return extra
+
+
 class Transport(faust_aiokafka.Transport):
     Consumer: ClassVar[type] = Consumer
+    Producer: ClassVar[type] = Producer

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
                                      "memory) or a project-managed Apache Kafka (jars resolved by Maven).")
     kafka_version: str = Field(default="4.1.1", description="The project-managed Apache Kafka's version (3.9.1 or "
                                                             "4.1.1).")
+    kafka_nodes: Literal[1, 3] = Field(default=1, description="Nodes of the project-managed Apache Kafka: 3 gives "
+                                                              "replicated topics (factor 3, min.insync.replicas 2).")
     database_url: str | None = Field(default=None, description="postgresql://...; unset = embedded pgserver.")
     state_dir: Path = Field(default=Path(".claims-dispatch"), description="Embedded data, stack.json, faust data.")
 
@@ -63,6 +65,9 @@ class Settings(BaseSettings):
     kafka_session_timeout_s: float | None = Field(default=None, description="Default: 2 embedded, 30 kafka.")
     kafka_heartbeat_s: float | None = Field(default=None, description="Default: 0.5 embedded, 3 kafka.")
     kafka_fetch_max_wait_ms: int | None = Field(default=None, description="Default: 10 embedded, 500 kafka.")
+    #: The idempotent producer (a retried send is written once): Apache Kafka has it; Tansu does not
+    #: implement InitProducerId (docs/embedded-broker.md), so the embedded profile leaves it off.
+    kafka_idempotence: bool | None = Field(default=None, description="Default: on for kafka, off embedded.")
 
     #: Kafka security (streams/kafka_security.py). Apache Kafka's own names; see docs/security.md.
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -153,6 +158,13 @@ class Settings(BaseSettings):
     @property
     def heartbeat_s(self) -> float:
         return self.kafka_heartbeat_s or (0.5 if self.kafka_profile == "embedded" else 3.0)
+
+    @property
+    def idempotence(self) -> bool:
+        if self.kafka_idempotence is not None:
+            return self.kafka_idempotence
+        # Off on Tansu: tuned for it (the embedded profile) or started here without a bootstrap.
+        return self.kafka_profile != "embedded" and not (self.kafka_bootstrap is None and self.broker == "tansu")
 
     @property
     def fetch_max_wait_ms(self) -> int:

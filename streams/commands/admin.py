@@ -47,6 +47,17 @@ def cmd_topics_create(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_topics_acls(args, settings: Settings) -> int:
+    import shlex
+
+    from streams.kafka_security import worker_acls
+
+    kafka = settings.kafka_bootstrap or "<bootstrap>"
+    for acl in worker_acls(args.principal, settings.app_id):
+        print(shlex.join(["kafka-acls.sh", "--bootstrap-server", kafka, "--command-config", "admin.properties", *acl]))
+    return 0
+
+
 def cmd_migrate(args, settings: Settings) -> int:
     from streams.store.migrations import apply_migrations
 

@@ -24,7 +24,9 @@ def fault_stack(tmp_path_factory):
     from streams.settings import Settings
 
     state = tmp_path_factory.mktemp("fault-stack")
-    running = start_stack(Settings(state_dir=state))
+    # On Apache Kafka (CLAIMS_BROKER=kafka) three nodes: topics replicated three times, min.insync.replicas
+    # 2, the producers' acks=all, so that a broker can be lost (test_cluster_faults.py).
+    running = start_stack(Settings(state_dir=state, kafka_nodes=3))
     roster: Roster = read_roster(demo_roster_path())
     asyncio.run(load_roster(running.database_url, roster))
     yield running

@@ -9,6 +9,23 @@ def test_embedded_profile_tunes_the_client_for_tansu(monkeypatch):
     assert kafka.fetch_max_wait_ms == 500 and kafka.session_timeout_s == 30.0
 
 
+async def test_the_worker_producer_is_idempotent_on_apache_kafka_and_not_on_tansu(monkeypatch):
+    from streams.app import create_app
+
+    for var in ("CLAIMS_KAFKA_PROFILE", "CLAIMS_KAFKA_IDEMPOTENCE", "CLAIMS_BROKER", "CLAIMS_KAFKA_BOOTSTRAP"):
+        monkeypatch.delenv(var, raising=False)
+    assert not Settings().idempotence  # Tansu started here
+    assert not Settings(kafka_profile="embedded", kafka_bootstrap="h:1").idempotence
+    assert Settings(broker="kafka").idempotence and Settings(kafka_bootstrap="h:1").idempotence
+    assert not Settings(kafka_bootstrap="h:1", kafka_idempotence=False).idempotence
+    for settings, wanted in ((Settings(kafka_bootstrap="h:1"), True),
+                             (Settings(kafka_profile="embedded", kafka_bootstrap="h:1"), False)):
+        app, _ = create_app(settings, "postgresql://x/y", "127.0.0.1:1")
+        made = app.producer._new_producer()
+        assert made._txn_manager is not None if wanted else made._txn_manager is None  # aiokafka's idempotence
+        await made.stop()
+
+
 def test_nested_rules_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("CLAIMS_DISPATCH__ARRIVAL__URBAN_MINUTES", "25")
     assert Settings().dispatch.arrival.urban_minutes == 25

@@ -1,0 +1,128 @@
+"""Faults only a real cluster has: three Apache Kafka nodes (topics replicated three times,
+min.insync.replicas 2, acks=all), one of them killed, the quorum's leader killed, one paused, all of them
+stopped and started. Judged as every drill is: every report sent is decided, no effect twice, the audit clean.
+
+Tansu is one process keeping topics in memory: it has no replica to fail over to, no controller to lose and
+nothing durable to restart, so these run on Apache Kafka (``CLAIMS_BROKER=kafka``, the second pass of
+``make test``) and are skipped on Tansu with that reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.faults.conftest import accounted, duplicate_effects, record
+from tests.faults.test_faults import _audit, _regions, _send_reports
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("CLAIMS_BROKER", "tansu") != "kafka",
+    reason="Tansu is one in-memory process: no replicas, no controller, nothing durable to restart "
+           "(run with CLAIMS_BROKER=kafka)")
+
+
+def _cluster(stack):
+    cluster = stack.kafka_cluster
+    assert cluster is not None and len(cluster.nodes) == 3, "needs the project-managed three-node Apache Kafka"
+    return cluster
+
+
+async def _under_load(stack, workers, seed: int, fault, label: str, n: int = 450, rate: float = 30) -> None:
+    """Reports at ``rate``/s while ``fault(cluster)`` runs from the fourth second; then every report must
+    be decided once. ``fault`` returns the moment the cluster was whole again (recovery is counted from it
+    to the last report decided)."""
+    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    worker = await asyncio.to_thread(workers.start)
+    regions = await _regions(stack.database_url)
+    ids: set[str] = set()
+    sender = asyncio.ensure_future(_send_reports(stack, regions, n, rate, seed, ids))
+    await asyncio.sleep(4)
+    started = time.monotonic()
+    await fault(_cluster(stack))
+    assert not sender.done(), "the reports were all sent before the fault: it hit nothing"
+    await sender
+    waited, lost = await accounted(stack.database_url, ids, 0, timeout=180)
+    duplicates = await duplicate_effects(stack.database_url)
+    verdict = await _audit(stack, since)
+    record(label, len(ids), lost, duplicates, time.monotonic() - started, verdict)
+    assert worker.poll() is None, "the worker died instead of riding out the broker's fault"
+    assert lost == 0 and duplicates == 0 and verdict == "clean"
+
+
+async def _committed(bootstrap: str, group: str = "claims-dispatch") -> dict:
+    from streams.kafka_clients import admin
+
+    client = admin(bootstrap, 60)
+    await client.start()
+    try:
+        offsets = await client.list_consumer_group_offsets(group)
+        return {f"{tp.topic}[{tp.partition}]": m.offset for tp, m in offsets.items() if tp.topic == "hotline.reports"}
+    finally:
+        await client.close()
+
+
+async def test_a_broker_killed_with_sigkill_and_restarted(fault_stack, workers):
+    async def fault(cluster):
+        victim = next(n for n in cluster.nodes if n.node_id != cluster.leader().node_id)
+        cluster.kill(victim)
+        await asyncio.sleep(8)  # the other two hold every partition's in-sync replicas meanwhile
+        await asyncio.to_thread(cluster.restart, victim)
+
+    await _under_load(fault_stack, workers, 31, fault, "Kafka: a broker SIGKILLed 8 s, restarted")
+
+
+async def test_the_controller_killed(fault_stack, workers):
+    async def fault(cluster):
+        leader = cluster.leader()
+        cluster.kill(leader)
+        await asyncio.sleep(8)  # the remaining two elect a new quorum leader
+        assert cluster.leader().node_id != leader.node_id, "no new quorum leader while the old one was dead"
+        await asyncio.to_thread(cluster.restart, leader)
+
+    await _under_load(fault_stack, workers, 32, fault, "Kafka: the controller SIGKILLed, restarted")
+
+
+async def test_a_broker_paused_with_sigstop(fault_stack, workers):
+    async def fault(cluster):
+        victim = cluster.nodes[0]
+        os.kill(victim.proc.pid, signal.SIGSTOP)
+        try:
+            await asyncio.sleep(15)  # beyond the broker's session with the quorum: it is fenced meanwhile
+        finally:
+            os.kill(victim.proc.pid, signal.SIGCONT)
+
+    await _under_load(fault_stack, workers, 33, fault, "Kafka: a broker paused (SIGSTOP) 15 s")
+
+
+async def test_the_whole_cluster_stopped_and_started(fault_stack, workers):
+    """Topics and committed offsets are on disk: after all three nodes stop and start, the group's committed
+    offsets are the ones it had (not reset), the worker goes on from them without a restart, and the
+    reports sent before and after are each decided once."""
+    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    cluster = _cluster(fault_stack)
+    worker = await asyncio.to_thread(workers.start)
+    regions = await _regions(fault_stack.database_url)
+    ids: set[str] = set()
+    await _send_reports(fault_stack, regions, 200, 50, 34, ids)
+    await accounted(fault_stack.database_url, ids, 0)
+    await asyncio.sleep(2)  # the worker commits every second
+    before = await _committed(fault_stack.kafka_bootstrap)
+    stopped_at = time.monotonic()
+    await asyncio.to_thread(cluster.stop)
+    await asyncio.sleep(5)
+    await asyncio.to_thread(cluster.start_all)
+    after = await _committed(fault_stack.kafka_bootstrap)
+    assert sum(before.values()) > 0 and after == before, f"committed offsets changed: {before} -> {after}"
+    await _send_reports(fault_stack, regions, 200, 50, 35, ids)  # after the restart, nothing restarted by hand
+    waited, lost = await accounted(fault_stack.database_url, ids, 0, timeout=240)
+    duplicates = await duplicate_effects(fault_stack.database_url)
+    verdict = await _audit(fault_stack, since)
+    record("Kafka: all three nodes stopped 5 s, started", len(ids), lost, duplicates,
+           time.monotonic() - stopped_at - 5, verdict)
+    assert worker.poll() is None, "the worker died instead of waiting for the cluster"
+    assert lost == 0 and duplicates == 0 and verdict == "clean"
