@@ -38,7 +38,7 @@ _POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId>
       <version>{version}</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId>
-      <version>{log4j}</version></dependency>
+      <version>{log4j}</version></dependency>{tools}
   </dependencies>
 </project>
 """
@@ -54,6 +54,17 @@ rootLogger.appenderRef.err.ref = ERR
 """
 
 
+#: Kafka's command-line tools (kafka-acls.sh's AclCommand among them) left the core jar for kafka-tools in 4.0.
+_TOOLS = """
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId>
+      <version>{version}</version></dependency>"""
+
+
+def _wanted(version: str) -> tuple[str, ...]:
+    """Jars whose presence says the cache holds ``version`` whole (the broker's; 4.x also its tools)."""
+    return ("kafka_2.13-", "kafka-tools-") if not version.startswith("3.") else ("kafka_2.13-",)
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get("CLAIMS_KAFKA_JARS_CACHE") or Path.home() / ".cache/claims-dispatch/kafka")
 
@@ -64,14 +75,15 @@ def jars(version: str = DEFAULT_VERSION) -> list[Path]:
         raise ValueError(f"Apache Kafka {version} is not one this project runs; choose one of {', '.join(VERSIONS)}")
     target = cache_dir() / version
     done = target / ".resolved"
-    if not done.exists():
+    if not done.exists() or not all(any(target.glob(f"{w}[0-9]*.jar")) for w in _wanted(version)):
         mvn = shutil.which("mvn")
         if mvn is None:
             raise RuntimeError("Apache Kafka's jars are resolved with Maven, which is not installed "
                                "(Debian: apt-get install maven)")
         staging = Path(tempfile.mkdtemp(prefix=f"kafka-{version}-", dir=cache_dir().parent
                                         if cache_dir().parent.exists() else None))
-        (staging / "pom.xml").write_text(_POM.format(version=version, log4j=_LOG4J))
+        tools = _TOOLS.format(version=version) if "kafka-tools-" in _wanted(version) else ""
+        (staging / "pom.xml").write_text(_POM.format(version=version, log4j=_LOG4J, tools=tools))
         out = subprocess.run([mvn, "-q", "-B", "--strict-checksums", "-f", str(staging / "pom.xml"),
                               "dependency:copy-dependencies", f"-DoutputDirectory={staging / 'libs'}"],
                              capture_output=True, text=True, timeout=600)

@@ -98,6 +98,8 @@ def faust_app(settings: Settings, kafka_bootstrap: str, app_id: str | None = Non
         broker_commit_interval=1.0,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        consumer_metadata_max_age_ms=settings.kafka_metadata_max_age_ms,  # Settings: a leader's move
+        producer_metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
         # Topics are created by the stack (or `claims-dispatch topics create`) with
         # their partitions; the worker never declares them, and needs no leader topic.
         topic_allow_declare=False,

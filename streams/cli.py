@@ -105,7 +105,9 @@ def parser() -> argparse.ArgumentParser:
     exp.set_defaults(func=cmd_schemas_export)
 
     topics = sub.add_parser("topics", help="Kafka topics").add_subparsers(dest="topics_cmd", required=True)
-    topics.add_parser("create", help="create every topic (for an external Kafka)").set_defaults(func=cmd_topics_create)
+    create = topics.add_parser("create", help="create every topic (for an external Kafka)")
+    create.add_argument("--replication", type=int, help="replicas of each new topic (default: 3, or the brokers there are)")
+    create.set_defaults(func=cmd_topics_create)
     acls = topics.add_parser("acls", help="the kafka-acls.sh commands that give a worker's principal its topics and group")
     acls.add_argument("--principal", required=True, help="e.g. User:claims (the worker's SASL user)")
     acls.set_defaults(func=cmd_topics_acls)

@@ -38,6 +38,7 @@ def reader(bootstrap: str, *topics: str, group: str | None = None, from_start: b
         session_timeout_ms=8000,
         heartbeat_interval_ms=1000,
         fetch_max_wait_ms=10,
+        metadata_max_age_ms=(settings or Settings()).kafka_metadata_max_age_ms,  # Settings: a leader's move
         **_auth(settings),
     )
 

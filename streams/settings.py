@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     kafka_session_timeout_s: float | None = Field(default=None, description="Default: 2 embedded, 30 kafka.")
     kafka_heartbeat_s: float | None = Field(default=None, description="Default: 0.5 embedded, 3 kafka.")
     kafka_fetch_max_wait_ms: int | None = Field(default=None, description="Default: 10 embedded, 500 kafka.")
+    #: How old the clients' cluster metadata may get. aiokafka (0.13, 0.14) retries a ListOffsets that a
+    #: broker refused as no longer the leader without refreshing its metadata, so a consumer reset to the
+    #: start of a partition whose leader moved waits for the next periodic refresh (300 s by default: a
+    #: worker that joined after a broker restart consumed nothing for minutes, seen in the fault drills).
+    kafka_metadata_max_age_ms: int = Field(default=5000, description="Cluster metadata refresh (ms).")
     #: The idempotent producer (a retried send is written once): Apache Kafka has it; Tansu does not
     #: implement InitProducerId (docs/embedded-broker.md), so the embedded profile leaves it off.
     kafka_idempotence: bool | None = Field(default=None, description="Default: on for kafka, off embedded.")

@@ -42,9 +42,23 @@ def cmd_topics_create(args, settings: Settings) -> int:
     from streams.embedded_stack import create_topics
 
     kafka = bootstrap.kafka_address(settings)
-    asyncio.run(create_topics(kafka, all_topic_names()))
-    print(f"topics present on {kafka}: {', '.join(n for n, _ in all_topic_names())}")
+    replication = args.replication or asyncio.run(_replication_for(kafka, settings))
+    asyncio.run(create_topics(kafka, all_topic_names(), replication=replication, settings=settings))
+    print(f"topics present on {kafka} (new ones replicated {replication}×): {', '.join(n for n, _ in all_topic_names())}")
     return 0
+
+
+async def _replication_for(kafka: str, settings: Settings) -> int:
+    """Three replicas where the cluster has three brokers or more (with min.insync.replicas 2 and acks=all a
+    broker can be lost), else one per broker."""
+    from streams.kafka_clients import admin
+
+    client = admin(kafka, 30, settings)
+    await client.start()
+    try:
+        return max(1, min(3, len((await client.describe_cluster())["brokers"])))
+    finally:
+        await client.close()
 
 
 def cmd_topics_acls(args, settings: Settings) -> int:

@@ -35,7 +35,7 @@ COMMANDS = leaf_commands()
 #: The arguments each needs to get as far as its database or broker.
 REQUIRED = {("roster", "load"): [str(ROSTER)], ("dnc", "add"): ["13800138000"], ("dnc", "remove"): ["13800138000"],
             ("report",): ["--month", "2026-11", "--no-publish"], ("desk", "token"): ["--dispatcher", "d-01"],
-            ("desk", "serve"): []}
+            ("desk", "serve"): [], ("topics", "acls"): ["--principal", "User:claims"]}
 
 
 def run(words, env, *extra, timeout=120) -> subprocess.CompletedProcess:
@@ -62,8 +62,9 @@ def test_each_command_answers_help_and_bad_arguments_without_a_traceback(words, 
 
 
 # `worker` is a service: it waits for its broker and database to come up (and retries), by design. `desk token`
-# needs neither. `desk serve` without tokens refuses to start before looking for either (one line too).
-NEEDS_A_SERVICE = [w for w in COMMANDS if w not in (("worker",), ("schemas", "export"), ("desk", "token"))]
+# and `topics acls` (it prints commands) need neither. `desk serve` without tokens refuses to start before looking for either (one line too).
+NEEDS_A_SERVICE = [w for w in COMMANDS if w not in (("worker",), ("schemas", "export"), ("desk", "token"),
+                                                     ("topics", "acls"))]
 
 
 @pytest.mark.parametrize("words", NEEDS_A_SERVICE, ids=" ".join)
@@ -88,3 +89,20 @@ def test_a_database_only_command_works_on_the_embedded_default_by_itself(cli_env
     report = run(("report",), cli_env, "--month", "2026-11")
     assert report.returncode == 0 and "report for 2026-11 (due 2026-12-07)" in report.stdout, report.stderr
     assert "not announced on reports.monthly: no Kafka broker" in report.stdout
+
+
+def test_topics_create_needs_only_the_broker(stack, cli_env):
+    """Run against an external broker with no database configured (the embedded one is not started)."""
+    out = run(("topics", "create"), dict(cli_env, CLAIMS_KAFKA_BOOTSTRAP=stack.kafka_bootstrap))
+    assert out.returncode == 0, out.stderr
+    assert f"topics present on {stack.kafka_bootstrap} (new ones replicated " in out.stdout
+    assert not (Path(cli_env["CLAIMS_STATE_DIR"]) / "pgdata").exists()
+
+
+def test_topics_acls_prints_the_commands_that_give_a_worker_its_topics_and_group(cli_env):
+    out = run(("topics", "acls"), dict(cli_env, CLAIMS_KAFKA_BOOTSTRAP="kafka-1:9093"), "--principal", "User:claims")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 2 and all(line.startswith("kafka-acls.sh --bootstrap-server kafka-1:9093 ") for line in lines)
+    assert "--topic hotline.reports" in lines[0] and "--topic hotline.reports.dlq" in lines[0]
+    assert lines[1].endswith("--operation Read --group claims-dispatch")

@@ -130,7 +130,9 @@ def test_the_worker_decides_a_report_as_its_own_user_over_sasl_ssl(secured, tmp_
 async def _send(cluster, certs, user: str, password: str, topic: str, protocol: str = "SASL_SSL") -> None:
     from streams.kafka_clients import producer
 
-    settings = _as(cluster, certs, user, password).model_copy(update={"kafka_security_protocol": protocol})
+    # Not idempotent: its InitProducerId would be refused first, as a cluster permission, hiding which topic
+    settings = _as(cluster, certs, user, password).model_copy(update={"kafka_security_protocol": protocol,
+                                                                      "kafka_idempotence": False})
     p = producer(cluster.bootstrap, settings)
     p.client._request_timeout_ms = 10_000  # a refusal shows in seconds; do not wait aiokafka's 40 s
     try:
