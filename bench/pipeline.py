@@ -4,6 +4,7 @@ Run on purpose (never part of the tests):
 
     .venv/bin/python bench/pipeline.py                      # 100k backlog, 2 s + 15 s at 200/s, 500k for RSS (~20 min)
     .venv/bin/python bench/pipeline.py --backlog 20000 --rss-reports 0    # quicker
+    .venv/bin/python bench/pipeline.py --backlog 20000 --rss-reports 0 --broker kafka   # on Apache Kafka
 
 (a) bare: bench/passthrough_app.py, a Faust agent that consumes, decodes (JSON) and produces,
     with the product worker's app class, transport and client settings, on a topic with
@@ -450,13 +451,16 @@ def main() -> int:
     ap.add_argument("--regions", type=int, default=30)
     ap.add_argument("--surveyors-per-region", type=int, default=120)
     ap.add_argument("--keep", action="store_true", help="keep the state folders (logs, databases) for a look")
+    ap.add_argument("--broker", choices=["tansu", "kafka"], default="tansu",
+                    help="the embedded broker both run on (kafka: a project-managed Apache Kafka node)")
     args = ap.parse_args()
+    os.environ["CLAIMS_BROKER"] = args.broker  # the start-up measurement's `run` too
 
     from streams.commands.bootstrap import load_roster
 
     state = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     print(f"state folder {state}", flush=True)
-    stack = start_stack(Settings(state_dir=state))
+    stack = start_stack(Settings(state_dir=state, broker=args.broker))
     roster = bench_roster(args.regions, args.surveyors_per_region)
     asyncio.run(load_roster(stack.database_url, roster))
     last_months_report(stack, state / "reports")
@@ -549,8 +553,9 @@ def main() -> int:
 
     bare, real = results["bare"], results["real"]
     print()
+    broker = f"Apache Kafka {stack.kafka_cluster.version}" if stack.kafka_cluster else "Tansu"
     print(f"pipeline bench, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, embedded "
-          f"Tansu + pgserver, one worker each, {args.regions} regions × {args.surveyors_per_region} surveyors")
+          f"{broker} + pgserver, one worker each, {args.regions} regions × {args.surveyors_per_region} surveyors")
     print(f"{'':44} {'bare Faust':>12} {'pipeline':>12} {'ratio':>8}")
     print(f"{'sustained throughput, backlog ' + str(args.backlog) + ' (/s)':44} {bare['throughput']:>12.0f} "
           f"{real['throughput']:>12.0f} {real['throughput'] / bare['throughput']:>8.2f}")

@@ -208,11 +208,12 @@ async def db(database_url):
 
 @pytest.fixture(scope="session")
 def kcat():
-    """Debian's kcat as the README runs it: `infra/dev/kcat` (with the librdkafka the confluent-kafka wheel
-    ships, which can talk to the embedded broker; Debian bookworm's 2.0.2 cannot)."""
+    """Debian's kcat as the README runs it: on Apache Kafka the stock one; on Tansu `infra/dev/kcat` (with
+    the librdkafka the confluent-kafka wheel ships, which can talk to Tansu; Debian bookworm's 2.0.2 cannot)."""
     if shutil.which("kcat") is None:
         pytest.fail("kcat is not installed: `make test` installs it (infra/dev/system-packages.sh)")
-    exe = str(Path(__file__).resolve().parents[1] / "infra/dev/kcat")
+    on_kafka = os.environ.get("CLAIMS_BROKER", "tansu") == "kafka"
+    exe = shutil.which("kcat") if on_kafka else str(Path(__file__).resolve().parents[1] / "infra/dev/kcat")
     env = dict(os.environ, CLAIMS_PYTHON=sys.executable)
 
     def run(*args: str, input: bytes | None = None, timeout: float = 30) -> subprocess.CompletedProcess:

@@ -126,13 +126,20 @@ def cmd_demo(args, settings: Settings) -> int:
     from streams.store import roster_store
 
     settings = _broker(args, settings)
-    # The demo runs on a fresh embedded database of its own, so that tasks left
-    # open by an earlier demo cannot make surveyors look busy.
-    if settings.database_url is None:
-        demo_dir = settings.state_dir / "demo"
-        if demo_dir.exists():
-            shutil.rmtree(demo_dir)
-        settings = settings.model_copy(update={"state_dir": demo_dir})
+    # The demo runs on a stack of its own, never on a configured one: on a live broker its worker would join
+    # the live consumer group (taking live reports into the demo's database) and its simulated reports would
+    # reach the live workers; on a live database its claims would be a live system's claims. A fresh
+    # embedded database also keeps tasks left open by an earlier demo from making surveyors look busy.
+    configured = [name for name, value in (("CLAIMS_KAFKA_BOOTSTRAP", settings.kafka_bootstrap),
+                                           ("CLAIMS_DATABASE_URL", settings.database_url)) if value]
+    if configured:
+        print(f"claims-dispatch: the demo runs on a stack of its own and will not use {' or '.join(configured)} "
+              "(a live system's); unset it, or feed a system with `claims-dispatch simulate`", file=sys.stderr)
+        return 2
+    demo_dir = settings.state_dir / "demo"
+    if demo_dir.exists():
+        shutil.rmtree(demo_dir)
+    settings = settings.model_copy(update={"state_dir": demo_dir})
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     if "CLAIMS_LOG_LEVEL" not in os.environ:  # the demo talks to a person: its own lines, not the log's
         configure_logging("console", "WARNING")

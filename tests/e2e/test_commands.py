@@ -62,9 +62,10 @@ def test_each_command_answers_help_and_bad_arguments_without_a_traceback(words, 
 
 
 # `worker` is a service: it waits for its broker and database to come up (and retries), by design. `desk token`
-# and `topics acls` (it prints commands) need neither. `desk serve` without tokens refuses to start before looking for either (one line too).
+# and `topics acls` (it prints commands) need neither; `demo` starts its own and refuses configured ones
+# (test_the_demo_will_not_run_on_a_configured_broker_or_database). `desk serve` without tokens refuses to start before looking for either (one line too).
 NEEDS_A_SERVICE = [w for w in COMMANDS if w not in (("worker",), ("schemas", "export"), ("desk", "token"),
-                                                     ("topics", "acls"))]
+                                                     ("topics", "acls"), ("demo",))]
 
 
 @pytest.mark.parametrize("words", NEEDS_A_SERVICE, ids=" ".join)
@@ -106,3 +107,15 @@ def test_topics_acls_prints_the_commands_that_give_a_worker_its_topics_and_group
     assert len(lines) == 2 and all(line.startswith("kafka-acls.sh --bootstrap-server kafka-1:9093 ") for line in lines)
     assert "--topic hotline.reports" in lines[0] and "--topic hotline.reports.dlq" in lines[0]
     assert lines[1].endswith("--operation Read --group claims-dispatch")
+
+
+def test_the_demo_will_not_run_on_a_configured_broker_or_database(cli_env):
+    """A live system's broker or database: the demo's worker would join the live group and its reports reach
+    the live workers (or its claims land in the live database). One line, exit 2, nothing started."""
+    for configured in ({"CLAIMS_KAFKA_BOOTSTRAP": "kafka-1:9092"}, {"CLAIMS_DATABASE_URL": "postgresql://x@db/claims"}):
+        out = run(("demo",), dict(cli_env, **configured), "--reports", "5", timeout=60)
+        assert out.returncode == 2, out.stdout + out.stderr
+        name = next(iter(configured))
+        assert out.stderr.strip() == (f"claims-dispatch: the demo runs on a stack of its own and will not use {name} "
+                                      "(a live system's); unset it, or feed a system with `claims-dispatch simulate`")
+        assert not (Path(cli_env["CLAIMS_STATE_DIR"]) / "demo").exists()

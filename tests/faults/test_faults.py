@@ -177,10 +177,11 @@ async def test_thousands_of_bad_payloads_interleaved_with_valid_ones(fault_stack
 
 
 # --- redelivery ---------------------------------------------------------------------------------------------
-async def _digest(url: str) -> str:
+async def _digest(url: str) -> dict[str, str]:
+    """A hash of each table's decisions (claims, tasks, escalations, dead letters, callback decisions and tasks)."""
     conn = await asyncpg.connect(url)
     try:
-        parts = []
+        parts = {}
         for sql in (
             "SELECT report_id, event_id, region_id, zone, dispatch_state, attempts FROM claims ORDER BY report_id",
             "SELECT task_id, report_id, attempt, surveyor_id, vehicle_id, status FROM survey_tasks ORDER BY task_id",
@@ -189,8 +190,9 @@ async def _digest(url: str) -> str:
             "SELECT source_event_id, kind, eligible, selected FROM callback_decisions ORDER BY source_event_id",
             "SELECT task_id, state FROM callback_tasks ORDER BY task_id",
         ):
-            parts.append(json.dumps([list(map(str, r.values())) for r in await conn.fetch(sql)]))
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+            rows = json.dumps([list(map(str, r.values())) for r in await conn.fetch(sql)])
+            parts[sql.split(" FROM ")[1].split()[0]] = hashlib.sha256(rows.encode()).hexdigest()
+        return parts
     finally:
         await conn.close()
 
@@ -243,14 +245,19 @@ async def test_replaying_every_input_topic_from_the_start_changes_nothing(fault_
     workers.kill9(first)
     before = await _digest(fault_stack.database_url)
     started = time.monotonic()
-    replayer = await asyncio.to_thread(workers.start, f"replay-{uuid.uuid4().hex[:6]}")  # a new consumer group
+    # A new consumer group. Its deadline timers are held off: they would act on claims earlier drills left
+    # waiting (a busy surveyor frees up and one of them is assigned), a change that is not the replay's (on
+    # Apache Kafka the cluster drills leave 4,000 such claims).
+    replayer = await asyncio.to_thread(workers.start, f"replay-{uuid.uuid4().hex[:6]}",
+                                       {"CLAIMS_WATCHDOG_INTERVAL_S": "3600"})
     port = workers.ports[replayer.pid]
     await wait_for(lambda: all_handled(port), timeout=180, what="the replay of every input topic", every=0.5)
     after = await _digest(fault_stack.database_url)
     duplicates = await duplicate_effects(fault_stack.database_url)
+    changed = sorted(k for k in before if before[k] != after[k])
     record(f"replay all input topics ({total_reports} reports)", total_reports, 0, duplicates,
-           time.monotonic() - started, "digest equal" if before == after else "DIGEST CHANGED")
-    assert before == after and duplicates == 0
+           time.monotonic() - started, "digest equal" if not changed else f"CHANGED: {', '.join(changed)}")
+    assert not changed and duplicates == 0
 
 
 # --- PostgreSQL away ----------------------------------------------------------------------------------------
@@ -316,12 +323,14 @@ async def test_the_broker_paused_for_fifteen_seconds(fault_stack, workers):
     regions = await _regions(fault_stack.database_url)
     ids: set[str] = set()
     await _send_reports(fault_stack, regions, 100, 50, 13, ids)
-    os.kill(fault_stack.broker.pid, signal.SIGSTOP)
+    # Tansu's process, or on Apache Kafka the first node's as it runs now (the cluster drills restart nodes).
+    broker = fault_stack.kafka_cluster.nodes[0].proc if fault_stack.kafka_cluster else fault_stack.broker
+    os.kill(broker.pid, signal.SIGSTOP)
     paused_at = time.monotonic()
     try:
         await asyncio.sleep(15)
     finally:
-        os.kill(fault_stack.broker.pid, signal.SIGCONT)
+        os.kill(broker.pid, signal.SIGCONT)
     await _send_reports(fault_stack, regions, 100, 50, 14, ids)  # after the pause, without restarting anything
     waited, lost = await accounted(fault_stack.database_url, ids, 0, timeout=180)
     duplicates = await duplicate_effects(fault_stack.database_url)
@@ -444,9 +453,11 @@ async def test_a_worker_killed_twice_while_dispatchers_commands_flow(fault_stack
         c = sends[i]
         return "dispatch.commands", c["command_id"], json.dumps(c).encode()
 
-    sender = asyncio.ensure_future(paced_send(fault_stack.kafka_bootstrap, len(sends), 25, make))
+    # 8/s: 27 s of commands, so that both kills fall inside them on either broker (a worker's restart until
+    # it holds partitions takes 2-3 s on Tansu, 6-8 s on Apache Kafka).
+    sender = asyncio.ensure_future(paced_send(fault_stack.kafka_bootstrap, len(sends), 8, make))
     recoveries = []
-    for _ in range(2):  # both while commands are being sent (7 s of them)
+    for _ in range(2):  # both while commands are being sent
         await asyncio.sleep(1.5)
         assert not sender.done()
         killed_at = time.monotonic()

@@ -13,13 +13,17 @@ from tests.conftest import CLI
 pytestmark = pytest.mark.integration
 
 
-def test_a_kraft_node_starts_from_maven_resolved_jars_and_kcat_produces_and_consumes(tmp_path):
-    from streams.apache_kafka import DEFAULT_VERSION, Cluster, jars
+@pytest.mark.parametrize("version", ["3.9.1", "4.1.1"])
+def test_a_kraft_node_starts_from_maven_resolved_jars_and_kcat_produces_and_consumes(tmp_path, version):
+    """Each version the project runs (streams/apache_kafka.py VERSIONS): 4.1.1 the suites and docker-compose
+    run, 3.9.1 the last 3.x."""
+    from streams.apache_kafka import VERSIONS, Cluster, jars
     from streams.embedded_stack import create_topics
     import asyncio
 
-    assert any(p.name.startswith(f"kafka_2.13-{DEFAULT_VERSION}") for p in jars())
-    cluster = Cluster.start(tmp_path / "kafka")
+    assert version in VERSIONS
+    assert any(p.name.startswith(f"kafka_2.13-{version}") for p in jars(version))
+    cluster = Cluster.start(tmp_path / "kafka", version=version)
     try:
         asyncio.run(create_topics(cluster.bootstrap, [("smoke", 3)]))
         sent = subprocess.run(["kcat", "-P", "-b", cluster.bootstrap, "-t", "smoke", "-k", "k"], input=b"hello\n",

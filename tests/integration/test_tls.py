@@ -37,7 +37,7 @@ def tls_stack(tmp_path_factory):
     env.setenv("CLAIMS_KAFKA_SECURITY_PROTOCOL", "SSL")
     env.setenv("CLAIMS_KAFKA_SSL_CAFILE", str(certs.ca))
     broker_port, tls_port = free_port(), free_port()
-    stack = Stack("", "", True, False)
+    stack = Stack("", "", True, False, broker_kind="tansu")  # workers get Tansu's client profile
     terminator = None
     postgres = TlsPostgres(certs, free_port())
     try:

@@ -21,6 +21,13 @@ def test_compose_has_kafka_postgres_workers_and_prometheus():
     assert "healthcheck" in services["kafka"] and "healthcheck" in services["postgres"]
 
 
+def test_compose_pins_the_apache_kafka_the_suites_run():
+    from streams.apache_kafka import DEFAULT_VERSION, VERSIONS
+
+    image = COMPOSE["services"]["kafka"]["image"]
+    assert image == f"apache/kafka:{DEFAULT_VERSION}" and DEFAULT_VERSION in VERSIONS
+
+
 def test_compose_configures_workers_with_real_settings():
     """Every CLAIMS_ variable a service sets names a setting (a nested one through ``__``)."""
     for name, service in COMPOSE["services"].items():
