@@ -461,6 +461,7 @@ def main() -> int:
     state = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     print(f"state folder {state}", flush=True)
     stack = start_stack(Settings(state_dir=state, broker=args.broker))
+    broker = f"Apache Kafka {stack.kafka_cluster.version}" if stack.kafka_cluster else "Tansu"  # before stop()
     roster = bench_roster(args.regions, args.surveyors_per_region)
     asyncio.run(load_roster(stack.database_url, roster))
     last_months_report(stack, state / "reports")
@@ -553,7 +554,6 @@ def main() -> int:
 
     bare, real = results["bare"], results["real"]
     print()
-    broker = f"Apache Kafka {stack.kafka_cluster.version}" if stack.kafka_cluster else "Tansu"
     print(f"pipeline bench, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, embedded "
           f"{broker} + pgserver, one worker each, {args.regions} regions × {args.surveyors_per_region} surveyors")
     print(f"{'':44} {'bare Faust':>12} {'pipeline':>12} {'ratio':>8}")

@@ -485,7 +485,7 @@ async def test_a_worker_killed_twice_while_dispatchers_commands_flow(fault_stack
     duplicates = await duplicate_effects(fault_stack.database_url)
     verdict = await _audit(fault_stack, since)
     lost = len(commands) - audited + (len(commands) - len(mine))
-    record("kill -9 twice while commands flow, 25/s", len(sends), lost, duplicates + dead + wrong, max(recoveries),
+    record("kill -9 twice while commands flow, 8/s", len(sends), lost, duplicates + dead + wrong, max(recoveries),
            verdict)
     assert audited == len(commands) and len(mine) == len(commands)
     assert dead == 0 and wrong == 0 and duplicates == 0 and verdict == "clean"

@@ -153,8 +153,7 @@ async def test_the_year_end_turn_from_provisional_dates_to_a_configured_2027(tur
     def local(task, column):
         return after[tasks[task]][column].astimezone(SH).date().isoformat()
 
-    U, S, C, K, V = (CallbackKind.UNDERWRITING, CallbackKind.SURRENDER, CallbackKind.CLOSURE,
-                     CallbackKind.COMPLAINT, CallbackKind.SURVEY)
+    U, S, C, V = CallbackKind.UNDERWRITING, CallbackKind.SURRENDER, CallbackKind.CLOSURE, CallbackKind.SURVEY
     # Exactly these moved (counted by hand on the configured calendar):
     assert local((U, "2026-12-20"), "due_at") == "2027-01-05"       # was 01-04, now a holiday
     assert local((S, "2026-12-20"), "expires_at") == "2027-01-05"   # was 01-04
