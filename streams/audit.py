@@ -24,6 +24,7 @@ from models.contract.dead_letter import DeadLetter
 from models.contract.desk_commands import DispatchCommand
 from models.dispatch.tasks import DispatchState
 from models.contract.loss_report import LossReported
+from streams.topic_names import on_broker
 from streams.kafka_clients import unmanaged_consumer
 from streams.store.states import CALLBACK_OPEN_SQL, WITHDRAWN_SQL
 
@@ -52,6 +53,7 @@ class AuditResult:
 
 async def read_topic(bootstrap: str, topic: str, timeout_s: float = 30) -> list[bytes]:
     """Every record of a topic, from the beginning to the end offsets as of now."""
+    topic = on_broker(topic)
     consumer = unmanaged_consumer(bootstrap)
     try:
         await consumer.start()

@@ -19,6 +19,7 @@ from models.contract.dead_letter import DeadLetter
 from models.contract.dispatch_events import (ArrivalDeadlineMissed, DispatchDecision, DispatchEscalated,
                                              DuplicateReportLinked, SurveyorAssigned, SurveyorReassigned)
 from models.dispatch.zones import Region
+from streams.topic_names import in_contract, on_broker
 from streams.store.states import CALLBACK_OPEN_SQL, WITHDRAWN_SQL
 from streams.kafka_clients import producer as make_producer
 from streams.kafka_clients import reader
@@ -58,7 +59,7 @@ async def paced_send(bootstrap: str, n: int, rate: float, make_record) -> int:
         start = time.monotonic()
         for i in range(n):
             topic, key, value = make_record(i)
-            await prod.send(topic, value, key=key.encode())
+            await prod.send(on_broker(topic), value, key=key.encode())
             delay = start + (i + 1) / rate - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -132,12 +133,13 @@ async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int,
             batch = await consumer.getmany(timeout_ms=200)
             for tp, msgs in batch.items():
                 for m in msgs:
-                    if tp.topic == "callbacks.tasks":
+                    topic = in_contract(tp.topic)
+                    if topic == "callbacks.tasks":
                         dialer.on_task(m.value)
-                    elif tp.topic == "feedback.routed":
+                    elif topic == "feedback.routed":
                         department = json.loads(m.value)["department"]
                         findings[department] = findings.get(department, 0) + 1
-                    elif tp.topic == "dispatch.assignments":
+                    elif topic == "dispatch.assignments":
                         d = _DECISION.validate_json(m.value)
                         if d.report_id not in tally.sent_valid:
                             continue

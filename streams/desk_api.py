@@ -26,6 +26,7 @@ from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
 from models.contract.desk_commands import DispatchCommand
+from streams.topic_names import on_broker
 from streams.codec import encode
 from streams.desk_openapi import openapi_document
 from streams.services.desk import DeskContext, options_for
@@ -134,7 +135,7 @@ async def send_command(request: web.Request) -> web.Response:
         return web.json_response({"error": "not a valid command", "problems": [
             {"field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in errors]}, status=422)
     out = encode("dispatch.commands", command)
-    await request.app[PRODUCER].send_and_wait(out.topic, out.value, key=out.key)
+    await request.app[PRODUCER].send_and_wait(on_broker(out.topic), out.value, key=out.key)
     row = await _wait_for_result(request.app[POOL], command.command_id, request.app[SETTINGS].desk.wait_for_result_s)
     if row is None:
         return web.json_response({"command_id": str(command.command_id), "status": "pending"}, status=202)

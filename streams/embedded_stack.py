@@ -193,7 +193,8 @@ def start_stack(settings: Settings) -> Stack:
         with ThreadPoolExecutor(1) as starting:
             postgres = starting.submit(start_postgres, state_dir) if stack.embedded_postgres else None
             try:
-                asyncio.run(create_topics(stack.kafka_bootstrap, all_topic_names(), settings=settings,
+                asyncio.run(create_topics(stack.kafka_bootstrap, [(settings.topic_prefix + n, p) for n, p in
+                                                                  all_topic_names()], settings=settings,
                                           replication=stack.kafka_cluster.replication if stack.kafka_cluster else 1))
             finally:  # waited for even when the topics failed, so that stop() stops what started
                 if postgres is not None:

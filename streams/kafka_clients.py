@@ -11,6 +11,7 @@ import uuid
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streams.topic_names import on_broker
 from streams.kafka_security import aiokafka_auth
 from streams.settings import Settings
 
@@ -30,7 +31,7 @@ def reader(bootstrap: str, *topics: str, group: str | None = None, from_start: b
            settings: Settings | None = None) -> AIOKafkaConsumer:
     """A consumer in a group of its own, reading from the start (or only what comes next)."""
     return AIOKafkaConsumer(
-        *topics,
+        *(on_broker(t) for t in topics),
         bootstrap_servers=bootstrap,
         group_id=group or f"claims-reader-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest" if from_start else "latest",

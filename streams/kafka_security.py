@@ -44,7 +44,7 @@ def aiokafka_auth(settings: Settings) -> dict:
     return dict(credentials_to_aiokafka_auth(faust_credentials(settings)))
 
 
-def worker_acls(principal: str, group: str) -> list[list[str]]:
+def worker_acls(principal: str, group: str, topic_prefix: str = "") -> list[list[str]]:
     """The ACLs a worker's principal needs on an Apache Kafka with an authorizer, as arguments to Kafka's
     ``kafka-acls.sh`` (after ``--bootstrap-server … --command-config …``): read, write and describe on
     this project's topics (inputs, outputs and their dead letters, named literally: nothing else), and
@@ -52,7 +52,7 @@ def worker_acls(principal: str, group: str) -> list[list[str]]:
     on a topic implies them)."""
     from models.contract.topics import all_topic_names
 
-    topics = [a for name, _ in all_topic_names() for a in ("--topic", name)]
+    topics = [a for name, _ in all_topic_names() for a in ("--topic", topic_prefix + name)]
     return [["--add", "--allow-principal", principal, "--operation", "Read", "--operation", "Write",
              "--operation", "Describe", *topics],
             ["--add", "--allow-principal", principal, "--operation", "Read", "--group", group]]

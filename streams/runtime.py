@@ -125,7 +125,8 @@ class Runtime:
                 raise KafkaTimeoutError(f"injected: {topic} not confirmed (fault drill)")
         producer = self.app.producer
         futures = [
-            await producer.send(o.topic, o.key, o.value, partition=None, timestamp=None, headers=None) for o in outputs
+            await producer.send(self.settings.topic_prefix + o.topic, o.key, o.value, partition=None, timestamp=None,
+                                headers=None) for o in outputs
         ]
         for fut in futures:
             await fut

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     kafka_nodes: Literal[1, 3] = Field(default=1, description="Nodes of the project-managed Apache Kafka: 3 gives "
                                                               "replicated topics (factor 3, min.insync.replicas 2).")
     database_url: str | None = Field(default=None, description="postgresql://...; unset = embedded pgserver.")
+    topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$",
+                              description="A namespace before every topic name (streams/topic_names.py); empty: "
+                                          "the contract's names.")
     state_dir: Path = Field(default=Path(".claims-dispatch"), description="Embedded data, stack.json, faust data.")
 
     #: "embedded" tunes the Kafka client for the Tansu broker (docs/embedded-broker.md): it holds a

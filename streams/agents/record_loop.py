@@ -29,6 +29,7 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from models.contract.dead_letter import dead_letter_for
 from streams import metrics
+from streams.topic_names import in_contract
 from streams.codec import encode_dead_letter
 from streams.runtime import Runtime
 from streams.handlers.records import Record, Refused
@@ -77,7 +78,7 @@ async def run_records(agent: str, rt: Runtime, stream, handle: Handler, dead_let
 
 def _record(event) -> Record:
     msg = event.message
-    return Record(msg.topic, msg.partition, msg.offset, msg.key, msg.value if msg.value is not None else b"")
+    return Record(in_contract(msg.topic), msg.partition, msg.offset, msg.key, msg.value if msg.value is not None else b"")
 
 
 async def run_batches(agent: str, rt: Runtime, stream, prepare: Prepare, apply: Apply, dead_letter_counter=None,

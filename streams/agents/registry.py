@@ -33,7 +33,7 @@ def register(app, rt: Runtime, topics) -> None:
         await run_records("surveyor-status", rt, stream, status)
 
     trigger = callback_triggers.make_handler(rt)
-    business = app.topic(*callback_triggers.TOPICS, value_type=bytes, key_type=bytes, value_serializer="raw",
+    business = app.topic(*(rt.settings.topic_prefix + t for t in callback_triggers.TOPICS), value_type=bytes, key_type=bytes, value_serializer="raw",
                          key_serializer="raw")
 
     @app.agent(business, name="callback-triggers")

@@ -67,7 +67,7 @@ def cmd_topics_acls(args, settings: Settings) -> int:
     from streams.kafka_security import worker_acls
 
     kafka = settings.kafka_bootstrap or "<bootstrap>"
-    for acl in worker_acls(args.principal, settings.app_id):
+    for acl in worker_acls(args.principal, settings.app_id, settings.topic_prefix):
         print(shlex.join(["kafka-acls.sh", "--bootstrap-server", kafka, "--command-config", "admin.properties", *acl]))
     return 0
 

@@ -6,6 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from streams.topic_names import on_broker
 from streams.commands import bootstrap
 from streams.settings import Settings
 
@@ -94,7 +95,7 @@ def cmd_report(args, settings: Settings) -> int:
             await prod.start()
             try:
                 for record in uow.outputs:
-                    await prod.send_and_wait(record.topic, record.value, key=record.key)
+                    await prod.send_and_wait(on_broker(record.topic), record.value, key=record.key)
             finally:
                 await prod.stop()
             await mark_published(pool, uow.outputs)

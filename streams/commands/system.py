@@ -10,10 +10,12 @@ import shutil
 import signal
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import structlog
 
+from streams import topic_names
 from streams.commands import bootstrap
 from streams.log_config import configure_logging
 from streams.settings import Settings
@@ -126,16 +128,23 @@ def cmd_demo(args, settings: Settings) -> int:
     from streams.store import roster_store
 
     settings = _broker(args, settings)
-    # The demo runs on a stack of its own, never on a configured one: on a live broker its worker would join
-    # the live consumer group (taking live reports into the demo's database) and its simulated reports would
-    # reach the live workers; on a live database its claims would be a live system's claims. A fresh
-    # embedded database also keeps tasks left open by an earlier demo from making surveyors look busy.
-    configured = [name for name, value in (("CLAIMS_KAFKA_BOOTSTRAP", settings.kafka_bootstrap),
-                                           ("CLAIMS_DATABASE_URL", settings.database_url)) if value]
-    if configured:
-        print(f"claims-dispatch: the demo runs on a stack of its own and will not use {' or '.join(configured)} "
+    # The demo never writes into a configured database: its claims would be a live system's claims. A fresh
+    # embedded one also keeps tasks left open by an earlier demo from making surveyors look busy.
+    if settings.database_url:
+        print("claims-dispatch: the demo runs on a database of its own and will not use CLAIMS_DATABASE_URL "
               "(a live system's); unset it, or feed a system with `claims-dispatch simulate`", file=sys.stderr)
         return 2
+    if settings.kafka_bootstrap:
+        # On a configured broker, under topics and a consumer group of its own (streams/topic_names.py): the
+        # live workers never see its reports, its worker never joins the live group. Set in the environment,
+        # so that the worker and the simulated apps it starts inherit them.
+        run_id = uuid.uuid4().hex[:8]
+        os.environ[topic_names.ENV] = f"demo-{run_id}."
+        os.environ["CLAIMS_APP_ID"] = f"{settings.app_id}-demo-{run_id}"
+        settings = settings.model_copy(update={"topic_prefix": os.environ[topic_names.ENV],
+                                               "app_id": os.environ["CLAIMS_APP_ID"]})
+        print(f"on {settings.kafka_bootstrap}: the demo's topics are {settings.topic_prefix}*, its group "
+              f"{settings.app_id}", flush=True)
     demo_dir = settings.state_dir / "demo"
     if demo_dir.exists():
         shutil.rmtree(demo_dir)
@@ -181,6 +190,29 @@ def cmd_demo(args, settings: Settings) -> int:
         finally:
             if stack is not None:
                 stop_everything(settings, stack, procs)
+            if settings.topic_prefix and stack is not None:
+                _remove_demo_topics(settings)
+
+
+def _remove_demo_topics(settings: Settings) -> None:
+    """The demo's own topics on a configured broker, removed when it ends (left, and said so, if the broker
+    refuses)."""
+    from models.contract.topics import all_topic_names
+    from streams.kafka_clients import admin
+
+    async def go() -> None:
+        client = admin(settings.kafka_bootstrap, 30, settings)
+        await client.start()
+        try:
+            await client.delete_topics([settings.topic_prefix + n for n, _ in all_topic_names()])
+        finally:
+            await client.close()
+
+    try:
+        asyncio.run(go())
+        print(f"removed the demo's topics {settings.topic_prefix}*", flush=True)
+    except Exception as exc:  # a broker without topic deletion, or no right to it
+        print(f"the demo's topics {settings.topic_prefix}* were left on the broker ({type(exc).__name__})", flush=True)
 
 
 def cmd_simulate(args, settings: Settings) -> int:

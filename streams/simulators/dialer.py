@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 from models.contract.callback_events import (AttemptOutcome, CallbackAttempted, CallbackTaskIssued, Channel, Finding,
                                     FindingKind)
 from models.contract.event import derived_event_id
+from streams.topic_names import on_broker
 from streams.codec import encode
 
 _TASK = TypeAdapter(CallbackTaskIssued)
@@ -64,7 +65,7 @@ class Dialer:
                                     identity_confirmed=identity, satisfaction=satisfaction, findings=findings,
                                     failure_reason="" if identity else outcome.value)
         out = encode("callbacks.attempts", attempt)
-        await self.producer.send_and_wait(out.topic, out.value, key=out.key)
+        await self.producer.send_and_wait(on_broker(out.topic), out.value, key=out.key)
         self.attempts += 1
 
     async def drain(self) -> None:

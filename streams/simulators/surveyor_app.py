@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 from models.contract.dispatch_events import DispatchDecision, SurveyorAssigned, SurveyorReassigned, TaskWithdrawn
 from models.contract.event import derived_event_id
 from models.contract.surveyor_events import ArrivedAtScene, CustomerContacted, SurveyCompleted, TaskAccepted, TaskDeclined
+from streams.topic_names import on_broker
 from streams.codec import encode
 
 _DECISION = TypeAdapter(DispatchDecision)
@@ -36,7 +37,7 @@ class SurveyorApp:
 
     async def _send(self, event) -> None:
         out = encode("surveyor.status", event)
-        await self.producer.send_and_wait(out.topic, out.value, key=out.key)
+        await self.producer.send_and_wait(on_broker(out.topic), out.value, key=out.key)
 
     def on_decision(self, raw: bytes) -> None:
         decision = _DECISION.validate_json(raw)

@@ -1,9 +1,53 @@
 """The main job, as `make demo` runs it: every simulated report ends dispatched, escalated or dead-lettered."""
 
+import asyncio
 import json
+import re
 import subprocess
 
 from tests.conftest import CLI, processes_using
+
+LIVE = ("hotline.reports", "policy.events", "complaints.events", "claims.events", "surveyor.status",
+        "callbacks.attempts")
+
+
+async def _ends(bootstrap: str, topics) -> dict[str, int]:
+    from aiokafka import TopicPartition
+
+    from streams.kafka_clients import unmanaged_consumer
+
+    consumer = unmanaged_consumer(bootstrap)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        parts = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+        consumer.assign(parts)
+        ends = await consumer.end_offsets(parts)
+        return {t: sum(v for tp, v in ends.items() if tp.topic == t) for t in topics}
+    finally:
+        await consumer.stop()
+
+
+def test_the_demo_on_a_configured_broker_keeps_to_its_own_topics_and_group(stack, tmp_path, cli_env):
+    """A live system's broker (here the session's): the demo runs under topics and a consumer group of its
+    own, so nothing reaches the live topics (the inputs the live workers read) and its worker is in a group
+    of its own (the name it prints); it removes its topics when it ends."""
+    before = asyncio.run(_ends(stack.kafka_bootstrap, LIVE))
+    env = dict(cli_env, CLAIMS_KAFKA_BOOTSTRAP=stack.kafka_bootstrap)
+    if stack.broker_kind == "tansu":  # as an operator of a Tansu sets it (no idempotent producer there)
+        env["CLAIMS_KAFKA_PROFILE"] = "embedded"
+    summary_path = tmp_path / "summary.json"
+    out = subprocess.run([*CLI, "demo", "--reports", "30", "--rate", "15", "--business-events", "30",
+                          "--summary-json", str(summary_path)],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    s = json.loads(summary_path.read_text())
+    assert s["received"] == 30 and s["unaccounted"] == 0 and s["dispatched"] > 0
+    own = re.search(r"the demo's topics are (demo-[0-9a-f]{8}\.)\*, its group (claims-dispatch-demo-[0-9a-f]{8})",
+                    out.stdout)
+    assert own, out.stdout[:2000]
+    assert asyncio.run(_ends(stack.kafka_bootstrap, LIVE)) == before, "the demo wrote to the live topics"
+    assert f"removed the demo's topics {own.group(1)}*" in out.stdout or "were left on the broker" in out.stdout
 
 
 def test_demo_accounts_for_every_report_and_leaves_nothing_running(tmp_path, cli_env):
