@@ -134,8 +134,8 @@ def create_app(settings: Settings, database_url: str, kafka_bootstrap: str) -> t
     app.runtime = rt
 
     topics = {
-        t.name: app.topic(settings.topic_prefix + t.name, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw",
-                          partitions=t.partitions)
+        t.name: app.topic(settings.topic_prefix + t.name, value_type=bytes, key_type=bytes, value_serializer="raw",
+                          key_serializer="raw", partitions=t.partitions)
         for t in TOPICS
     }
     registry.register(app, rt, topics)

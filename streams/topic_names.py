@@ -14,8 +14,8 @@ ENV = "CLAIMS_TOPIC_PREFIX"
 
 
 def prefix() -> str:
-    """The namespace of this process (read from the environment each time: the demo sets it for itself
-    and the processes it starts)."""
+    """The namespace of this process: the variable ``Settings.topic_prefix`` reads, read from the
+    environment each time (the demo sets it for itself and the processes it starts)."""
     return os.environ.get(ENV, "")
 
 

@@ -43,8 +43,9 @@ def cmd_topics_create(args, settings: Settings) -> int:
 
     kafka = bootstrap.kafka_address(settings)
     replication = args.replication or asyncio.run(_replication_for(kafka, settings))
-    asyncio.run(create_topics(kafka, all_topic_names(), replication=replication, settings=settings))
-    print(f"topics present on {kafka} (new ones replicated {replication}×): {', '.join(n for n, _ in all_topic_names())}")
+    names = [(settings.topic_prefix + n, p) for n, p in all_topic_names()]
+    asyncio.run(create_topics(kafka, names, replication=replication, settings=settings))
+    print(f"topics present on {kafka} (new ones replicated {replication}×): {', '.join(n for n, _ in names)}")
     return 0
 
 
