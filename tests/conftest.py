@@ -237,3 +237,12 @@ def cli_env(tmp_path):
 
 
 CLI = [sys.executable, "-m", "streams.cli"]
+
+
+def broker_env(stack) -> dict[str, str]:
+    """How a process outside ``stack`` is pointed at its broker, as an operator would: the address, and for
+    Tansu the embedded client profile (no idempotent producer there: docs/embedded-broker.md)."""
+    env = {"CLAIMS_KAFKA_BOOTSTRAP": stack.kafka_bootstrap}
+    if stack.broker_kind == "tansu":
+        env["CLAIMS_KAFKA_PROFILE"] = "embedded"
+    return env

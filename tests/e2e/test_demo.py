@@ -5,7 +5,7 @@ import json
 import re
 import subprocess
 
-from tests.conftest import CLI, processes_using
+from tests.conftest import CLI, broker_env, processes_using
 
 LIVE = ("hotline.reports", "policy.events", "complaints.events", "claims.events", "surveyor.status",
         "callbacks.attempts")
@@ -33,9 +33,7 @@ def test_the_demo_on_a_configured_broker_keeps_to_its_own_topics_and_group(stack
     own, so nothing reaches the live topics (the inputs the live workers read) and its worker is in a group
     of its own (the name it prints); it removes its topics when it ends."""
     before = asyncio.run(_ends(stack.kafka_bootstrap, LIVE))
-    env = dict(cli_env, CLAIMS_KAFKA_BOOTSTRAP=stack.kafka_bootstrap)
-    if stack.broker_kind == "tansu":  # as an operator of a Tansu sets it (no idempotent producer there)
-        env["CLAIMS_KAFKA_PROFILE"] = "embedded"
+    env = dict(cli_env, **broker_env(stack))
     summary_path = tmp_path / "summary.json"
     out = subprocess.run([*CLI, "demo", "--reports", "30", "--rate", "15", "--business-events", "30",
                           "--summary-json", str(summary_path)],

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import valid_report
+from tests.conftest import broker_env, valid_report
 
 pytestmark = pytest.mark.integration
 SH = ZoneInfo("Asia/Shanghai")
@@ -148,7 +148,7 @@ async def test_a_number_on_the_do_not_call_list_is_excluded(bus, db, database_ur
     from tests.conftest import CLI
 
     phone = "13700002222"
-    env = dict(cli_env, CLAIMS_DATABASE_URL=database_url, CLAIMS_KAFKA_BOOTSTRAP=stack.kafka_bootstrap)
+    env = dict(cli_env, CLAIMS_DATABASE_URL=database_url, **broker_env(stack))
     out = subprocess.run([*CLI, "dnc", "add", phone], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert await db.fetchval("SELECT count(*) FROM do_not_call WHERE phone_sha256 <> '' AND reason <> ''") >= 1
@@ -168,7 +168,7 @@ async def test_the_do_not_call_list_matches_a_number_however_written_and_refuses
 
     from tests.conftest import CLI
 
-    env = dict(cli_env, CLAIMS_DATABASE_URL=database_url, CLAIMS_KAFKA_BOOTSTRAP=stack.kafka_bootstrap)
+    env = dict(cli_env, CLAIMS_DATABASE_URL=database_url, **broker_env(stack))
 
     def dnc(*args):
         return subprocess.run([*CLI, "dnc", *args], env=env, capture_output=True, text=True, timeout=60)

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate as validate_openapi
 
-from tests.conftest import CLI, valid_report
+from tests.conftest import CLI, broker_env, valid_report
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ def desk(stack, database_url, worker, tmp_path_factory):
     port = free_port()
     entries = [{"sha256": hashlib.sha256(t.encode()).hexdigest(), "dispatcher_id": f"{role}-1", "role": role}
                for role, t in TOKENS.items()]
-    env = dict(os.environ, CLAIMS_KAFKA_BOOTSTRAP=stack.kafka_bootstrap, CLAIMS_DATABASE_URL=database_url,
+    env = dict(os.environ, **broker_env(stack), CLAIMS_DATABASE_URL=database_url,
                CLAIMS_DESK__PORT=str(port), CLAIMS_DESK__TOKENS=json.dumps(entries), CLAIMS_LOG_LEVEL="WARNING",
                # The test regions lie 333 km apart: a neighbour within reach of the options.
                CLAIMS_DESK_RULES__NEIGHBOUR_MAX_KM="400",

@@ -27,7 +27,7 @@ import asyncpg
 import pytest
 
 from models.contract.event import derived_event_id
-from tests.conftest import CLI, AREAS, roster_for_tests
+from tests.conftest import CLI, AREAS, broker_env, roster_for_tests
 from tests.report_factory import report_dict
 
 pytestmark = pytest.mark.integration
@@ -141,7 +141,7 @@ async def _fixture(url):
 @pytest.fixture(scope="module")
 def generated(month_stack, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    env = {"CLAIMS_KAFKA_BOOTSTRAP": month_stack.kafka_bootstrap, "CLAIMS_DATABASE_URL": month_stack.database_url,
+    env = {**broker_env(month_stack), "CLAIMS_DATABASE_URL": month_stack.database_url,
            "CLAIMS_STATE_DIR": str(out / "state"), "PATH": "/usr/bin:/bin"}
     result = subprocess.run([*CLI, "report", "--month", "2026-10", "--out", str(out)], env=env, capture_output=True,
                             text=True, timeout=120)

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.conftest import CLI, processes_using
+from tests.conftest import CLI, broker_env, processes_using
 from tests.report_factory import report_dict
 from tests.waiting import wait_until
 
@@ -55,7 +55,7 @@ def test_run_prints_addresses_consumes_within_seconds_and_stops_cleanly(tmp_path
 
 
 def test_simulate_feeds_a_running_system(stack, worker, database_url, cli_env, kcat):
-    env = dict(cli_env, CLAIMS_KAFKA_BOOTSTRAP=stack.kafka_bootstrap, CLAIMS_DATABASE_URL=database_url)
+    env = dict(cli_env, **broker_env(stack), CLAIMS_DATABASE_URL=database_url)
     before = kcat("-C", "-b", stack.kafka_bootstrap, "-t", "dispatch.assignments", "-e", "-q").stdout.count(b"\n")
     out = subprocess.run([*CLI, "simulate", "--reports", "12", "--rate", "50", "--seed", "3", "--regions", "simulate"], env=env,
                          capture_output=True, text=True, timeout=60)
@@ -166,7 +166,7 @@ async def test_simulate_sends_new_reports_each_run_unless_a_seed_is_given(stack,
                                                                           bus):
     import asyncio
 
-    env = dict(cli_env, CLAIMS_KAFKA_BOOTSTRAP=stack.kafka_bootstrap, CLAIMS_DATABASE_URL=database_url)
+    env = dict(cli_env, **broker_env(stack), CLAIMS_DATABASE_URL=database_url)
 
     def simulate(*extra) -> str:
         out = subprocess.run([*CLI, "simulate", "--reports", "5", "--rate", "50", "--regions", "simulate", *extra],

@@ -14,7 +14,7 @@ import sys
 import asyncpg
 import pytest
 
-from tests.conftest import probe_worker, roster_for_tests
+from tests.conftest import broker_env, probe_worker, roster_for_tests
 from tests.tls_parts import TlsPostgres, TlsTerminator, make_certs
 
 pytestmark = pytest.mark.integration
@@ -107,7 +107,7 @@ def test_the_audit_command_reads_over_tls(tls_stack, tmp_path):
             await p.stop()
 
     asyncio.run(send_one())
-    env = dict(os.environ, CLAIMS_KAFKA_BOOTSTRAP=stack.kafka_bootstrap, CLAIMS_DATABASE_URL=stack.database_url,
+    env = dict(os.environ, **broker_env(stack), CLAIMS_DATABASE_URL=stack.database_url,
                CLAIMS_STATE_DIR=str(tmp_path))
     done = subprocess.run([sys.executable, "-m", "streams.cli", "audit"], env=env, capture_output=True, text=True,
                           timeout=120)
