@@ -1,6 +1,7 @@
 """`claims-dispatch run` on the embedded stack: addresses printed, consuming fast, nothing left behind."""
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -16,10 +17,14 @@ from tests.waiting import wait_until
 pytestmark = pytest.mark.integration
 
 
+# `run` on the pass's broker (CLAIMS_BROKER): on Apache Kafka, Debian's stock kcat talks to it, as the README says.
+BROKER = {"CLAIMS_BROKER": os.environ.get("CLAIMS_BROKER", "tansu")}
+
+
 def test_run_prints_addresses_consumes_within_seconds_and_stops_cleanly(tmp_path, cli_env, kcat):
     state = tmp_path / "state"
     started = time.monotonic()
-    proc = subprocess.Popen([*CLI, "run"], env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([*CLI, "run"], env=dict(cli_env, **BROKER), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         lines: list[str] = []
         while not any(line.startswith("stack file") for line in lines):
@@ -121,7 +126,7 @@ def test_ctrl_c_stops_everything_quietly_within_seconds(tmp_path, cli_env, comma
 def test_run_with_the_simulated_surveyor_app_gets_assignments_accepted_and_surveyed(tmp_path, cli_env, kcat):
     """Without a surveyor app every task is withdrawn after the acknowledgement limit; with it, run works alone."""
     state = tmp_path / "state"
-    proc = subprocess.Popen([*CLI, "run", "--simulate-surveyors", "--decline-ratio", "0"], env=cli_env,
+    proc = subprocess.Popen([*CLI, "run", "--simulate-surveyors", "--decline-ratio", "0"], env=dict(cli_env, **BROKER),
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         lines: list[str] = []
