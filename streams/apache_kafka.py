@@ -13,6 +13,7 @@ Seen here (2-core machine, Java 17): a node answers 2-4 s after it starts and ho
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import signal
@@ -23,6 +24,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from streams.embedded_stack import _die_with_parent, free_port
 
 #: The versions this project runs: 4.1.1 (the default, what docker-compose.yml pins and the suites run on) and
 #: 3.9.1, the last 3.x (a node with kcat in tests/integration/test_apache_kafka.py).
@@ -97,24 +100,9 @@ def jars(version: str = DEFAULT_VERSION) -> list[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         done.write_text("\n".join(sorted(p.name for p in target.glob("*.jar"))) + "\n")
     found = sorted(target.glob("*.jar"))
-    if not any(p.name.startswith(("kafka_2.13-", "kafka-server-")) for p in found):
+    if not all(any(p.name.startswith(w) for p in found) for w in _wanted(version)):
         raise RuntimeError(f"the cached Apache Kafka {version} in {target} is incomplete: remove it to resolve again")
     return found
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    import ctypes
-
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 @dataclass(frozen=True)
@@ -169,7 +157,7 @@ class Cluster:
               security: Security | None = None) -> "Cluster":
         """Format and start ``nodes`` nodes; returns once every one answers."""
         folder.mkdir(parents=True, exist_ok=True)
-        cluster = cls(folder, [Node(i + 1, _free_port(), _free_port(), folder / f"node-{i + 1}") for i in range(nodes)],
+        cluster = cls(folder, [Node(i + 1, free_port(), free_port(), folder / f"node-{i + 1}") for i in range(nodes)],
                       version, security=security)
         classpath = os.pathsep.join(str(p) for p in jars(version))
         (folder / "log4j2.properties").write_text(_LOG_CONFIG)
@@ -298,8 +286,6 @@ class Cluster:
     def leader(self) -> Node:
         """The node leading the metadata quorum (KRaft's active controller), as the running nodes' quorum
         state says (``leaderId`` in ``__cluster_metadata-0/quorum-state``, written on every election)."""
-        import json
-
         votes = {}
         for n in self.nodes:
             if n.proc is None or n.proc.poll() is not None:

@@ -22,6 +22,7 @@ from streams.kafka_security import faust_credentials
 from streams.agents import registry
 from streams.runtime import Runtime
 from streams.settings import Settings
+from streams.topic_names import on_broker
 
 log = structlog.get_logger("claims_dispatch.app")
 
@@ -134,8 +135,8 @@ def create_app(settings: Settings, database_url: str, kafka_bootstrap: str) -> t
     app.runtime = rt
 
     topics = {
-        t.name: app.topic(settings.topic_prefix + t.name, value_type=bytes, key_type=bytes, value_serializer="raw",
-                          key_serializer="raw", partitions=t.partitions)
+        t.name: app.topic(on_broker(t.name, settings.topic_prefix), value_type=bytes, key_type=bytes,
+                          value_serializer="raw", key_serializer="raw", partitions=t.partitions)
         for t in TOPICS
     }
     registry.register(app, rt, topics)

@@ -169,7 +169,7 @@ async def create_topics(bootstrap: str, topics: list[tuple[str, int]], timeout_s
 
 def start_stack(settings: Settings) -> Stack:
     """Start what is not given from outside, create topics, apply migrations. Stops what it started on failure."""
-    from models.contract.topics import all_topic_names
+    from streams.topic_names import every_topic
     from streams.store.migrations import apply_migrations
 
     state_dir = settings.state_dir
@@ -193,9 +193,9 @@ def start_stack(settings: Settings) -> Stack:
         with ThreadPoolExecutor(1) as starting:
             postgres = starting.submit(start_postgres, state_dir) if stack.embedded_postgres else None
             try:
-                asyncio.run(create_topics(stack.kafka_bootstrap, [(settings.topic_prefix + n, p) for n, p in
-                                                                  all_topic_names()], settings=settings,
-                                          replication=stack.kafka_cluster.replication if stack.kafka_cluster else 1))
+                replication = stack.kafka_cluster.replication if stack.kafka_cluster else 1
+                asyncio.run(create_topics(stack.kafka_bootstrap, every_topic(settings.topic_prefix),
+                                          replication=replication, settings=settings))
             finally:  # waited for even when the topics failed, so that stop() stops what started
                 if postgres is not None:
                     stack.pg_server, stack.database_url = postgres.result()

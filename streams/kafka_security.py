@@ -50,9 +50,9 @@ def worker_acls(principal: str, group: str, topic_prefix: str = "") -> list[list
     this project's topics (inputs, outputs and their dead letters, named literally: nothing else), and
     read on its consumer group. Idempotent writes need nothing more on Kafka 2.8 and later (KIP-679: write
     on a topic implies them)."""
-    from models.contract.topics import all_topic_names
+    from streams.topic_names import every_topic
 
-    topics = [a for name, _ in all_topic_names() for a in ("--topic", topic_prefix + name)]
+    topics = [a for name, _ in every_topic(topic_prefix) for a in ("--topic", name)]
     return [["--add", "--allow-principal", principal, "--operation", "Read", "--operation", "Write",
              "--operation", "Describe", *topics],
             ["--add", "--allow-principal", principal, "--operation", "Read", "--group", group]]

@@ -27,6 +27,7 @@ from streams.services.unit_of_work import UnitOfWork, unit_of_work
 from streams.settings import Settings
 from streams.store import roster_store
 from streams.store.outbox import mark_published
+from streams.topic_names import on_broker
 
 log = structlog.get_logger("claims_dispatch.runtime")
 
@@ -125,8 +126,8 @@ class Runtime:
                 raise KafkaTimeoutError(f"injected: {topic} not confirmed (fault drill)")
         producer = self.app.producer
         futures = [
-            await producer.send(self.settings.topic_prefix + o.topic, o.key, o.value, partition=None, timestamp=None,
-                                headers=None) for o in outputs
+            await producer.send(on_broker(o.topic, self.settings.topic_prefix), o.key, o.value, partition=None,
+                                timestamp=None, headers=None) for o in outputs
         ]
         for fut in futures:
             await fut

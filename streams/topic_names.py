@@ -26,3 +26,10 @@ def on_broker(name: str, namespace: str | None = None) -> str:
 def in_contract(name: str, namespace: str | None = None) -> str:
     ns = prefix() if namespace is None else namespace
     return name[len(ns):] if ns and name.startswith(ns) else name
+
+
+def every_topic(namespace: str) -> list[tuple[str, int]]:
+    """Every topic to create under ``namespace``, dead-letter topics included, with its partition count."""
+    from models.contract.topics import all_topic_names
+
+    return [(namespace + name, partitions) for name, partitions in all_topic_names()]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -202,6 +202,19 @@ def cell_of(lat: float, lon: float) -> tuple[int, int]:
 def cell_key(row: int, col: int) -> int:
     """One integer per cell, for an index."""
     return row * 1_000_000 + col
+
+
+def look_ups(prints, rules: DuplicateRules) -> list[tuple[int, datetime, datetime]]:
+    """Where a batch's reports are looked for: per grid cell any of their scenes' circles overlaps, the
+    loss times of the reports there, widened by the window either side (one index range per cell, however
+    many of the batch's reports share it)."""
+    window = timedelta(minutes=rules.window_minutes)
+    spans: dict[int, tuple[datetime, datetime]] = {}
+    for fp in prints:
+        for cell in cells_near(fp.lat, fp.lon, rules.radius_m):
+            lo, hi = spans.get(cell, (fp.loss_time, fp.loss_time))
+            spans[cell] = (min(lo, fp.loss_time), max(hi, fp.loss_time))
+    return [(cell, lo - window, hi + window) for cell, (lo, hi) in spans.items()]
 
 
 def cells_near(lat: float, lon: float, radius_m: float = 480.0) -> list[int]:

@@ -70,15 +70,15 @@ Apply = Callable[[list[tuple[Record, Any]]], Awaitable[None]]  # apply prepared 
 async def run_records(agent: str, rt: Runtime, stream, handle: Handler, dead_letter_counter=None) -> None:
     """Consume ``stream`` record by record with ``handle``; see the module docstring."""
     async for event in stream.events():
-        record = _record(event)
+        record = _record(event, rt.settings.topic_prefix)
         await _until_done(agent, lambda: _one_or_dead_letter(agent, rt, record, handle, dead_letter_counter))
         metrics.EVENTS_HANDLED.labels(agent).inc()
         metrics.LAST_EVENT_TIME.labels(agent).set(time.time())
 
 
-def _record(event) -> Record:
+def _record(event, namespace: str) -> Record:
     msg = event.message
-    return Record(in_contract(msg.topic), msg.partition, msg.offset, msg.key, msg.value if msg.value is not None else b"")
+    return Record(in_contract(msg.topic, namespace), msg.partition, msg.offset, msg.key, msg.value if msg.value is not None else b"")
 
 
 async def run_batches(agent: str, rt: Runtime, stream, prepare: Prepare, apply: Apply, dead_letter_counter=None,
@@ -142,7 +142,7 @@ async def _run_batch(agent: str, rt: Runtime, stream, events, prepare: Prepare, 
         prepared.append((record, await prepare(record)))
 
     for event in events:  # preparing may read the database too (the regions, when due for a reread)
-        await _one_or_dead_letter(agent, rt, _record(event), prepare_one, dead_letter_counter)
+        await _one_or_dead_letter(agent, rt, _record(event, rt.settings.topic_prefix), prepare_one, dead_letter_counter)
     if prepared:
         await _apply_batch(agent, rt, prepared, apply, dead_letter_counter)
     for event in events:

@@ -14,6 +14,7 @@ from streams.agents.record_loop import run_batches, run_records
 from streams.handlers import (callback_attempts, callback_triggers, desk_commands, intake, monthly_report,
                               surveyor_status, timers)
 from streams.runtime import Runtime
+from streams.topic_names import on_broker
 
 log = structlog.get_logger("claims_dispatch.agents")
 
@@ -33,7 +34,8 @@ def register(app, rt: Runtime, topics) -> None:
         await run_records("surveyor-status", rt, stream, status)
 
     trigger = callback_triggers.make_handler(rt)
-    business = app.topic(*(rt.settings.topic_prefix + t for t in callback_triggers.TOPICS), value_type=bytes, key_type=bytes, value_serializer="raw",
+    names = [on_broker(t, rt.settings.topic_prefix) for t in callback_triggers.TOPICS]
+    business = app.topic(*names, value_type=bytes, key_type=bytes, value_serializer="raw",
                          key_serializer="raw")
 
     @app.agent(business, name="callback-triggers")

@@ -38,12 +38,12 @@ def cmd_schemas_export(args, settings: Settings) -> int:
 
 
 def cmd_topics_create(args, settings: Settings) -> int:
-    from models.contract.topics import all_topic_names
     from streams.embedded_stack import create_topics
+    from streams.topic_names import every_topic
 
     kafka = bootstrap.kafka_address(settings)
     replication = args.replication or asyncio.run(_replication_for(kafka, settings))
-    names = [(settings.topic_prefix + n, p) for n, p in all_topic_names()]
+    names = every_topic(settings.topic_prefix)
     asyncio.run(create_topics(kafka, names, replication=replication, settings=settings))
     print(f"topics present on {kafka} (new ones replicated {replication}×): {', '.join(n for n, _ in names)}")
     return 0

@@ -197,14 +197,13 @@ def cmd_demo(args, settings: Settings) -> int:
 def _remove_demo_topics(settings: Settings) -> None:
     """The demo's own topics on a configured broker, removed when it ends (left, and said so, if the broker
     refuses)."""
-    from models.contract.topics import all_topic_names
     from streams.kafka_clients import admin
 
     async def go() -> None:
         client = admin(settings.kafka_bootstrap, 30, settings)
         await client.start()
         try:
-            await client.delete_topics([settings.topic_prefix + n for n, _ in all_topic_names()])
+            await client.delete_topics([name for name, _ in topic_names.every_topic(settings.topic_prefix)])
         finally:
             await client.close()
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from models.callbacks.eligibility import survey_trigger
 from models.contract.business_events import CustomerContact
 from models.contract.dispatch_events import DuplicateReportLinked, EscalationReason, SceneContact
 from models.contract.event import derived_event_id
-from models.dispatch.duplicates import DuplicateRules, Fingerprint, Match, cells_near, fingerprint_of, recognise
+from models.dispatch.duplicates import DuplicateRules, Fingerprint, Match, fingerprint_of, look_ups, recognise
 from models.dispatch.fleet import SurveyorState, VehicleState, free_on_duty
 from models.dispatch.rules import DispatchRules, rules_for
 from models.dispatch.intake import Accepted
@@ -108,7 +108,7 @@ async def register_reports(uow: UnitOfWork, batch: list[Accepted], now: datetime
         return done
     prints = {a.report.report_id: fingerprint_of(a.report) for a in fresh.values()}
     # Looked up before the batch is stored: what comes back is only what was there before it.
-    known = await _claims_near(uow.conn, prints.values(), d.rules.duplicates)
+    known = await dispatch_store.duplicate_candidates(uow.conn, look_ups(prints.values(), d.rules.duplicates))
     stored = await dispatch_store.store_claims(uow.conn, list(fresh.values()), now, prints)
     for a in fresh.values():
         if a.report.report_id in stored:
@@ -165,19 +165,6 @@ async def _plan_new(uow: UnitOfWork, done: "Intake", by_region: dict[str, list[A
             uow.queue(source.get(o.key.decode(), new[0].report.event_id), [o])  # keyed by report id
         if result.plan is not None:
             done.plans.append(result.plan)
-
-
-async def _claims_near(conn, prints, rules: DuplicateRules) -> list[tuple[Fingerprint, str | None]]:
-    """The open claims in time and place near any of ``prints``: one probe per cell, over the loss times
-    of the batch's reports there (a storm's batch shares cells), one query for the batch."""
-    window = timedelta(minutes=rules.window_minutes)
-    spans: dict[int, tuple[datetime, datetime]] = {}
-    for fp in prints:
-        for cell in cells_near(fp.lat, fp.lon, rules.radius_m):
-            lo, hi = spans.get(cell, (fp.loss_time, fp.loss_time))
-            spans[cell] = (min(lo, fp.loss_time), max(hi, fp.loss_time))
-    return await dispatch_store.duplicate_candidates(conn, [(cell, lo - window, hi + window)
-                                                            for cell, (lo, hi) in spans.items()])
 
 
 async def _recognise_duplicates(conn, known: list[tuple[Fingerprint, str | None]], new: list[Accepted],

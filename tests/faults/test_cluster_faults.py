@@ -16,10 +16,12 @@ import signal
 import time
 from datetime import datetime, timedelta, timezone
 
+import asyncpg
 import pytest
 
 from tests.faults.conftest import accounted, duplicate_effects, record
-from tests.faults.test_faults import _audit, _regions, _send_reports
+from tests.faults.test_faults import _audit, _committed_to_the_end, _regions, _send_reports
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("CLAIMS_BROKER", "tansu") != "kafka",
@@ -34,15 +36,15 @@ def _cluster(stack):
 
 
 async def _under_load(stack, workers, seed: int, fault, label: str, n: int = 1200, rate: float = 30) -> None:
-    """Reports at ``rate``/s (40 s of them) while ``fault(cluster)`` runs from the fourth second; then every
-    report must be decided once. Recovery is counted from the fault's start to the last report decided
-    (so it includes the sending after it)."""
+    """Reports at ``rate``/s (40 s of them); once the worker has stored the first 60, ``fault(cluster)``
+    runs; then every report must be decided once. Recovery is counted from the fault's start to the last
+    report decided (so it includes the sending after it)."""
     since = datetime.now(timezone.utc) - timedelta(seconds=1)
     worker = await asyncio.to_thread(workers.start)
     regions = await _regions(stack.database_url)
     ids: set[str] = set()
     sender = asyncio.ensure_future(_send_reports(stack, regions, n, rate, seed, ids))
-    await asyncio.sleep(4)
+    await wait_for(lambda: _stored(stack.database_url, ids, 60), timeout=60, what="the worker storing reports")
     started = time.monotonic()
     await fault(_cluster(stack))
     assert not sender.done(), "the reports were all sent before the fault: it hit nothing"
@@ -53,6 +55,15 @@ async def _under_load(stack, workers, seed: int, fault, label: str, n: int = 120
     record(label, len(ids), lost, duplicates, time.monotonic() - started, verdict)
     assert worker.poll() is None, "the worker died instead of riding out the broker's fault"
     assert lost == 0 and duplicates == 0 and verdict == "clean"
+
+
+async def _stored(url: str, ids: set[str], at_least: int) -> bool:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval("SELECT count(*) FROM claims WHERE report_id = ANY($1::text[])",
+                                   list(ids)) >= at_least
+    finally:
+        await conn.close()
 
 
 async def _committed(bootstrap: str, group: str = "claims-dispatch") -> dict:
@@ -81,8 +92,10 @@ async def test_the_controller_killed(fault_stack, workers):
     async def fault(cluster):
         leader = cluster.leader()
         cluster.kill(leader)
-        await asyncio.sleep(8)  # the remaining two elect a new quorum leader
-        assert cluster.leader().node_id != leader.node_id, "no new quorum leader while the old one was dead"
+        killed_at = time.monotonic()
+        await wait_for(lambda: cluster.leader().node_id != leader.node_id, timeout=30,
+                       what="the remaining two nodes electing a new quorum leader")
+        await asyncio.sleep(max(0.0, 8 - (time.monotonic() - killed_at)))  # the fault lasts 8 s
         await asyncio.to_thread(cluster.restart, leader)
 
     await _under_load(fault_stack, workers, 32, fault, "Kafka: the controller SIGKILLed, restarted")
@@ -111,17 +124,20 @@ async def test_the_whole_cluster_stopped_and_started(fault_stack, workers):
     ids: set[str] = set()
     await _send_reports(fault_stack, regions, 200, 50, 34, ids)
     await accounted(fault_stack.database_url, ids, 0)
-    await asyncio.sleep(2)  # the worker commits every second
+    await wait_for(lambda: _committed_to_the_end(fault_stack.kafka_bootstrap, "claims-dispatch", ["hotline.reports"]),
+                   timeout=60, what="the worker's group committed to the end of hotline.reports")
     before = await _committed(fault_stack.kafka_bootstrap)
     stopped_at = time.monotonic()
     await asyncio.to_thread(cluster.stop)
     await asyncio.sleep(5)
     await asyncio.to_thread(cluster.start_all)
-    after, deadline = {}, time.monotonic() + 60
-    while len(after) < len(before) and time.monotonic() < deadline:  # until the coordinator has loaded them
-        await asyncio.sleep(1)
+    async def loaded() -> dict:  # the group's offsets once the restarted coordinator answers for them all
         with contextlib.suppress(Exception):
-            after = await _committed(fault_stack.kafka_bootstrap)
+            offsets = await _committed(fault_stack.kafka_bootstrap)
+            return offsets if len(offsets) == len(before) else {}
+        return {}
+
+    after = await wait_for(loaded, timeout=60, every=1, what="the restarted cluster answering for the group's offsets")
     assert sum(before.values()) > 0 and after == before, f"committed offsets changed: {before} -> {after}"
     await _send_reports(fault_stack, regions, 200, 50, 35, ids)  # after the restart, nothing restarted by hand
     waited, lost = await accounted(fault_stack.database_url, ids, 0, timeout=240)

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from hypothesis import given, settings, strategies as st
 
-from models.dispatch.duplicates import (DuplicateRules, Evidence, Fingerprint, best_match, cell_of, cells_near,
-                                        compare, fingerprint_of, plate, recognise)
+from models.dispatch.duplicates import (DuplicateRules, Evidence, Fingerprint, best_match, cell_key, cell_of,
+                                        cells_near, compare, fingerprint_of, look_ups, plate, recognise)
 from models.contract.loss_report import LossReported
+from models.dispatch.geo import distance_km
 from tests.report_factory import report_dict
 from tests.unit.builders import NOW, offset
 
@@ -108,6 +109,22 @@ def test_the_score_is_symmetric_bounded_and_only_given_near_in_time_and_place(x,
         return
     assert abs(m.score - n.score) < 1e-9 and set(m.evidence) == set(n.evidence)
     assert 0 < m.score <= 1 and m.minutes_apart <= RULES.window_minutes and m.metres_apart <= RULES.radius_m
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(fingerprints, min_size=1, max_size=6), fingerprints)
+def test_a_batchs_look_ups_find_every_claim_near_one_of_its_reports(batch, claim):
+    """One range per cell for the whole batch: any claim a report of it would be compared with (near in
+    time and place) lies in one of the cells looked up, inside that cell's time range."""
+    found = look_ups(batch, RULES)
+    assert len({cell for cell, _, _ in found}) == len(found)  # one look-up per cell
+    def near(new: Fingerprint) -> bool:
+        return (abs((new.loss_time - claim.loss_time).total_seconds()) <= RULES.window_minutes * 60
+                and distance_km(new.lat, new.lon, claim.lat, claim.lon) * 1000 <= RULES.radius_m)
+
+    if any(near(new) for new in batch):
+        home = cell_key(*cell_of(claim.lat, claim.lon))
+        assert any(cell == home and lo <= claim.loss_time <= hi for cell, lo, hi in found)
 
 
 @settings(max_examples=200, deadline=None)
