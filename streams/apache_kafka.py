@@ -133,6 +133,15 @@ class Node:
         return f"127.0.0.1:{self.port}"
 
 
+def _cluster_id() -> str:
+    """A random cluster id as Kafka's own ``Uuid.randomUuid`` makes them: one in 64 base64 ids starts with '-',
+    which ``kafka-storage format -t`` reads as the next option and refuses."""
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
+
+
 @dataclass
 class Cluster:
     """One or three KRaft nodes in ``folder`` (``replication``: the topics' replication factor the cluster
@@ -161,7 +170,7 @@ class Cluster:
                       version, security=security)
         classpath = os.pathsep.join(str(p) for p in jars(version))
         (folder / "log4j2.properties").write_text(_LOG_CONFIG)
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = _cluster_id()
         try:
             for n in cluster.nodes:
                 cluster._configure(n)
