@@ -131,7 +131,12 @@ async def test_the_whole_cluster_stopped_and_started(fault_stack, workers):
     await accounted(fault_stack.database_url, ids, 0)
     await wait_for(lambda: _committed_to_the_end(fault_stack.kafka_bootstrap, "claims-dispatch", ["hotline.reports"]),
                    timeout=60, what="the worker's group committed to the end of hotline.reports")
-    before = await _committed(fault_stack.kafka_bootstrap)
+    async def settled() -> dict:  # the same offsets read twice 3 s apart: the worker has nothing left to commit
+        first = await _committed(fault_stack.kafka_bootstrap)
+        await asyncio.sleep(3)
+        return first if await _committed(fault_stack.kafka_bootstrap) == first else {}
+
+    before = await wait_for(settled, timeout=60, every=0.5, what="the group's committed offsets settled")
     stopped_at = time.monotonic()
     await asyncio.to_thread(cluster.stop)
     await asyncio.sleep(5)
