@@ -78,8 +78,8 @@ class Runtime:
 
     def planner(self):
         """The region planner with this runtime's rules and travel model; the clock comes per call."""
-        def plan(pending, surveyors, vehicles, now, rules):
-            return plan_region(pending, surveyors, vehicles, rules, self.travel, now)
+        def plan(pending, surveyors, vehicles, now, rules, demand):
+            return plan_region(pending, surveyors, vehicles, rules, self.travel, now, demand)
 
         return plan
 

@@ -48,6 +48,8 @@ class ClaimRegistered(Event):
     deadline_at: AwareDatetime = Field(description="Latest arrival at the scene.")
     address: str = ""
     contact: SceneContact | None = None
+    priority: int = Field(default=3, ge=1, le=3, description="1 serious or fatal injury, 2 minor injury, vehicle "
+                                                               "not drivable or people stranded, 3 the rest.")
 
 
 class EscalationReason(StrEnum):
@@ -110,6 +112,10 @@ class DispatchEscalated(Event):
     options: tuple[str, ...] = Field(default=(), description="What a dispatcher can do about it.")
     reported_at: AwareDatetime
     deadline_at: AwareDatetime
+    proposed_arrival_at: AwareDatetime | None = Field(
+        default=None,
+        description="deadline_unreachable: the arrival the plan can keep (its estimate, a margin, rounded up to 5 "
+                    "minutes), for the hotline and SMS to tell the customer; arrivals by it count as met on promise.")
 
 
 class ArrivalDeadlineMissed(Event):

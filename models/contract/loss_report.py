@@ -121,6 +121,9 @@ class LossReported(Event):
     police: Police = Police()
     original_scene: bool = True
     vehicle_drivable: bool | None = None
+    people_stranded: bool = Field(
+        default=False, description="People are stuck at the scene (a car on a motorway shoulder at night, a flooded "
+                                   "road): raises the claim's dispatch priority.")
     insured_vehicle: Vehicle | None = None
     third_party_vehicles: tuple[Vehicle, ...] = Field(default=(), max_length=50)
     estimated_loss: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2, description="CNY.")

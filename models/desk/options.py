@@ -16,7 +16,6 @@ out, so a front end sends it as it is (with its own command id, dispatcher and r
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from models.contract.desk_commands import DeskOption
 from models.contract.dispatch_events import ClaimRegistered
+from models.dispatch.deadlines import round_up
 from models.dispatch.arrivals import eta_matrix, eta_with
 from models.dispatch.fleet import SurveyorState, VehicleState, local_time
 from models.dispatch.geo import distance_km
@@ -94,6 +94,4 @@ def earliest_promise(claim: ClaimRegistered, exclude: frozenset[str], surveyors:
     eta, _ = eta_matrix([claim], surveyors, vehicles, rules, travel, now, [exclude], vehicles_out_return=True)
     if not eta.size or not np.isfinite(eta).any():
         return None
-    at = now + timedelta(minutes=float(np.min(eta)))
-    step = round_to_minutes * 60
-    return datetime.fromtimestamp(math.ceil(at.timestamp() / step) * step, tz=at.tzinfo)
+    return round_up(now + timedelta(minutes=float(np.min(eta))), round_to_minutes)

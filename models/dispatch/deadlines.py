@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from models.contract.dispatch_events import ArrivalDeadlineMissed, CustomerContactOverdue, LateArrivalNoticeIssued
 from models.contract.event import derived_event_id
 from models.dispatch.zones import Zone
+
+
+def round_up(at: datetime, minutes: int) -> datetime:
+    """``at`` rounded up to a multiple of ``minutes`` (a time a customer can be told: 14:35, not 14:31:07)."""
+    step = minutes * 60
+    return datetime.fromtimestamp(math.ceil(at.timestamp() / step) * step, tz=at.tzinfo)
+
+
+def promise(estimate: datetime, margin_minutes: float, round_minutes: int) -> datetime:
+    """The arrival a plan that cannot meet a deadline promises: its estimate, a margin, rounded up."""
+    return round_up(estimate + timedelta(minutes=margin_minutes), round_minutes)
 
 
 def contact_overdue(task_id: uuid.UUID, report_id: str, region_id: str, surveyor_id: str, due_at: datetime,

@@ -156,6 +156,7 @@ def _place(report: LossReported, regions: tuple[Region, ...], rules: DispatchRul
         deadline_at=deadline,
         address=report.location.address,
         contact=SceneContact(name=report.reporter.name, phone=report.reporter.phone, relation=report.reporter.relation),
+        priority=rules.priority.of(report),
     )
     return Accepted(report, claim, appointment)
 

@@ -3,15 +3,22 @@
 One report alone: the candidate with the best estimated arrival that meets the
 deadline, workload breaking ties. Many at once (a storm): the claims and the
 free surveyors form an assignment problem (scipy's ``linear_sum_assignment``)
-whose costs rank, in this order, (1) the number of deadlines met, (2) waiting
-for a surveyor about to be free over sending one who would be late, (3) total
-lateness, (4) total arrival time and workload. A claim no one can reach in time
-is escalated at once with the reason and the options, not left to breach.
-Deterministic: the same input gives the same plan.
+whose costs rank, in this order, (1) the deadlines met, each weighted by its
+claim's priority class (``models/dispatch/priority.py``: a higher class is never
+left waiting so that a lower one is met), (2) waiting for a surveyor about to be
+free over sending one who would be late, (3) total lateness, (4) total arrival
+time and workload. A claim no one can reach in time takes the free surveyor who
+arrives first, unless a busy one would arrive clearly sooner
+(``late_wait_gain_minutes``): then it waits for them, the busy surveyor held for
+it alone. Among claims past their deadline, the one overdue longer ranks higher
+(``overdue_preference``), so none starves behind newer late ones.
+A claim no one can reach in time is escalated at once with the reason and the
+options, not left to breach. Deterministic: the same input gives the same plan.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -19,6 +26,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from models.dispatch.arrivals import Option, best_option, eta_matrix
+from models.dispatch.coverage import DemandPoint, cover_lost
+from models.dispatch.deadlines import promise
 from models.dispatch.fleet import SurveyorState, VehicleState, local_time, suitable_vehicles
 from models.contract.dispatch_events import (ClaimRegistered, DispatchEscalated, EscalationReason, Scene, SurveyorAssigned,
                                     SurveyorReassigned)
@@ -26,10 +35,11 @@ from models.dispatch.rules import DispatchRules
 from models.contract.event import derived_event_id
 from models.dispatch.travel import TravelTimeModel
 
+# Costs per claim of the lowest priority class; a claim's are multiplied by its class weight.
 _ON_TIME = 0.0
 _LATE = 1e4          # one deadline missed costs more than any arrival time or lateness difference
 _WAIT = _LATE - 1.0  # waiting for a surveyor who will make it beats sending one who will not
-_HOPELESS = 1e8      # leaving a claim with no prospect unassigned: only when no one is free
+_HOPELESS = 1e6      # leaving a claim with no prospect unassigned: only when no one is free for it
 _IMPOSSIBLE = 1e12   # not a candidate at all
 
 
@@ -79,11 +89,14 @@ _OPTIONS = {
 
 
 def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], vehicles: list[VehicleState],
-                rules: DispatchRules, travel: TravelTimeModel, now: datetime) -> RegionPlan:
-    """Decide every pending claim of one region at once. See the module docstring."""
+                rules: DispatchRules, travel: TravelTimeModel, now: datetime,
+                demand: Sequence[DemandPoint] = ()) -> RegionPlan:
+    """Decide every pending claim of one region at once. See the module docstring. ``demand``: where the
+    region's claims come from (its recent scenes), for preferring, among surveyors who would all be on time,
+    the one whose departure leaves the rest best covered."""
     if not pending:
         return RegionPlan()
-    region = _Region.of(pending, surveyors, vehicles, rules, travel, now)
+    region = _Region.of(pending, surveyors, vehicles, rules, travel, now, demand)
     can_wait, options = region.choose()
     return region.plan(can_wait, options, surveyors, vehicles)
 
@@ -104,11 +117,25 @@ class _Region:
     eta: np.ndarray
     vehicle_of: np.ndarray
     minutes_left: np.ndarray
-    #: Per claim that can wait: the vehicles of the busy surveyors who would be on time for it.
+    #: Each claim's weight (its priority class) and minutes past its deadline already waited.
+    weight: np.ndarray = None
+    overdue: np.ndarray = None
+    cover: np.ndarray = None       #: per free surveyor: what their departure costs the region's cover
+    #: Per claim that can wait: the vehicles of the busy surveyors who would be on time for it, and which
+    #: of ``busy`` they are.
     using: dict[int, set[str]] = field(default_factory=dict)
+    reach: dict[int, np.ndarray] = field(default_factory=dict)
+    #: The busy surveyors the claims left waiting on time count on, one each (indices in ``busy``).
+    counted_on: set[int] = field(default_factory=set)
+    #: The claims no one reaches in time: when each busy surveyor would arrive (minutes; worked out once).
+    busy_eta: np.ndarray | None = None
+    busy_known: np.ndarray | None = None
+    #: Claims left to wait, late, for a busy surveyor who arrives clearly sooner than the free surveyor
+    #: the plan would send (claim → index in ``busy``, minutes to that arrival).
+    waits_late: dict[int, tuple[int, float]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, pending, surveyors, vehicles, rules, travel, now) -> "_Region":
+    def of(cls, pending, surveyors, vehicles, rules, travel, now, demand=()) -> "_Region":
         claims = sorted(pending, key=lambda p: (p.claim.deadline_at, p.claim.report_id))
         free = sorted((s for s in surveyors if not s.busy), key=lambda s: s.surveyor_id)
         # A busy surveyor free only after every deadline here has passed cannot be waited for.
@@ -119,7 +146,12 @@ class _Region:
         eta, vehicle_of = eta_matrix([p.claim for p in claims], free, fleet, rules, travel, now,
                                      [p.exclude for p in claims])
         minutes_left = np.array([(p.claim.deadline_at - now).total_seconds() / 60.0 for p in claims])
-        return cls(claims, free, busy, fleet, rules, travel, now, eta, vehicle_of, minutes_left)
+        weight = np.array([rules.priority.weight(p.claim.priority) for p in claims])
+        # What a free surveyor's departure costs the region's cover, in the units of an on-time pair: all the
+        # plan's pairs together weigh less than half a deadline, so cover only ranks surveyors who are all on time.
+        cover = cover_lost(free, list(demand), rules.arrival, travel, now) * (_LATE / len(claims))
+        return cls(claims, free, busy, fleet, rules, travel, now, eta, vehicle_of, minutes_left,
+                   weight=weight, overdue=np.maximum(0.0, -minutes_left), cover=cover)
 
     def who_can_wait(self, among: np.ndarray, taken: frozenset[str] = frozenset()) -> np.ndarray:
         """Which of the claims ``among`` (indices) someone busy will still reach in time, with a vehicle
@@ -141,6 +173,7 @@ class _Region:
             can[rows] = on_time.any(axis=1)
             for n, i in enumerate(rows):
                 self.using[int(i)] = {spare[k].vehicle.vehicle_id for k in via[n][on_time[n]]}
+                self.reach[int(i)] = on_time[n]
         return can
 
     def choose(self) -> tuple[np.ndarray, dict[int, Option]]:
@@ -156,7 +189,8 @@ class _Region:
         if not self.free:  # nobody free: every claim waits or is escalated
             return self.who_can_wait(every), {}
         can_wait = np.ones(len(self.claims), bool)
-        options = self.solve(can_wait)
+        # (With fewer free surveyors than claims that first plan cannot send someone to every claim.)
+        options = self.solve(can_wait) if len(self.free) >= len(self.claims) else {}
         if len(options) < len(self.claims):
             can_wait = self.who_can_wait(every)
             options = self.solve(can_wait)
@@ -177,22 +211,46 @@ class _Region:
                 break
             can_wait[lost] = False
             options = self.solve(can_wait)
+        # More claims may count on busy surveyors than there are busy surveyors to go round: each claim left
+        # waiting keeps its prospect only with a busy surveyor of its own (the higher class, then the earlier
+        # deadline first); the others have none and are planned again (each round only takes prospects away).
+        for _ in range(len(self.claims)):
+            lost = self.overcounted(can_wait, options)
+            if not lost.size:
+                break
+            can_wait[lost] = False
+            options = self.solve(can_wait)
+        # A late send that a busy surveyor would beat clearly: the claim waits for them, and the free surveyor
+        # is planned again for the rest (each round holds claims for busy surveyors not yet held for, so it ends).
+        for _ in range(len(self.busy)):
+            if not self.hold_late(options):
+                break
+            options = self.solve(can_wait)
         return can_wait, options
 
     def solve(self, can_wait: np.ndarray) -> dict[int, Option]:
         """Claims paired with free surveyors (each pair with a vehicle), or left unassigned at the cost of
-        waiting (``can_wait``) or of no prospect. The solver pairs claims with surveyors, each pair with its
+        waiting (``can_wait``), of waiting late for a busy surveyor who arrives clearly sooner than any free
+        one (each busy surveyor for one such claim), or of no prospect (dearer the longer the claim has waited
+        past its deadline). The solver pairs claims with surveyors, each pair with its
         best vehicle; two pairs may want one vehicle. The more urgent keeps it; the other pair's arrival is
         worked out again with the vehicles left, and the problem solved again with that, until no two pairs
         want one vehicle (each round only raises costs, so it ends; the last round's rule settles what is
         left, if anything)."""
-        claims, free, fleet = self.claims, self.free, self.fleet
+        claims, free, fleet, w = self.claims, self.free, self.fleet, self.weight
         eta, vehicle_of = self.eta.copy(), self.vehicle_of.copy()  # the pairs' arrivals change as vehicles go
         workload = np.array([s.tasks_today for s in free])
         late = eta - self.minutes_left[:, None]
-        cost = _pair_cost(eta, self.minutes_left[:, None], workload[None, :])
+        cost = _pair_cost(eta, self.minutes_left[:, None], workload[None, :], w[:, None], self.cover[None, :])
+        held = np.zeros(len(claims), bool)
+        held[list(self.waits_late)] = True
+        cost[held] = _IMPOSSIBLE
         dummy = np.full((len(claims), len(claims)), _IMPOSSIBLE)
-        np.fill_diagonal(dummy, np.where(can_wait, _WAIT, _HOPELESS))
+        # A late pair's cost counts the claim's lateness, which already holds its time overdue: leaving it
+        # unassigned costs that time again, and the preference, so that among late claims the one overdue
+        # longer ranks higher (with no preference, the nearest would go first whatever the wait).
+        aged = _HOPELESS + (1.0 + self.rules.overdue_preference) * self.overdue
+        np.fill_diagonal(dummy, np.where(held, 0.0, w * np.where(can_wait, _WAIT, aged)))
         options: dict[int, Option] = {}
         for _ in range(len(fleet) + 1):
             rows, cols = linear_sum_assignment(np.hstack([cost, dummy]))
@@ -213,9 +271,53 @@ class _Region:
                 rises = row[0] > eta[i]
                 eta[i] = np.where(rises, row[0], eta[i])
                 vehicle_of[i] = np.where(rises, [left[k] if k >= 0 else -1 for k in via[0]], vehicle_of[i])
-                cost[i] = _pair_cost(eta[i], self.minutes_left[i], workload)
+                cost[i] = _pair_cost(eta[i], self.minutes_left[i], workload, w[i], self.cover)
                 late[i] = eta[i] - self.minutes_left[i]
         return options
+
+    def overcounted(self, can_wait: np.ndarray, options: dict[int, Option]) -> np.ndarray:
+        """The claims left waiting that no busy surveyor is left for once each of the others has one."""
+        waiting = [i for i in range(len(self.claims)) if i not in options and can_wait[i]]
+        self.counted_on = set()
+        if not waiting:
+            return np.array([], dtype=int)
+        reach = np.array([self.reach[i] for i in waiting])
+        urgency = np.array([self.weight[i] * 1e3 - self.minutes_left[i] * 1e-3 for i in waiting])
+        rows, cols = linear_sum_assignment(np.where(reach, urgency[:, None] + 1e6, 0.0), maximize=True)
+        kept = {int(r) for r, c in zip(rows, cols) if reach[r, c]}
+        self.counted_on = {int(c) for r, c in zip(rows, cols) if reach[r, c]}
+        return np.array([i for n, i in enumerate(waiting) if n not in kept], dtype=int)
+
+    def hold_late(self, options: dict[int, Option]) -> list[int]:
+        """Late sends a busy surveyor would beat by ``late_wait_gain_minutes`` or more: those claims wait for
+        them instead (recorded in ``waits_late``), each busy surveyor for one claim, the highest class and the
+        longest overdue first. Returns the claims newly held."""
+        late = [i for i, o in options.items() if o.eta > self.claims[i].claim.deadline_at]
+        if not late or not self.busy:
+            return []
+        if self.busy_eta is None:
+            self.busy_eta = np.full((len(self.claims), len(self.busy)), np.inf)
+            self.busy_known = np.zeros(len(self.claims), bool)
+        todo = np.array([i for i in late if not self.busy_known[i]], dtype=int)
+        if todo.size:
+            later, _ = eta_matrix([self.claims[i].claim for i in todo], self.busy, self.fleet, self.rules,
+                                  self.travel, self.now, [self.claims[i].exclude for i in todo],
+                                  vehicles_out_return=True)
+            self.busy_eta[todo], self.busy_known[todo] = later, True
+        reserved = {k for k, _ in self.waits_late.values()} | self.counted_on
+        held = []
+        for i in sorted(late, key=lambda i: (self.claims[i].claim.priority, -self.overdue[i], i)):
+            sent = (options[i].eta - self.now).total_seconds() / 60.0
+            row = np.where([k in reserved for k in range(len(self.busy))], np.inf, self.busy_eta[i])
+            k = int(np.argmin(row))
+            if row[k] + self.rules.late_wait_gain_minutes <= sent:
+                self.waits_late[i] = (k, float(row[k]))
+                reserved.add(k)
+                held.append(i)
+        return held
+
+    def promise(self, estimate: datetime) -> datetime:
+        return promise(estimate, self.rules.promise_margin_minutes, self.rules.promise_round_minutes)
 
     def plan(self, can_wait: np.ndarray, options: dict[int, Option], surveyors: list[SurveyorState],
              vehicles: list[VehicleState]) -> RegionPlan:
@@ -232,7 +334,7 @@ class _Region:
                 if o.eta > p.claim.deadline_at:
                     _raise(plan, p, EscalationReason.DEADLINE_UNREACHABLE,
                            f"best estimate arrives {o.lateness_minutes(p.claim.deadline_at):.0f} min after the "
-                           "deadline", now)
+                           "deadline", now, self.promise(o.eta))
             elif can_wait[i]:
                 plan.waiting.append(p.claim.report_id)
                 since = p.pending_since or p.claim.reported_at
@@ -242,6 +344,13 @@ class _Region:
                            f"no surveyor free for {rules.dispatch_within_minutes:g} min; one is expected in time", now)
                 elif EscalationReason.DISPATCH_OVERDUE.value not in p.raised:
                     plan.reviews[p.claim.report_id] = due
+            elif i in self.waits_late:
+                k, minutes = self.waits_late[i]
+                s = self.busy[k]
+                _raise(plan, p, EscalationReason.DEADLINE_UNREACHABLE,
+                       f"waiting for {s.surveyor_id}, free at about {local_time(s.free_at, rules):%H:%M}: arrives "
+                       f"about {minutes - self.minutes_left[i]:.0f} min after the deadline, sooner than any free "
+                       "surveyor", now, self.promise(now + timedelta(minutes=minutes)))
             else:
                 key = (p.claim.loss_type, p.exclude)
                 if key not in reasons:
@@ -253,11 +362,13 @@ class _Region:
         return plan
 
 
-def _pair_cost(eta, minutes_left, tasks_today):
-    """What sending a surveyor to a claim costs (arrays broadcast): a missed deadline outweighs everything;
-    among equals, the earlier arrival (never outweighing a deadline), then the lighter workload."""
+def _pair_cost(eta, minutes_left, tasks_today, weight, cover):
+    """What sending a surveyor to a claim costs (arrays broadcast): a missed deadline outweighs everything,
+    by the claim's class weight; among on-time pairs, the cover the surveyor's departure costs; then the
+    earlier arrival (never outweighing a deadline), then the lighter workload."""
     late = eta - minutes_left
-    cost = np.where(late <= 0, _ON_TIME, _LATE + late) + np.minimum(0.9, eta / 1e5) + tasks_today * 1e-7
+    cost = (weight * (np.where(late <= 0, _ON_TIME, _LATE + late) + np.minimum(0.9, eta / 1e5))
+            + np.where(late <= 0, cover, 0.0) + tasks_today * 1e-7)
     return np.where(np.isfinite(eta), cost, _IMPOSSIBLE)
 
 
@@ -345,11 +456,13 @@ def possible_duplicate_case(claim: ClaimRegistered, other: str, score: float, ev
         options=_OPTIONS[reason], reported_at=claim.reported_at, deadline_at=claim.deadline_at)
 
 
-def _raise(plan: RegionPlan, p: PendingClaim, reason: EscalationReason, detail: str, now: datetime) -> None:
+def _raise(plan: RegionPlan, p: PendingClaim, reason: EscalationReason, detail: str, now: datetime,
+           proposed: datetime | None = None) -> None:
     if reason.value in p.raised:
         return
     c = p.claim
     plan.escalated.append(DispatchEscalated(
         event_id=derived_event_id("escalated", c.report_id, p.attempt, reason.value), occurred_at=now,
         report_id=c.report_id, region_id=c.region_id, zone=c.zone, reason=reason, detail=detail,
-        options=_OPTIONS[reason], reported_at=c.reported_at, deadline_at=c.deadline_at))
+        options=_OPTIONS[reason], reported_at=c.reported_at, deadline_at=c.deadline_at,
+        proposed_arrival_at=proposed))

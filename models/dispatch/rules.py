@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.contract.loss_report import LossType
 from models.dispatch.duplicates import DuplicateRules
+from models.dispatch.priority import PriorityRules
 from models.dispatch.zones import ArrivalLimits, Region
 
 
@@ -42,7 +43,22 @@ class DispatchRules(BaseModel):
         description="A loss older than this when reported is registered as an appointment case for the "
                     "dispatcher, not raced against the zone's arrival limit.")
     equipment_for: dict[LossType, frozenset[str]] = Field(default_factory=_default_equipment)
+    promise_margin_minutes: float = Field(
+        default=10, ge=0,
+        description="A claim that cannot be met is promised its estimated arrival plus this, rounded up to "
+                    "promise_round_minutes: what the customer is told.")
+    promise_round_minutes: int = Field(default=5, ge=1, le=60)
+    late_wait_gain_minutes: float = Field(
+        default=10, ge=0,
+        description="A claim no one can reach in time waits for a busy surveyor rather than taking a free one when "
+                    "the busy one arrives at least this much sooner (docs/dispatch.md, 'Storms').")
+    overdue_preference: float = Field(
+        default=0.5, ge=0,
+        description="Among claims past their deadline, the one overdue longer goes first: each minute more it has "
+                    "waited outweighs this many minutes of extra driving to it (0: the nearest first, whatever "
+                    "the wait).")
     duplicates: DuplicateRules = DuplicateRules()
+    priority: PriorityRules = PriorityRules()
 
     def known_equipment(self) -> frozenset[str]:
         """Every equipment name some loss type needs: what a vehicle in the roster may list."""

@@ -31,19 +31,18 @@ class ArrivalLimits(BaseModel):
     far_minutes: float = Field(default=90, gt=0)
     remote_default_minutes: float = Field(default=180, gt=0)
 
+    def minutes(self, zone: Zone) -> float:
+        """The limit for a scene in ``zone`` (a remote scene without an agreed time: the default)."""
+        return {Zone.URBAN: self.urban_minutes, Zone.SUBURBAN: self.suburban_minutes, Zone.FAR: self.far_minutes,
+                Zone.REMOTE: self.remote_default_minutes}[zone]
+
     def deadline(self, zone: Zone, reported_at: datetime, agreed_arrival_at: datetime | None = None) -> datetime:
         """Latest arrival time for a scene in ``zone`` reported at ``reported_at``: the zone's limit, or a time
         agreed with the customer when that is later (a customer may ask for later, in any zone); a remote
         scene is held to the agreed time whenever there is one."""
         if zone is Zone.REMOTE and agreed_arrival_at is not None:
             return agreed_arrival_at
-        minutes = {
-            Zone.URBAN: self.urban_minutes,
-            Zone.SUBURBAN: self.suburban_minutes,
-            Zone.FAR: self.far_minutes,
-            Zone.REMOTE: self.remote_default_minutes,
-        }[zone]
-        limit = reported_at + timedelta(minutes=minutes)
+        limit = reported_at + timedelta(minutes=self.minutes(zone))
         return max(limit, agreed_arrival_at) if agreed_arrival_at is not None else limit
 
 

@@ -92,7 +92,7 @@ async def apply_command(uow: UnitOfWork, command: DispatchCommand, now: datetime
         if decision.replan:
             # Without the region cache: this transaction has written to what region state reads.
             planned = await replan_regions(uow, {rid: None for rid in decision.replan}, now, day_start,
-                                           Dispatcher(d.rules, d.planner, None, d.region_rules))
+                                           Dispatcher(d.rules, d.planner, None, d.region_rules, d.scenes))
             for result in planned.values():
                 outputs += result.outputs
                 if result.plan is not None:

@@ -17,6 +17,7 @@ from models.contract.business_events import CustomerContact
 from models.contract.dispatch_events import DuplicateReportLinked, EscalationReason, SceneContact
 from models.contract.event import derived_event_id
 from models.dispatch.duplicates import DuplicateRules, Fingerprint, Match, fingerprint_of, look_ups, recognise
+from models.dispatch.coverage import RECENT_SCENES, DemandPoint, RecentScenes
 from models.dispatch.fleet import SurveyorState, VehicleState, free_on_duty
 from models.dispatch.rules import DispatchRules, rules_for
 from models.dispatch.intake import Accepted
@@ -31,7 +32,8 @@ from streams.store import desk_store, dispatch_store
 from models.dispatch.region_state import RegionRows, RegionStateCache
 from streams.store.roster_store import parsed, region_rows
 
-Planner = Callable[[list[PendingClaim], list[SurveyorState], list[VehicleState], datetime, DispatchRules], RegionPlan]
+Planner = Callable[[list[PendingClaim], list[SurveyorState], list[VehicleState], datetime, DispatchRules,
+                    list[DemandPoint]], RegionPlan]
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Dispatcher:
     planner: Planner
     cache: RegionStateCache | None = None
     region_rules: "RegionRules" = field(default_factory=lambda: RegionRules())
+    scenes: RecentScenes = field(default_factory=RecentScenes)
 
 
 class RegionRules:
@@ -213,7 +216,7 @@ async def replan_region(uow: UnitOfWork, region_id: str, now: datetime, day_star
     """``replan_regions`` for one region, everything waiting there; the region cache is not used (the
     callers have written to the region before)."""
     return (await replan_regions(uow, {region_id: None}, now, day_start, Dispatcher(d.rules, d.planner, None,
-                                                                                     d.region_rules)))[region_id]
+                                                                                     d.region_rules, d.scenes)))[region_id]
 
 
 async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], now: datetime, day_start: datetime,
@@ -253,11 +256,18 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
     for p in [*arrived, *waiting]:
         pending_of[p.claim.region_id].append(p)
     results = {rid: Dispatched() for rid in ids}
+    # Cover only ranks surveyors when a region has two or more free: only then are its recent scenes read.
+    covered = [rid for rid in ids if pending_of[rid] and sum(not s.busy for s in states[rid][0]) >= 2]
+    stale = d.scenes.stale(covered, now)
+    if stale:
+        for rid, points in (await dispatch_store.recent_scenes(conn, stale, RECENT_SCENES)).items():
+            d.scenes.put(rid, points, now)
     decided: list[tuple[list[PendingClaim], RegionPlan, DispatchRules]] = []
     for rid in ids:
         if pending_of[rid]:
             surveyors, vehicles = states[rid]
-            plan = d.planner(pending_of[rid], surveyors, vehicles, now, region_rules[rid])
+            plan = d.planner(pending_of[rid], surveyors, vehicles, now, region_rules[rid],
+                             d.scenes.of(rid) if rid in covered else [])
             decided.append((pending_of[rid], plan, region_rules[rid]))
             results[rid] = Dispatched([encode("dispatch.assignments", a) for a in plan.assigned], plan)
     if not decided:
@@ -293,6 +303,8 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
         for e in escalated:
             if e.event_id in raised:
                 results[e.region_id].outputs.append(encode("dispatch.assignments", e))
+        await dispatch_store.hold_to_promises(conn, [(e.report_id, e.proposed_arrival_at) for e in escalated
+                                                     if e.event_id in raised and e.proposed_arrival_at is not None])
     return results
 
 
@@ -309,6 +321,7 @@ class Progress(Dispatched):
     contact_after_s: float | None = None   # dispatch → customer contacted
     scene_after_s: float | None = None     # report → arrival
     on_time: bool | None = None
+    on_promise: bool = False                # late on the limit, but by the arrival the plan promised
 
 
 async def apply_surveyor_status(uow: UnitOfWork, event: SurveyorStatus, now: datetime, day_start: datetime,
@@ -348,6 +361,9 @@ async def _apply(uow: UnitOfWork, event: SurveyorStatus, now: datetime, day_star
         elif event.type == "arrived_at_scene":
             progress.scene_after_s = (event.occurred_at - task["reported_at"]).total_seconds()
             progress.on_time = arrived_on_time(event.occurred_at, task["deadline_at"])
+            promised = task["promised_arrival_at"]
+            progress.on_promise = (not progress.on_time and promised is not None
+                                   and arrived_on_time(event.occurred_at, promised))
     step: TaskStep = step_after(task["status"], event.type)
     if step.status is None:
         return progress

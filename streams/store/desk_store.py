@@ -32,7 +32,7 @@ async def claim_view(conn: asyncpg.Connection, report_id: str) -> ClaimView | No
     r = await conn.fetchrow(
         f"""
         SELECT c.report_id, c.event_id, c.region_id, c.zone, c.loss_type, c.reported_at, c.deadline_at,
-               c.pending_since, c.attempts, c.dispatch_state, c.possible_duplicate_of,
+               c.pending_since, c.attempts, c.dispatch_state, c.possible_duplicate_of, c.priority,
                (c.report->'location'->>'lat')::float8 AS lat, (c.report->'location'->>'lon')::float8 AS lon,
                c.report->'location'->>'address' AS address, (c.report->'reporter')::text AS reporter,
                {_LIVE} AS live,
@@ -49,7 +49,8 @@ def _claim_view(r: asyncpg.Record) -> ClaimView:
         event_id=derived_event_id("registered", r["event_id"]), occurred_at=r["pending_since"],
         report_id=r["report_id"], region_id=r["region_id"], zone=r["zone"], loss_type=r["loss_type"],
         reported_at=r["reported_at"], lat=r["lat"], lon=r["lon"], deadline_at=r["deadline_at"],
-        address=r["address"] or "", contact=parsed(SceneContact, r["reporter"]) if r["reporter"] else None)
+        address=r["address"] or "", contact=parsed(SceneContact, r["reporter"]) if r["reporter"] else None,
+        priority=r["priority"])
     live = r["live"]
     return ClaimView(claim=claim, state=DispatchState(r["dispatch_state"]), attempts=r["attempts"],
                      live=LiveTask(live[0], live[1], live[2], TaskStatus(live[3]), live[4]) if live else None,

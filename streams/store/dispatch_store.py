@@ -14,11 +14,13 @@ import asyncpg
 
 from models.contract.dispatch_events import ClaimRegistered, SceneContact, SurveyorAssigned, SurveyorReassigned
 from models.contract.event import derived_event_id
+from models.dispatch.coverage import DemandPoint
 from models.dispatch.duplicates import Fingerprint, cell_key, cell_of
 from models.dispatch.intake import Accepted
 from models.dispatch.planner import PendingClaim
 from models.contract.loss_report import LossReported
 from models.dispatch.tasks import DispatchState, TaskDue, TaskStatus
+from models.dispatch.zones import Zone
 from streams.store.roster_store import parsed
 from streams.store.states import WITHDRAWN_SQL
 
@@ -42,11 +44,12 @@ async def store_claims(conn: asyncpg.Connection, items: list[Accepted], received
         """
         INSERT INTO claims (report_id, event_id, reported_at, loss_time, received_at, region_id, zone,
                             loss_type, policy_no, deadline_at, report, pending_since, dispatch_state,
-                            scene_cell, fingerprint)
-        SELECT r, e, ra, lt, $1, rg, z, l, p, d, j::jsonb, $1, s, cell, fp::jsonb
+                            scene_cell, fingerprint, priority)
+        SELECT r, e, ra, lt, $1, rg, z, l, p, d, j::jsonb, $1, s, cell, fp::jsonb, pr
           FROM unnest($2::text[], $3::uuid[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[],
-                      $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::text[], $13::bigint[], $14::text[])
-               WITH ORDINALITY AS x(r, e, ra, lt, rg, z, l, p, d, j, s, cell, fp, n)
+                      $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::text[], $13::bigint[], $14::text[],
+                      $15::smallint[])
+               WITH ORDINALITY AS x(r, e, ra, lt, rg, z, l, p, d, j, s, cell, fp, pr, n)
          ORDER BY n
         ON CONFLICT (report_id) DO NOTHING RETURNING report_id
         """,
@@ -58,6 +61,7 @@ async def store_claims(conn: asyncpg.Connection, items: list[Accepted], received
         [(DispatchState.APPOINTMENT if a.appointment else DispatchState.PENDING).value for a in items],
         [prints.get(a.report.report_id, (None, None))[0] for a in items],
         [prints.get(a.report.report_id, (None, None))[1] for a in items],
+        [a.claim.priority for a in items],
     )
     return {r["report_id"] for r in rows}
 
@@ -132,7 +136,7 @@ async def lock_regions(conn: asyncpg.Connection, region_ids: list[str], in_hand:
 
 _PENDING_COLUMNS = f"""
         c.report_id, c.event_id, c.region_id, c.zone, c.loss_type, c.reported_at, c.deadline_at, c.pending_since,
-        c.attempts, c.previous_task_id, c.reassign_reason,
+        c.attempts, c.previous_task_id, c.reassign_reason, c.priority,
         (c.report->'location'->>'lat')::float8 AS lat, (c.report->'location'->>'lon')::float8 AS lon,
         c.report->'location'->>'address' AS address, (c.report->'reporter')::text AS reporter,
         ARRAY(SELECT t.surveyor_id FROM survey_tasks t
@@ -169,10 +173,42 @@ async def pending_claims(conn: asyncpg.Connection, report_ids: list[str], open_r
             event_id=derived_event_id("registered", r["event_id"]), occurred_at=r["pending_since"],
             report_id=r["report_id"], region_id=r["region_id"], zone=r["zone"], loss_type=r["loss_type"],
             reported_at=r["reported_at"], lat=r["lat"], lon=r["lon"], deadline_at=r["deadline_at"],
-            address=r["address"] or "", contact=parsed(SceneContact, r["reporter"]) if r["reporter"] else None),
+            address=r["address"] or "", contact=parsed(SceneContact, r["reporter"]) if r["reporter"] else None,
+            priority=r["priority"]),
         attempt=r["attempts"] + 1, pending_since=r["pending_since"], exclude=frozenset(r["exclude"]),
         previous_task_id=r["previous_task_id"], reassign_reason=r["reassign_reason"], raised=frozenset(r["raised"]),
     ) for r in rows if r["report_id"] not in in_hand]  # (in hand, and among a region's earliest deadlines)
+
+
+async def recent_scenes(conn: asyncpg.Connection, region_ids: list[str], limit: int) -> dict[str, list[DemandPoint]]:
+    """Each region's latest ``limit`` scenes (cancelled claims too: a false report still says where calls come
+    from), for the planner's cover."""
+    rows = await conn.fetch(
+        """
+        SELECT o.region_id, s.zone, (s.report->'location'->>'lat')::float8 AS lat,
+               (s.report->'location'->>'lon')::float8 AS lon
+          FROM unnest($1::text[]) AS o(region_id) CROSS JOIN LATERAL
+               (SELECT zone, report FROM claims WHERE region_id = o.region_id ORDER BY reported_at DESC LIMIT $2) AS s
+        """, region_ids, limit)
+    out: dict[str, list[DemandPoint]] = {rid: [] for rid in region_ids}
+    for r in rows:
+        out[r["region_id"]].append(DemandPoint(r["lat"], r["lon"], Zone(r["zone"])))
+    return out
+
+
+async def hold_to_promises(conn: asyncpg.Connection, promises: list[tuple[str, datetime]]) -> None:
+    """Each claim (and its live task, if any) keeps the arrival it was promised; a later promise for the same
+    claim replaces an earlier one only if it is later (what the customer was last told)."""
+    if not promises:
+        return
+    ids, times = [r for r, _ in promises], [t for _, t in promises]
+    await conn.execute(
+        "UPDATE claims c SET promised_arrival_at = p.at FROM unnest($1::text[], $2::timestamptz[]) AS p(report_id, at)"
+        " WHERE c.report_id = p.report_id AND (c.promised_arrival_at IS NULL OR c.promised_arrival_at < p.at)",
+        ids, times)
+    await conn.execute(
+        "UPDATE survey_tasks t SET promised_arrival_at = c.promised_arrival_at FROM claims c"
+        " WHERE c.report_id = ANY($1::text[]) AND t.report_id = c.report_id AND t.live", ids)
 
 
 async def due_for_review(conn: asyncpg.Connection, region_id: str, now: datetime) -> list[str]:
@@ -266,7 +302,8 @@ async def set_duty(conn: asyncpg.Connection, surveyor_id: str, on_duty: bool, un
 async def task_for_update(conn: asyncpg.Connection, task_id: uuid.UUID, surveyor_id: str) -> asyncpg.Record | None:
     """The task this surveyor holds, locked: status, claim, region, zone, times (None: not theirs)."""
     return await conn.fetchrow(
-        "SELECT t.status, t.report_id, t.region_id, t.zone, t.assigned_at, t.deadline_at, c.reported_at"
+        "SELECT t.status, t.report_id, t.region_id, t.zone, t.assigned_at, t.deadline_at, c.reported_at,"
+        " COALESCE(t.promised_arrival_at, c.promised_arrival_at) AS promised_arrival_at"
         " FROM survey_tasks t JOIN claims c USING (report_id)"
         " WHERE t.task_id = $1 AND t.surveyor_id = $2 FOR UPDATE OF t",
         task_id, surveyor_id,

@@ -24,7 +24,7 @@ from streams.services import board as board_service, watchdog as watchdog_servic
 from streams.services.dispatch import Dispatcher, keep_committed, register_reports
 from streams.services.unit_of_work import unit_of_work
 from streams.store import roster_store, watchdog_store
-from streams.store.dispatch_store import pending_claims
+from streams.store.dispatch_store import pending_claims, recent_scenes
 from streams.store.migrations import apply_migrations
 from streams.store.outbox import mark_published
 from tests.conftest import valid_report
@@ -61,7 +61,7 @@ async def _accepted(db, area="store"):
 
 
 def _planner(calls: list):
-    def planner(pending, surveyors, vehicles, now, rules):
+    def planner(pending, surveyors, vehicles, now, rules, demand=()):
         calls.append(sorted(p.claim.report_id for p in pending))
         return plan_region(pending, surveyors, vehicles, rules, StraightLineTravel(), now)
 
@@ -132,12 +132,13 @@ async def test_claims_just_stored_are_planned_exactly_as_the_store_gives_them_ba
     shanghai = timezone(timedelta(hours=8))
     raw = valid_report("store")
     raw["occurred_at"] = datetime.now(shanghai).isoformat()
+    raw["injuries"] = {"count": 1, "severity": "serious"}  # priority 1, kept with the claim
     accepted = register_report(json.dumps(raw).encode(), await roster_store.regions(db), RULES,
                                datetime.now(timezone.utc))
     assert accepted.claim.reported_at.utcoffset() == timedelta(hours=8)
     planned = []
 
-    def planner(pending, surveyors, vehicles, now, rules):
+    def planner(pending, surveyors, vehicles, now, rules, demand=()):
         planned.extend(pending)
         return plan_region(pending, surveyors, vehicles, rules, StraightLineTravel(), now)
 
@@ -156,6 +157,10 @@ async def test_claims_just_stored_are_planned_exactly_as_the_store_gives_them_ba
     assert len(planned) == 1 and len(stored) == 1
     assert planned[0] == stored[0]
     assert planned[0].claim.model_dump_json() == stored[0].claim.model_dump_json()
+    assert stored[0].claim.priority == 1
+    async with db.acquire() as conn:  # and its scene is among the region's latest, where claims come from
+        [latest, *_] = (await recent_scenes(conn, ["store"], 5))["store"]
+    assert (latest.lat, latest.lon) == (raw["location"]["lat"], raw["location"]["lon"])
 
 
 async def test_a_batch_of_two_regions_plans_each_region_once(db):
@@ -175,7 +180,7 @@ async def test_a_claim_left_waiting_is_planned_again_with_the_next_claim_of_its_
     now = datetime.now(timezone.utc)
     waiting = await _accepted(db, "probe")  # a region no other test here uses: its 3 surveyors are free
     await register_and_dispatch(db, [waiting], now, now.replace(hour=0), RULES,
-                                lambda pending, surveyors, vehicles, now, rules: RegionPlan())  # left pending
+                                lambda pending, surveyors, vehicles, now, rules, demand: RegionPlan())  # left pending
     calls = []
     later = await _accepted(db, "probe")
     done = await _intake(db, [later], calls)
@@ -326,7 +331,7 @@ async def test_region_state_kept_in_memory_stays_what_the_database_holds(db):
         assert cache.misses > misses  # read again
         await kept_is_current()
 
-    def failing(pending, surveyors, vehicles, now, rules):
+    def failing(pending, surveyors, vehicles, now, rules, demand):
         raise RuntimeError("planner bug")
 
     kept = await versions()
@@ -387,7 +392,7 @@ async def test_the_watchdogs_replans_use_the_region_cache_and_keep_it_current(db
     now = datetime.now(timezone.utc)
     day_start = now.replace(hour=0)
 
-    def hold(pending, surveyors, vehicles, now, rules):  # intake decides nothing: the claim waits
+    def hold(pending, surveyors, vehicles, now, rules, demand):  # intake decides nothing: the claim waits
         return RegionPlan()
 
     async def waiting_claim():
@@ -431,7 +436,7 @@ async def test_the_watchdog_leaves_a_region_with_nothing_to_decide_alone(db):
     assert await db.fetchval("SELECT count(*) FROM survey_tasks WHERE region_id = 'survey' AND live") == 3
     waiting = await _accepted(db, "survey")
     await register_and_dispatch(db, [waiting], now, day_start, RULES,
-                                lambda pending, surveyors, vehicles, now, rules: RegionPlan())
+                                lambda pending, surveyors, vehicles, now, rules, demand: RegionPlan())
     calls = []
     async with db.acquire() as holder:
         lock = holder.transaction()
@@ -510,7 +515,7 @@ async def test_a_claim_left_waiting_as_it_arrives_is_stored_with_its_review_time
     due = now + timedelta(minutes=5)
     waiting, other = await _accepted(db, "store"), await _accepted(db, "escalate")
 
-    def planner(pending, surveyors, vehicles, now, rules):  # "store" waits for 5 minutes, "escalate" for nothing
+    def planner(pending, surveyors, vehicles, now, rules, demand=()):  # "store" waits 5 minutes, "escalate" not
         return RegionPlan(waiting=[p.claim.report_id for p in pending],
                           reviews={p.claim.report_id: due if p.claim.region_id == "store" else None for p in pending})
 
@@ -590,3 +595,26 @@ async def test_asking_whether_claims_wait_reads_a_claim_per_region_whatever_the_
     await conn.execute("UPDATE claims SET review_at = $1 WHERE report_id = 'waiting-7'", now - timedelta(seconds=1))
     due = {r["region_id"] for r in await watchdog_store.waiting_regions(conn, now) if r["due"]}
     assert due == {"r8"}
+
+
+async def test_a_claim_that_cannot_be_met_keeps_the_arrival_it_was_promised(db):
+    """The plan's promise for a claim it cannot get to in time is kept with the claim and its task; the task's
+    deadline stays the zone's limit (every 'met' count stays a count of limits met)."""
+    accepted = await _accepted(db, "promise")
+
+    def planner(pending, surveyors, vehicles, now, rules, demand=()):  # a limit already passed: none can meet it
+        due = [dataclasses.replace(p, claim=p.claim.model_copy(update={"deadline_at": now})) for p in pending]
+        return plan_region(due, surveyors, vehicles, rules, StraightLineTravel(), now)
+
+    now = datetime.now(timezone.utc)
+    done = await register_and_dispatch(db, [accepted], now, now.replace(hour=0), RULES, planner)
+    [escalation] = [e for p in done.plans for e in p.escalated]
+    assert escalation.reason.value == "deadline_unreachable" and escalation.proposed_arrival_at is not None
+    assert escalation.proposed_arrival_at.minute % 5 == 0 and escalation.proposed_arrival_at > now
+    row = await db.fetchrow(
+        "SELECT c.promised_arrival_at AS claim_promise, c.deadline_at AS claim_deadline, t.promised_arrival_at"
+        " AS task_promise, t.deadline_at AS task_deadline FROM claims c JOIN survey_tasks t USING (report_id)"
+        " WHERE c.report_id = $1 AND t.live", accepted.report.report_id)
+    assert row["claim_promise"] == row["task_promise"] == escalation.proposed_arrival_at
+    # deadlines unchanged: the claim's the zone's limit, the task's the one it was planned with
+    assert row["claim_deadline"] == accepted.claim.deadline_at and row["task_deadline"] == escalation.deadline_at

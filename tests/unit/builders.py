@@ -39,11 +39,12 @@ def vehicle(vid: str, at=CENTRE, equipment=("camera",), region="hz", busy=False)
                                       base_lat=at[0], base_lon=at[1]), busy)
 
 
-def claim(at=None, loss_type=LossType.VEHICLE, zone=Zone.URBAN, minutes=30, report_id="R1", reported=NOW) -> ClaimRegistered:
+def claim(at=None, loss_type=LossType.VEHICLE, zone=Zone.URBAN, minutes=30, report_id="R1", reported=NOW,
+          priority=3) -> ClaimRegistered:
     lat, lon = at or offset(5)
     return ClaimRegistered(event_id=uuid.uuid5(uuid.NAMESPACE_URL, report_id), occurred_at=reported,
                            report_id=report_id, region_id="hz", zone=zone, loss_type=loss_type, reported_at=reported,
-                           lat=lat, lon=lon, deadline_at=reported + timedelta(minutes=minutes))
+                           lat=lat, lon=lon, deadline_at=reported + timedelta(minutes=minutes), priority=priority)
 
 
 def pending(c: ClaimRegistered, **kw) -> PendingClaim:

@@ -1,0 +1,130 @@
+"""The planner's storm rules, each on a case whose answer is known: priorities, no late send when a busy
+surveyor is clearly sooner, one busy surveyor per claim counting on them, the overdue first among late
+claims, and cover among surveyors who would all be on time.
+
+Day speeds (10:00 in Shanghai): urban 30 km/h with a detour of 1.25 and 3 min to set off, so a scene d km
+away in town is 3 + 2.5 d minutes off; each surveyor drives their own vehicle, parked beside them."""
+
+from datetime import timedelta
+
+from models.contract.dispatch_events import EscalationReason
+from models.contract.loss_report import InjurySeverity, LossReported, EXAMPLE_REPORT
+from models.dispatch.coverage import DemandPoint, cover_lost
+from models.dispatch.planner import plan_region
+from models.dispatch.priority import Priority, PriorityRules
+from models.dispatch.rules import DispatchRules
+from models.dispatch.travel import StraightLineTravel
+from models.dispatch.zones import Zone
+from tests.unit.builders import NOW, claim, offset, pending, state, surveyor, vehicle
+
+RULES = DispatchRules()
+TRAVEL = StraightLineTravel()
+
+
+def crew(*people):
+    """(id, km north, free in minutes or None) → surveyor states and their vehicles."""
+    states, cars = [], []
+    for sid, km, free_in in people:
+        s = surveyor(sid, at=offset(km))
+        busy = free_in is not None
+        states.append(state(s, busy=busy, free_at=NOW + timedelta(minutes=free_in) if busy else None))
+        cars.append(vehicle(f"v-{sid}", at=offset(km), busy=busy))
+    return states, cars
+
+
+def plan(claims, people, demand=(), now=NOW):
+    states, cars = crew(*people)
+    return plan_region([c if hasattr(c, "claim") else pending(c) for c in claims], states, cars, RULES, TRAVEL, now,
+                       list(demand))
+
+
+def test_a_claim_no_one_reaches_in_time_waits_for_a_busy_surveyor_much_sooner_than_the_free_one():
+    # The free surveyor is 70 km off (178 min: 148 late); the busy one, 4.5 km off and free in 25 min,
+    # arrives at 39 min (9 late): the claim waits for her, escalated at once with who and when.
+    p = plan([claim(at=offset(0))], [("far", -70, None), ("near", 4.5, 25)])
+    assert not p.assigned and not p.waiting
+    [e] = p.escalated
+    assert e.reason is EscalationReason.DEADLINE_UNREACHABLE and "waiting for near" in e.detail
+    # When the busy one is not clearly sooner (14 km free: 38 min; her 39 min), the free one goes now.
+    q = plan([claim(at=offset(0))], [("free", 14, None), ("near", 4.5, 25)])
+    assert [a.surveyor_id for a in q.assigned] == ["free"] and not q.assigned[0].meets_deadline
+
+
+def test_a_higher_class_is_never_left_waiting_so_that_a_lower_one_is_met():
+    # One free surveyor; a routine claim 5 km off and an urgent one 10 km off, both reachable in time.
+    routine, urgent = claim(at=offset(5), report_id="routine"), claim(at=offset(10), report_id="urgent", priority=1)
+    p = plan([routine, urgent], [("s", 0, None)])
+    assert [a.report_id for a in p.assigned] == ["urgent"]
+    # even when the urgent one will be late anyway (14 km: 38 min) and the routine one could be met
+    late_urgent = claim(at=offset(14), report_id="urgent", priority=1)
+    q = plan([routine, late_urgent], [("s", 0, None)])
+    assert [(a.report_id, a.meets_deadline) for a in q.assigned] == [("urgent", False)]
+    # without classes the same input meets the routine one
+    r = plan([routine, claim(at=offset(14), report_id="urgent")], [("s", 0, None)])
+    assert [a.report_id for a in r.assigned] == ["routine"]
+
+
+def test_of_two_overdue_claims_the_one_waiting_longer_goes_first_unless_far_out_of_the_way():
+    # Both past their deadline; one free surveyor at the centre. "old" is 8 km off and 40 min overdue,
+    # "new" 6 km off and 5 min overdue: 35 min longer waiting outweighs 5 min more driving.
+    old = pending(claim(at=offset(8), report_id="old", minutes=-40), pending_since=NOW - timedelta(minutes=70))
+    new = pending(claim(at=offset(6), report_id="new", minutes=-5), pending_since=NOW - timedelta(minutes=35))
+    p = plan([old, new], [("s", 0, None)])
+    assert [a.report_id for a in p.assigned] == ["old"]
+    # with no preference the nearer goes first (the lateness of a late pair already counts its wait once)
+    flat = plan_region([old, new], *crew(("s", 0, None)), RULES.model_copy(update={"overdue_preference": 0.0}),
+                       TRAVEL, NOW)
+    assert [a.report_id for a in flat.assigned] == ["new"]
+
+
+def test_two_claims_do_not_count_on_one_busy_surveyor():
+    # One busy surveyor, free in 5 min beside both claims, would be on time for either but not both; the free one
+    # is 12 km off (33 min): one claim waits for the busy one, the other takes the free one (late) at once.
+    a, b = claim(at=offset(1), report_id="A"), claim(at=offset(1.2), report_id="B")
+    p = plan([a, b], [("busy", 1, 5), ("free", -12, None)])
+    assert len(p.waiting) == 1 and [x.surveyor_id for x in p.assigned] == ["free"]
+    assert {p.waiting[0], p.assigned[0].report_id} == {"A", "B"}
+
+
+def test_among_surveyors_both_on_time_the_one_whose_leaving_costs_less_cover_goes():
+    # A suburban claim 20 km south (limit 60 min, at 55 km/h): "centre" reaches it in 30 min, "out" (20 km east)
+    # in 47. The region's recent scenes are in town, which only "centre" covers within 30 min: "out" goes.
+    c = claim(at=offset(-20), zone=Zone.SUBURBAN, minutes=60)
+    town = [DemandPoint(*offset(dn, de), Zone.URBAN) for dn in (-2, 0, 2) for de in (-2, 0, 2)]
+    states, cars = crew(("centre", 0, None), ("out", 0, None))
+    states[1] = state(states[1].surveyor, at=offset(5, 20))
+    cars[1] = vehicle("v-out", at=offset(5, 20))
+    [a] = plan_region([pending(c)], states, cars, RULES, TRAVEL, NOW, town).assigned
+    assert a.surveyor_id == "out" and a.meets_deadline
+    # with nothing known of where claims come from, the earliest arrival goes
+    assert [a.surveyor_id for a in plan_region([pending(c)], states, cars, RULES, TRAVEL, NOW).assigned] == ["centre"]
+
+
+def test_cover_lost_is_what_a_surveyor_alone_covers_and_nothing_with_one_free():
+    states, _ = crew(("a", 0, None), ("b", 0.5, None), ("c", -30, None))
+    town = [DemandPoint(*offset(0), Zone.URBAN)]
+    lost = cover_lost(states, town, RULES.arrival, TRAVEL, NOW)
+    assert lost[2] == 0 and lost[0] == lost[1] > 0          # two cover town; c covers nothing
+    alone = cover_lost(states[::2], town, RULES.arrival, TRAVEL, NOW)
+    assert alone[0] > lost[0]                               # covering it alone, a's leaving costs more
+    assert not cover_lost(states[:1], town, RULES.arrival, TRAVEL, NOW).any()
+
+
+def _report(**changes) -> LossReported:
+    return LossReported.model_validate({**EXAMPLE_REPORT, **changes})
+
+
+def test_the_class_comes_from_what_the_caller_said():
+    rules = PriorityRules()
+    assert rules.of(_report()) is Priority.ROUTINE
+    assert rules.of(_report(injuries={"count": 1, "severity": "serious"})) is Priority.URGENT
+    assert rules.of(_report(injuries={"count": 1, "severity": "fatal"})) is Priority.URGENT
+    assert rules.of(_report(injuries={"count": 1, "severity": "minor"})) is Priority.VULNERABLE
+    assert rules.of(_report(vehicle_drivable=False)) is Priority.VULNERABLE
+    assert rules.of(_report(people_stranded=True)) is Priority.VULNERABLE
+    assert rules.of(_report(vehicle_drivable=None)) is Priority.ROUTINE  # not said: not raised
+    # configurable: an insurer that treats any injury as urgent
+    strict = PriorityRules(urgent_injuries=frozenset({InjurySeverity.MINOR, InjurySeverity.SERIOUS,
+                                                      InjurySeverity.FATAL}))
+    assert strict.of(_report(injuries={"count": 1, "severity": "minor"})) is Priority.URGENT
+    assert rules.weight(1) > rules.weight(2) > rules.weight(3) == 1
