@@ -53,6 +53,7 @@ from models.dispatch.coverage import RECENT_SCENES, DemandPoint  # noqa: E402
 from models.dispatch.fleet import SurveyorState, VehicleState  # noqa: E402
 from models.contract.dispatch_events import ClaimRegistered  # noqa: E402
 from models.dispatch.rules import DispatchRules  # noqa: E402
+from models.dispatch.neighbours import lend  # noqa: E402
 from models.dispatch.planner import PendingClaim, plan_region  # noqa: E402
 from models.contract.loss_report import LossType  # noqa: E402
 from models.dispatch.roster import ShiftKind, Surveyor, SurveyVehicle  # noqa: E402
@@ -97,8 +98,11 @@ class Person:
         return r.skill in self.skills
 
 
-#: A region 45 km from Hangzhou, for the scenario of an overloaded region beside idle neighbours.
-SHAOXING = Region(region_id="sx", name="Shaoxing", centre_lat=30.0303, centre_lon=120.5802, urban_radius_km=10)
+#: A region 45 km from Hangzhou, for the scenario of an overloaded region beside idle neighbours (each the
+#: other's neighbour there, and only there).
+SHAOXING = Region(region_id="sx", name="Shaoxing", centre_lat=30.0303, centre_lon=120.5802, urban_radius_km=10,
+                  neighbours=("hz",))
+HANGZHOU_BESIDE_SHAOXING = REGIONS[0].model_copy(update={"neighbours": ("sx",)})
 BANDS = {"urban": 60, "suburban": 30, "far": 10}
 
 
@@ -185,7 +189,7 @@ FAMILIES = (
     Scenario("rare skills", 120, 60.0, {"hz": 8, "nb": 8, "wz": 6}, rare_share=0.15, rare_staff=2),
     Scenario("priorities", 120, 45.0, {"hz": 8, "nb": 8, "wz": 5}, priority_shares=(0.1, 0.25)),
     Scenario("overloaded, idle neighbours", 150, 60.0, {"hz": 5, "sx": 10, "nb": 10},
-             regions=(REGIONS[0], SHAOXING, REGIONS[1]), shares={"hz": 0.8, "sx": 0.1, "nb": 0.1}),
+             regions=(HANGZHOU_BESIDE_SHAOXING, SHAOXING, REGIONS[1]), shares={"hz": 0.8, "sx": 0.1, "nb": 0.1}),
     Scenario("storm", 400, 30.0, STAFF),
 )
 
@@ -229,7 +233,7 @@ def _simulate(reports: list[Report], people: list[Person], decide) -> Outcome:
         for region, rs in waiting.items():
             if not rs:
                 continue
-            for p, r, arrive in decide(t, region, rs, [p for p in people if p.region == region], out):
+            for p, r, arrive in decide(t, region, rs, [p for p in people if p.region == region], out, people):
                 out.arrivals[r.rid], out.sent[r.rid] = arrive, t
                 p.free_at, p.lat, p.lon = arrive + r.survey, r.lat, r.lon
                 heapq.heappush(events, (p.free_at, 2, ""))
@@ -239,15 +243,25 @@ def _simulate(reports: list[Report], people: list[Person], decide) -> Outcome:
     return out
 
 
-def run_planner(reports: list[Report], people: list[Person]) -> Outcome:
-    """(a) this dispatcher, driven the way the workers drive it."""
+def run_planner(reports: list[Report], people: list[Person], regions: tuple[Region, ...] = (),
+                neighbours: bool = True) -> Outcome:
+    """(a) this dispatcher, driven the way the workers drive it: each region planned, then its unmet claims
+    offered to its neighbours' spare surveyors (``regions``' adjacency; ``neighbours=False``: never)."""
+    adjacent = {r.region_id: r.neighbours for r in regions} if neighbours else {}
     roster = {p.sid: _surveyor(p) for p in people}
     kit = frozenset({"camera", "measuring_kit", "first_aid", "rain_gear"})
     raised: dict[str, set[str]] = {}
     seen: set[str] = set()
     recent: dict[str, list[DemandPoint]] = {}  # the region's recent scenes, as the workers read them
 
-    def decide(t: float, region: str, waiting: list[Report], staff: list[Person], out: Outcome):
+    def states_of(staff: list[Person], region: str, t: float):
+        return ([SurveyorState(roster[p.sid], p.lat, p.lon, p.free_at > t, 0,
+                               T0 + timedelta(minutes=p.free_at) if p.free_at > t else None) for p in staff],
+                [VehicleState(SurveyVehicle(vehicle_id=f"v-{p.sid}", region_id=region, equipment=kit,
+                                            base_lat=p.lat, base_lon=p.lon), p.free_at > t) for p in staff])
+
+    def decide(t: float, region: str, waiting: list[Report], staff: list[Person], out: Outcome,
+               everyone: list[Person]):
         now = T0 + timedelta(minutes=t)
         for r in waiting:
             if r.rid not in seen:
@@ -260,18 +274,18 @@ def run_planner(reports: list[Report], people: list[Person]) -> Outcome:
             reported_at=T0 + timedelta(minutes=r.t), lat=r.lat, lon=r.lon,
             deadline_at=T0 + timedelta(minutes=r.deadline)), pending_since=T0 + timedelta(minutes=r.t),
             raised=frozenset(raised.get(r.rid, ()))) for r in waiting]
-        states = [SurveyorState(roster[p.sid], p.lat, p.lon, p.free_at > t, 0,
-                                T0 + timedelta(minutes=p.free_at) if p.free_at > t else None) for p in staff]
-        vehicles = [VehicleState(SurveyVehicle(vehicle_id=f"v-{p.sid}", region_id=region, equipment=kit,
-                                               base_lat=p.lat, base_lon=p.lon), p.free_at > t) for p in staff]
+        states, vehicles = states_of(staff, region, t)
         plan = plan_region(claims, states, vehicles, RULES, TRAVEL, now, demand=recent.get(region, []))
+        if adjacent.get(region):
+            lend(claims, plan, {n: states_of([p for p in everyone if p.region == n], n, t)
+                                for n in adjacent[region]}, RULES, TRAVEL, now)
         for e in plan.escalated:
             raised.setdefault(e.report_id, set()).add(e.reason.value)
             out.escalations += 1
             if e.proposed_arrival_at is not None:
                 out.promised[e.report_id] = (e.proposed_arrival_at - T0).total_seconds() / 60
         by_id = {r.rid: r for r in waiting}
-        by_sid = {p.sid: p for p in staff}
+        by_sid = {p.sid: p for p in everyone}
         return [(by_sid[a.surveyor_id], by_id[a.report_id], (a.estimated_arrival_at - T0).total_seconds() / 60)
                 for a in plan.assigned]
 
@@ -319,7 +333,7 @@ def run_replanned(reports: list[Report], people: list[Person], time_limit: float
     the free surveyors set out for the first report of theirs. No foresight, and no one is sent late: a report
     no one reaches in time is left unserved. A reference for what re-planning can do, not a dispatcher (a
     column generation per decision, and claims that would be late get nobody)."""
-    def decide(t: float, region: str, waiting: list[Report], staff: list[Person], out: Outcome):
+    def decide(t: float, region: str, waiting: list[Report], staff: list[Person], out: Outcome, everyone=()):
         waiting[:] = [r for r in waiting if r.deadline >= t]
         if not waiting or not any(p.free_at <= t for p in staff):
             return []
@@ -554,7 +568,8 @@ def main() -> None:
         for seed in range(1, args.seeds + 1):
             reports, people = generate(spec, seed)
             found, bound, opt_met = offline_optimum(reports, people, args.optimum_seconds)
-            a, b = (score(run(reports, people), reports, opt_met) for run in (run_planner, run_greedy))
+            planned = run_planner(reports, people, spec.regions)
+            a, b = score(planned, reports, opt_met), score(run_greedy(reports, people), reports, opt_met)
             ok = (a["met"] >= b["met"] and a["p90_late"] <= b["p90_late"] + 1e-9
                   and a["max_late"] <= b["max_late"] + 1e-9)
             waits = a["max_wait"] <= b["max_wait"] + 1e-9
@@ -573,6 +588,13 @@ def main() -> None:
                   f"{str(a['p1_met']) + '/' + str(b['p1_met']) + '/' + str(a['p1']):>13}{a['p1_lost']:>5}"
                   f"{str(a['on_promise']) + '/' + str(a['promised']):>10}"
                   f"  {'yes' if ok else 'NO':<4}{'yes' if waits else 'no'}", flush=True)
+            helped = [r for r in reports if any(x.region_id == r.region and x.neighbours for x in spec.regions)]
+            if helped:
+                alone = run_planner(reports, people, spec.regions, neighbours=False)
+                with_help, without = (sum(1 for r in helped if o.arrivals.get(r.rid, math.inf) <= r.deadline)
+                                      for o in (planned, alone))
+                print(f"{'':<41}regions with neighbours: met {with_help} with their help, {without} without "
+                      f"({with_help / max(1, without):.2f}×)", flush=True)
             if args.replanned and spec.family == "storm":
                 replanned = score(run_replanned(reports, people), reports)["met"]
                 print(f"{'':<41}re-planned reference: {replanned} (this/re-planned "

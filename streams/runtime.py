@@ -63,7 +63,7 @@ class Runtime:
         self._marking: asyncio.Future | None = None
         self._failures_to_inject = dict(settings.fault_injection_publish_failures)  # fault drills only
         #: What the service layer's handlers decide with.
-        self.dispatcher = Dispatcher(self.rules, self.planner(), self.region_states)
+        self.dispatcher = Dispatcher(self.rules, self.planner(), self.region_states, travel=self.travel)
         self.callbacks = CallbackContext(self.callback_rules, self.calendar)
         self.desk = DeskContext(self.dispatcher, self.travel, settings.desk_rules)
         self.reports = ReportContext(self.callback_rules, self.rules.arrival, self.calendar,

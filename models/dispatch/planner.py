@@ -73,6 +73,8 @@ class RegionPlan:
     #: For every claim planned: when to look at it again without waiting for a surveyor to free up (a claim
     #: left waiting without an escalation: when its dispatch limit passes, to raise dispatch_overdue), or None.
     reviews: dict[str, datetime | None] = field(default_factory=dict)
+    #: Claims given a neighbouring region's surveyor (``models.dispatch.neighbours.lend``): report id → region.
+    loans: dict[str, str] = field(default_factory=dict)
 
 
 _OPTIONS = {

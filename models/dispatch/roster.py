@@ -93,6 +93,11 @@ class Roster(_Frozen):
             if item.region_id not in known:
                 ident = getattr(item, "surveyor_id", None) or getattr(item, "vehicle_id")
                 problems.append(f"{ident} refers to unknown region {item.region_id!r}")
+        for r in self.regions:
+            for n in r.neighbours:
+                if n not in known or n == r.region_id:
+                    what = "itself" if n == r.region_id else "unknown"
+                    problems.append(f"region {r.region_id}: neighbour {n!r} is {what}")
         if problems:
             raise ValueError("; ".join(problems))
         return self

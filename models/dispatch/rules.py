@@ -57,6 +57,12 @@ class DispatchRules(BaseModel):
         description="Among claims past their deadline, the one overdue longer goes first: each minute more it has "
                     "waited outweighs this many minutes of extra driving to it (0: the nearest first, whatever "
                     "the wait).")
+    neighbour_max_km: float = Field(
+        default=50, gt=0,
+        description="A neighbouring region's surveyor is sent automatically only to a claim within this distance "
+                    "(straight line) and within its deadline; adjacency is each region's 'neighbours'.")
+    neighbour_keeps_free: int = Field(
+        default=1, ge=0, description="Free surveyors a neighbouring region keeps for its own claims when it lends.")
     duplicates: DuplicateRules = DuplicateRules()
     priority: PriorityRules = PriorityRules()
 

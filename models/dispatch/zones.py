@@ -69,6 +69,9 @@ class Region(BaseModel):
     ack_within_minutes: float | None = Field(default=None, gt=0, description="Override of the acknowledgement limit.")
     contact_within_minutes: float | None = Field(default=None, gt=0, description="Override of the contact limit.")
     dispatch_within_minutes: float | None = Field(default=None, gt=0, description="Override of the dispatch limit.")
+    neighbours: tuple[str, ...] = Field(
+        default=(), description="Regions whose spare surveyors may be sent here automatically when this region "
+                                "cannot meet a deadline (DispatchRules.neighbour_max_km).")
 
     def distance_km(self, lat: float, lon: float) -> float:
         return distance_km(self.centre_lat, self.centre_lon, lat, lon)

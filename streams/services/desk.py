@@ -11,7 +11,7 @@ nothing (its records, if unpublished, are published again).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import asyncpg
@@ -92,7 +92,7 @@ async def apply_command(uow: UnitOfWork, command: DispatchCommand, now: datetime
         if decision.replan:
             # Without the region cache: this transaction has written to what region state reads.
             planned = await replan_regions(uow, {rid: None for rid in decision.replan}, now, day_start,
-                                           Dispatcher(d.rules, d.planner, None, d.region_rules, d.scenes))
+                                           replace(d, cache=None))
             for result in planned.values():
                 outputs += result.outputs
                 if result.plan is not None:

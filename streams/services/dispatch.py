@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from models.callbacks.eligibility import survey_trigger
@@ -21,9 +21,11 @@ from models.dispatch.coverage import RECENT_SCENES, DemandPoint, RecentScenes
 from models.dispatch.fleet import SurveyorState, VehicleState, free_on_duty
 from models.dispatch.rules import DispatchRules, rules_for
 from models.dispatch.intake import Accepted
+from models.dispatch.neighbours import lend
 from models.dispatch.planner import PendingClaim, RegionPlan, appointment_case, possible_duplicate_case
 from models.contract.surveyor_events import PositionReported, ShiftEnded, ShiftStarted, SurveyorStatus
 from models.dispatch.tasks import TaskStatus, TaskStep, arrived_on_time, duty_until, step_after, task_due
+from models.dispatch.travel import StraightLineTravel, TravelTimeModel
 from models.dispatch.zones import Region
 from streams.codec import Outgoing, encode
 from streams.services import callbacks
@@ -56,6 +58,7 @@ class Dispatcher:
     cache: RegionStateCache | None = None
     region_rules: "RegionRules" = field(default_factory=lambda: RegionRules())
     scenes: RecentScenes = field(default_factory=RecentScenes)
+    travel: TravelTimeModel = field(default_factory=StraightLineTravel)  # for lending neighbours' surveyors
 
 
 class RegionRules:
@@ -215,8 +218,7 @@ async def replan_region(uow: UnitOfWork, region_id: str, now: datetime, day_star
                         d: Dispatcher) -> Dispatched:
     """``replan_regions`` for one region, everything waiting there; the region cache is not used (the
     callers have written to the region before)."""
-    return (await replan_regions(uow, {region_id: None}, now, day_start, Dispatcher(d.rules, d.planner, None,
-                                                                                     d.region_rules, d.scenes)))[region_id]
+    return (await replan_regions(uow, {region_id: None}, now, day_start, replace(d, cache=None)))[region_id]
 
 
 async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], now: datetime, day_start: datetime,
@@ -272,9 +274,13 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
             results[rid] = Dispatched([encode("dispatch.assignments", a) for a in plan.assigned], plan)
     if not decided:
         return results
+    lenders = await _lend(conn, decided, stored, states, state_rows, day_start, now, d)
     attempt_of = {p.claim.report_id: p.attempt for pending, _, _ in decided for p in pending}
+    home = {a.task_id: plan.loans[a.report_id] for _, plan, _ in decided for a in plan.assigned
+            if a.report_id in plan.loans}
     await dispatch_store.insert_tasks(
-        conn, [(a, attempt_of[a.report_id], task_due(now, r)) for _, plan, r in decided for a in plan.assigned], now)
+        conn, [(a, attempt_of[a.report_id], task_due(now, r)) for _, plan, r in decided for a in plan.assigned], now,
+        home)
     # A claim that had escalations and now has a surveyor: the system solved them (a deadline it will miss
     # stays open: the dispatcher may still agree a time). Only claims that can have any cost a statement.
     escalated_before = {p.claim.report_id for pending, _, _ in decided for p in pending if p.raised or p.attempt > 1}
@@ -289,6 +295,8 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
                                             for report_id, at in plan.reviews.items()
                                             if at is not None or report_id not in in_hand])
     for rid in (versions if d.cache is not None else ()):
+        if rid in lenders or (results[rid].plan is not None and results[rid].plan.loans):
+            continue  # a loan changed rows of two regions: read again next time
         # Inserting the tasks bumped the version of each region that got some, once (one statement, the only
         # write here to what region state reads), so the rows after it are at the version read under the
         # lock plus one. Had another transaction bumped it too, the region's stored version is higher than
@@ -306,6 +314,43 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
         await dispatch_store.hold_to_promises(conn, [(e.report_id, e.proposed_arrival_at) for e in escalated
                                                      if e.event_id in raised and e.proposed_arrival_at is not None])
     return results
+
+
+async def _lend(conn, decided: list[tuple[list[PendingClaim], RegionPlan, DispatchRules]], stored, states,
+                state_rows, day_start: datetime, now: datetime, d: Dispatcher) -> set[str]:
+    """Offer each region's unmet claims its neighbours' spare surveyors (``models.dispatch.neighbours``),
+    changing the plans; returns the regions that lent. Neighbours already decided in this transaction lend
+    what their own plans left free; others are taken only if their lock is free at once."""
+    definitions = {r["region_id"]: r["definition"] for r in stored}
+    wanting = []
+    for pending, plan, rules in decided:
+        region_id = pending[0].claim.region_id
+        near = parsed(Region, definitions[region_id]).neighbours if definitions.get(region_id) else ()
+        unmet = any(not a.meets_deadline for a in plan.assigned) or \
+            bool({e.report_id for e in plan.escalated} - {a.report_id for a in plan.assigned} - set(plan.waiting))
+        if near and unmet:
+            wanting.append((pending, plan, rules, near))
+    if not wanting:
+        return set()
+    extra = sorted({n for *_, near in wanting for n in near} - set(states))
+    if extra:
+        got = await dispatch_store.try_lock_regions(conn, extra)
+        rows = await region_rows(conn, [r["region_id"] for r in got], day_start,
+                                 {r["region_id"]: r["state_version"] for r in got})
+        states = {**states, **{rid: rows[rid].states(now, d.rules) for rid in rows}}
+    # Whom every plan so far sends: not free to lend.
+    sent = {a.surveyor_id for _, plan, _ in decided for a in plan.assigned}
+    driven = {a.vehicle_id for _, plan, _ in decided for a in plan.assigned}
+    lent: set[str] = set()
+    for pending, plan, rules, near in wanting:
+        offer = {n: ([replace(s, busy=True) if s.surveyor_id in sent else s for s in states[n][0]],
+                     [replace(v, busy=True) if v.vehicle.vehicle_id in driven else v for v in states[n][1]])
+                 for n in near if n in states}
+        for loan in lend(pending, plan, offer, rules, d.travel, now):
+            sent.add(loan.surveyor_id)
+            driven.add(loan.vehicle_id)
+            lent.add(loan.region_id)
+    return lent
 
 
 class UnknownTask(LookupError):

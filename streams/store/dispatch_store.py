@@ -134,6 +134,15 @@ async def lock_regions(conn: asyncpg.Connection, region_ids: list[str], in_hand:
     return await conn.fetch("SELECT * FROM lock_regions($1::text[], $2::text[])", sorted(region_ids), in_hand)
 
 
+async def try_lock_regions(conn: asyncpg.Connection, region_ids: list[str]) -> list[asyncpg.Record]:
+    """The regions among ``region_ids`` whose advisory lock is free, locked now (definition and state
+    version): for lending their spare surveyors. Never waits, so taking them while holding other regions'
+    locks cannot deadlock; a region being decided elsewhere just lends nothing this time."""
+    return await conn.fetch(
+        "SELECT region_id, definition, state_version FROM regions WHERE region_id = ANY($1::text[])"
+        " AND pg_try_advisory_xact_lock(hashtext('region:' || region_id)) ORDER BY region_id", sorted(region_ids))
+
+
 _PENDING_COLUMNS = f"""
         c.report_id, c.event_id, c.region_id, c.zone, c.loss_type, c.reported_at, c.deadline_at, c.pending_since,
         c.attempts, c.previous_task_id, c.reassign_reason, c.priority,

@@ -618,3 +618,34 @@ async def test_a_claim_that_cannot_be_met_keeps_the_arrival_it_was_promised(db):
     assert row["claim_promise"] == row["task_promise"] == escalation.proposed_arrival_at
     # deadlines unchanged: the claim's the zone's limit, the task's the one it was planned with
     assert row["claim_deadline"] == accepted.claim.deadline_at and row["task_deadline"] == escalation.deadline_at
+
+
+async def test_a_neighbours_spare_surveyor_is_sent_when_home_cannot_be_on_time(store_url):
+    """Home's one surveyor is 14 km from an urban scene (39 min: late); its neighbour region has two free,
+    one 5.5 km off (17 min): that one is sent, the task kept as the neighbour's surveyor's (home_region_id)."""
+    from models.dispatch.roster import Roster
+    from streams.commands.bootstrap import load_roster
+    from tests.conftest import own_database
+    from tests.report_factory import report_dict
+
+    def person(sid, region, lat):
+        return ({"surveyor_id": sid, "name": "測試", "region_id": region, "skills": ["vehicle"], "base_lat": lat,
+                 "base_lon": 120.0, "shift": "on_call", "shift_start": "00:00:00", "shift_end": "00:00:00",
+                 "all_day": True},
+                {"vehicle_id": f"v-{sid}", "region_id": region, "equipment": ["camera"], "base_lat": lat,
+                 "base_lon": 120.0})
+    people = [person("home-s0", "home", 30.13), person("next-s0", "next", 30.05), person("next-s1", "next", 30.3)]
+    roster = {"regions": [{"region_id": "home", "name": "home", "centre_lat": 30.0, "centre_lon": 120.0,
+                           "neighbours": ["next"]},
+                          {"region_id": "next", "name": "next", "centre_lat": 30.3, "centre_lon": 120.0}],
+              "surveyors": [s for s, _ in people], "vehicles": [v for _, v in people]}
+    async with own_database(store_url, "lend") as (url, pool):
+        await load_roster(url, Roster.model_validate(roster))
+        now = datetime.now(timezone.utc)
+        raw = report_dict(at=(30.0, 120.0), report_id=f"lend-{uuid.uuid4().hex[:8]}", now=now)
+        accepted = register_report(json.dumps(raw).encode(), await roster_store.regions(pool), RULES, now)
+        done = await register_and_dispatch(pool, [accepted], now, now.replace(hour=0), RULES, _planner([]))
+        [a] = [a for p in done.plans for a in p.assigned]
+        assert (a.surveyor_id, a.meets_deadline, a.region_id) == ("next-s0", True, "home")
+        assert not [e for p in done.plans for e in p.escalated]
+        assert await pool.fetchval("SELECT home_region_id FROM survey_tasks WHERE task_id = $1", a.task_id) == "next"

@@ -10,6 +10,7 @@ from datetime import timedelta
 from models.contract.dispatch_events import EscalationReason
 from models.contract.loss_report import InjurySeverity, LossReported, EXAMPLE_REPORT
 from models.dispatch.coverage import DemandPoint, cover_lost
+from models.dispatch.neighbours import lend
 from models.dispatch.planner import plan_region
 from models.dispatch.priority import Priority, PriorityRules
 from models.dispatch.rules import DispatchRules
@@ -128,3 +129,52 @@ def test_the_class_comes_from_what_the_caller_said():
                                                       InjurySeverity.FATAL}))
     assert strict.of(_report(injuries={"count": 1, "severity": "minor"})) is Priority.URGENT
     assert rules.weight(1) > rules.weight(2) > rules.weight(3) == 1
+
+
+def _neighbours(*people, region="sx"):
+    states, cars = [], []
+    for sid, km, free_in in people:
+        s = surveyor(sid, at=offset(km), region=region)
+        busy = free_in is not None
+        states.append(state(s, busy=busy, free_at=NOW + timedelta(minutes=free_in) if busy else None))
+        cars.append(vehicle(f"v-{sid}", at=offset(km), busy=busy, region=region))
+    return {region: (states, cars)}
+
+
+def test_a_neighbours_spare_surveyor_on_time_replaces_a_late_send_at_home():
+    # Home's only surveyor is 14 km off (38 min: late); the neighbour has two free, one 6 km off (18 min).
+    c = pending(claim(at=offset(0)))
+    p = plan([c], [("home", 14, None)])
+    loans = lend([c], p, _neighbours(("sx-a", 6, None), ("sx-b", -30, None)), RULES, TRAVEL, NOW)
+    assert [(x.report_id, x.surveyor_id, x.region_id) for x in loans] == [("R1", "sx-a", "sx")]
+    [a] = p.assigned
+    assert a.surveyor_id == "sx-a" and a.meets_deadline and p.loans == {"R1": "sx"}
+    assert not p.escalated  # the late send's escalation is answered
+
+
+def test_a_neighbour_lends_only_what_it_can_spare_on_time_and_near():
+    c = pending(claim(at=offset(0)))
+    # one free surveyor only: kept for its own claims
+    p = plan([c], [("home", 14, None)])
+    assert not lend([c], p, _neighbours(("sx-a", 6, None)), RULES, TRAVEL, NOW)
+    assert [a.surveyor_id for a in p.assigned] == ["home"]
+    # late from the neighbour too (13 and 12 km: 35.5 and 33 min): nothing lent
+    q = plan([c], [("home", 14, None)])
+    assert not lend([c], q, _neighbours(("sx-a", 13, None), ("sx-b", 12, None)), RULES, TRAVEL, NOW)
+    # beyond the distance a neighbour is sent automatically
+    near = RULES.model_copy(update={"neighbour_max_km": 5})
+    r = plan([c], [("home", 14, None)])
+    assert not lend([c], r, _neighbours(("sx-a", 6, None), ("sx-b", 7, None)), near, TRAVEL, NOW)
+    # a claim met at home is not a neighbour's business
+    met = plan([c], [("home", 2, None)])
+    assert not lend([c], met, _neighbours(("sx-a", 1, None), ("sx-b", 1.5, None)), RULES, TRAVEL, NOW)
+
+
+def test_a_roster_naming_an_unknown_neighbour_is_refused_with_the_region_named():
+    import pytest
+    from models.dispatch.roster import Roster
+
+    region = {"region_id": "hz", "name": "Hangzhou", "centre_lat": 30.27, "centre_lon": 120.16}
+    Roster.model_validate({"regions": [{**region, "neighbours": ["sx"]}, {**region, "region_id": "sx"}]})
+    with pytest.raises(ValueError, match="region hz: neighbour 'nb' is unknown"):
+        Roster.model_validate({"regions": [{**region, "neighbours": ["nb"]}]})

@@ -1,0 +1,114 @@
+"""Help from neighbours: a claim its own region cannot get to in time is given a free surveyor of a
+neighbouring region who can, when that region can spare one.
+
+Each region is planned on its own first (``plan_region``). Then, for the claims its plan leaves unmet (sent
+late, waiting late for someone busy, or with no one at all), the free surveyors the neighbours' own plans
+did not use are offered: a neighbour lends only surveyors who reach the claim within its deadline and
+within ``DispatchRules.neighbour_max_km`` of it, and keeps ``neighbour_keeps_free`` free surveyors of its
+own, so that its own next claims do not lose by the loan. Adjacency is the region definition's
+``neighbours``. Anything else (a late neighbour, one beyond the distance) stays a desk option.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from models.contract.dispatch_events import EscalationReason
+from models.dispatch.arrivals import Option, eta_matrix
+from models.dispatch.fleet import SurveyorState, VehicleState, local_time
+from models.dispatch.geo import distance_km
+from models.dispatch.planner import PendingClaim, RegionPlan, assignment_for
+from models.dispatch.rules import DispatchRules
+from models.dispatch.travel import TravelTimeModel
+
+_NOT = 1e9
+
+
+@dataclass(frozen=True)
+class Loan:
+    """A home claim served by a neighbour's surveyor (``region_id``: the surveyor's region)."""
+
+    report_id: str
+    surveyor_id: str
+    vehicle_id: str
+    region_id: str
+
+
+def lend(claims: list[PendingClaim], plan: RegionPlan, lenders: dict[str, tuple[list[SurveyorState],
+                                                                                list[VehicleState]]],
+         rules: DispatchRules, travel: TravelTimeModel, now: datetime) -> list[Loan]:
+    """Give the claims ``plan`` leaves unmet the neighbours' spare surveyors who are on time for them;
+    ``plan`` is changed to say so (the loaned claims assigned, their late assignment and this plan's
+    escalations about them gone). ``lenders``: each neighbour's surveyors and vehicles, with those its own
+    plan sends already marked busy. Returns the loans."""
+    late = {a.report_id for a in plan.assigned if not a.meets_deadline}
+    given_up = {e.report_id for e in plan.escalated} - {a.report_id for a in plan.assigned} - set(plan.waiting)
+    unmet = [p for p in sorted(claims, key=lambda p: (p.claim.priority, p.claim.deadline_at, p.claim.report_id))
+             if p.claim.report_id in late | given_up]
+    if not unmet or not lenders:
+        return []
+    local = local_time(now, rules)
+    columns: list[tuple[str, SurveyorState]] = []
+    etas, vias, fleets = [], [], []
+    for region_id, (surveyors, vehicles) in sorted(lenders.items()):
+        spare = [s for s in surveyors if not s.busy and s.on_duty(local)]
+        if len(spare) <= rules.neighbour_keeps_free:
+            continue
+        copies = [p.claim.model_copy(update={"region_id": region_id}) for p in unmet]
+        eta, via = eta_matrix(copies, spare, vehicles, rules, travel, now, [p.exclude for p in unmet])
+        near = np.array([[distance_km(s.lat, s.lon, p.claim.lat, p.claim.lon) <= rules.neighbour_max_km
+                          for s in spare] for p in unmet])
+        etas.append(np.where(near, eta, np.inf))
+        vias.append(via)
+        fleets.append((region_id, vehicles, len(spare) - rules.neighbour_keeps_free))
+        columns += [(region_id, s) for s in spare]
+    if not columns:
+        return []
+    eta = np.hstack(etas)
+    minutes_left = np.array([(p.claim.deadline_at - now).total_seconds() / 60.0 for p in unmet])
+    on_time = eta <= minutes_left[:, None]
+    home_eta = {a.report_id: (a.estimated_arrival_at - now).total_seconds() / 60.0 for a in plan.assigned}
+    # The higher class first, then the earlier arrival: a loan is worth most where it meets a deadline.
+    weight = np.array([rules.priority.weight(p.claim.priority) for p in unmet])
+    cost = np.where(on_time, -weight[:, None] * 1e4 + eta, _NOT)
+    rows, cols = linear_sum_assignment(cost)
+    offsets = np.cumsum([0] + [e.shape[1] for e in etas])
+    spare_left = {region_id: cap for region_id, _, cap in fleets}
+    taken: set[str] = set()
+    loans: list[Loan] = []
+    for i, j in sorted(zip(rows.tolist(), cols.tolist()), key=lambda ij: eta[ij[0], ij[1]]):
+        if not on_time[i, j]:
+            continue
+        block = int(np.searchsorted(offsets, j, side="right") - 1)
+        region_id, vehicles, _ = fleets[block]
+        k = int(vias[block][i, j - offsets[block]])
+        if k < 0 or spare_left[region_id] <= 0 or vehicles[k].vehicle.vehicle_id in taken:
+            continue
+        if unmet[i].claim.report_id in home_eta and home_eta[unmet[i].claim.report_id] <= eta[i, j]:
+            continue
+        spare_left[region_id] -= 1
+        taken.add(vehicles[k].vehicle.vehicle_id)
+        s = columns[j][1]
+        loans.append(Loan(unmet[i].claim.report_id, s.surveyor_id, vehicles[k].vehicle.vehicle_id, region_id))
+        plan.loans[unmet[i].claim.report_id] = region_id
+        _apply(plan, unmet[i], Option(s.surveyor_id, vehicles[k].vehicle.vehicle_id,
+                                      now + timedelta(minutes=float(eta[i, j])), s.tasks_today), now)
+    return loans
+
+
+def _apply(plan: RegionPlan, p: PendingClaim, o: Option, now: datetime) -> None:
+    rid = p.claim.report_id
+    plan.assigned[:] = [a for a in plan.assigned if a.report_id != rid]
+    plan.escalated[:] = [e for e in plan.escalated if not (e.report_id == rid and e.reason in _SOLVED)]
+    plan.assigned.append(assignment_for(p, o, now))
+    plan.reviews[rid] = None
+
+
+#: What a loan on time answers (a possible duplicate, say, stays for the dispatcher).
+_SOLVED = frozenset({EscalationReason.DEADLINE_UNREACHABLE, EscalationReason.ALL_SURVEYORS_BUSY,
+                     EscalationReason.NO_SURVEYOR_ON_DUTY, EscalationReason.NO_SKILLED_SURVEYOR,
+                     EscalationReason.NO_EQUIPPED_VEHICLE, EscalationReason.DISPATCH_OVERDUE})
