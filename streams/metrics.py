@@ -68,6 +68,11 @@ TIME_TO_SCENE = Histogram(
 )
 ARRIVALS = Counter("claims_arrivals_total", "Arrivals at the scene, by zone and whether within the deadline.",
                    ["zone", "on_time"])
+ARRIVAL_ESTIMATE_ERROR = Histogram(
+    "claims_arrival_estimate_error_seconds",
+    "A surveyor's actual arrival minus the arrival estimated at dispatch (positive: later than estimated).",
+    ["zone"], buckets=(-1800, -900, -600, -300, -120, -60, 0, 60, 120, 300, 600, 900, 1800, 3600),
+)
 ARRIVALS_ON_PROMISE = Counter(
     "claims_arrivals_on_promise_total",
     "Arrivals after the zone's limit but by the arrival the plan promised the customer (counted apart from "

@@ -36,6 +36,8 @@ def make_handler(rt: Runtime):
         if progress.scene_after_s is not None:
             metrics.TIME_TO_SCENE.labels(progress.zone).observe(max(0.0, progress.scene_after_s))
             metrics.ARRIVALS.labels(progress.zone, str(progress.on_time).lower()).inc()
+            if progress.estimate_error_s is not None:
+                metrics.ARRIVAL_ESTIMATE_ERROR.labels(progress.zone).observe(progress.estimate_error_s)
             if progress.on_promise:
                 metrics.ARRIVALS_ON_PROMISE.labels(progress.zone).inc()
         log.info("surveyor_status", event_id=str(event.event_id), surveyor_id=event.surveyor_id, type=event.type,

@@ -367,6 +367,7 @@ class Progress(Dispatched):
     scene_after_s: float | None = None     # report → arrival
     on_time: bool | None = None
     on_promise: bool = False                # late on the limit, but by the arrival the plan promised
+    estimate_error_s: float | None = None   # arrival − the arrival estimated at dispatch
 
 
 async def apply_surveyor_status(uow: UnitOfWork, event: SurveyorStatus, now: datetime, day_start: datetime,
@@ -406,6 +407,8 @@ async def _apply(uow: UnitOfWork, event: SurveyorStatus, now: datetime, day_star
         elif event.type == "arrived_at_scene":
             progress.scene_after_s = (event.occurred_at - task["reported_at"]).total_seconds()
             progress.on_time = arrived_on_time(event.occurred_at, task["deadline_at"])
+            if task["estimated_arrival_at"] is not None:
+                progress.estimate_error_s = (event.occurred_at - task["estimated_arrival_at"]).total_seconds()
             promised = task["promised_arrival_at"]
             progress.on_promise = (not progress.on_time and promised is not None
                                    and arrived_on_time(event.occurred_at, promised))

@@ -312,7 +312,7 @@ async def task_for_update(conn: asyncpg.Connection, task_id: uuid.UUID, surveyor
     """The task this surveyor holds, locked: status, claim, region, zone, times (None: not theirs)."""
     return await conn.fetchrow(
         "SELECT t.status, t.report_id, t.region_id, t.zone, t.assigned_at, t.deadline_at, c.reported_at,"
-        " COALESCE(t.promised_arrival_at, c.promised_arrival_at) AS promised_arrival_at"
+        " COALESCE(t.promised_arrival_at, c.promised_arrival_at) AS promised_arrival_at, t.estimated_arrival_at"
         " FROM survey_tasks t JOIN claims c USING (report_id)"
         " WHERE t.task_id = $1 AND t.surveyor_id = $2 FOR UPDATE OF t",
         task_id, surveyor_id,

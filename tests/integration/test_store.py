@@ -649,3 +649,30 @@ async def test_a_neighbours_spare_surveyor_is_sent_when_home_cannot_be_on_time(s
         assert (a.surveyor_id, a.meets_deadline, a.region_id) == ("next-s0", True, "home")
         assert not [e for p in done.plans for e in p.escalated]
         assert await pool.fetchval("SELECT home_region_id FROM survey_tasks WHERE task_id = $1", a.task_id) == "next"
+
+
+async def test_an_arrival_says_whether_it_met_the_limit_the_promise_and_how_far_off_the_estimate_was(db):
+    """A claim that could not be met, promised a time: its surveyor arriving after the limit and by the promise
+    is on promise, not on time; the estimate's error is the arrival minus the estimate made at dispatch."""
+    from models.contract.surveyor_events import ArrivedAtScene
+    from streams.services.dispatch import apply_surveyor_status
+
+    accepted = await _accepted(db, "promise")
+
+    def planner(pending, surveyors, vehicles, now, rules, demand=()):  # a limit already passed: none can meet it
+        due = [dataclasses.replace(p, claim=p.claim.model_copy(update={"deadline_at": now})) for p in pending]
+        return plan_region(due, surveyors, vehicles, rules, StraightLineTravel(), now)
+
+    now = datetime.now(timezone.utc)
+    done = await register_and_dispatch(db, [accepted], now, now.replace(hour=0), RULES, planner)
+    [a] = [a for p in done.plans for a in p.assigned if a.report_id == accepted.report.report_id]
+    [e] = [e for p in done.plans for e in p.escalated if e.report_id == a.report_id]
+    at = a.estimated_arrival_at + timedelta(minutes=2)
+    assert a.deadline_at < at <= e.proposed_arrival_at
+    arrived = ArrivedAtScene(event_id=uuid.uuid4(), occurred_at=at, surveyor_id=a.surveyor_id, task_id=a.task_id,
+                             report_id=a.report_id, lat=a.scene.lat, lon=a.scene.lon)
+    async with unit_of_work(db, "surveyor") as uow:
+        progress = await apply_surveyor_status(uow, arrived, at, at.replace(hour=0), Dispatcher(RULES, planner),
+                                               None)
+    assert progress.on_time is False and progress.on_promise is True
+    assert progress.estimate_error_s == pytest.approx(120, abs=1e-3)
