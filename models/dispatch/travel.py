@@ -28,7 +28,12 @@ class TravelTimeModel(Protocol):
 
 
 class StraightLineTravel(BaseModel):
-    """Straight-line distance times a detour factor, at the zone's speed (night speeds at night)."""
+    """Straight-line distance times a detour factor, at the speeds of the zones the route crosses (night
+    speeds at night). A route into a scene crosses the zones in from outside: into an urban scene, its last
+    ``urban_approach_km`` at urban speed, the ``suburban_approach_km`` before that at suburban speed, any
+    more at far speed (trunk roads); into a suburban scene, its last ``suburban_approach_km`` at suburban
+    speed, the rest at far speed; a far or remote scene at its zone's speed. A short trip is all at the
+    scene's zone's speed; a 70 km trip to a town scene is not."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -38,6 +43,10 @@ class StraightLineTravel(BaseModel):
     night_starts: time = time(22, 0)
     night_ends: time = time(6, 0)
     setup_minutes: float = Field(default=3.0, ge=0, description="Getting on the road after accepting.")
+    urban_approach_km: float = Field(default=12.0, gt=0, description="Road km of a route into a town scene "
+                                                                      "driven at urban speed.")
+    suburban_approach_km: float = Field(default=35.0, gt=0, description="Road km before that (or into a "
+                                                                         "suburban scene) at suburban speed.")
     timezone: str = Field(default="Asia/Shanghai", description="Whose clock night_starts/night_ends are on.")
 
     def _speeds(self, at: datetime) -> dict[Zone, float]:
@@ -48,13 +57,32 @@ class StraightLineTravel(BaseModel):
 
     def minutes(self, from_lat: float, from_lon: float, to_lat: float, to_lon: float, zone: Zone, at: datetime) -> float:
         km = distance_km(from_lat, from_lon, to_lat, to_lon) * self.detour_factor
-        return self.setup_minutes + 60.0 * km / self._speeds(at)[zone]
+        return self.setup_minutes + float(self._drive(np.array([[km]]), [zone], at)[0, 0])
 
     def drive_matrix(self, from_lat, from_lon, to_lat, to_lon, zones, at) -> np.ndarray:
-        speeds = self._speeds(at)
-        kmh = np.array([speeds[z] for z in zones], dtype=float)
         km = haversine_matrix(from_lat, from_lon, to_lat, to_lon) * self.detour_factor
-        return 60.0 * km / kmh[np.newaxis, :]
+        return self._drive(km, zones, at)
+
+    def _drive(self, km: np.ndarray, zones, at: datetime) -> np.ndarray:
+        """Minutes for road distances ``km`` (origins × destinations) into scenes in ``zones``: each
+        destination's legs, innermost first (length, speed), the last one unbounded."""
+        speeds = self._speeds(at)
+        legs = {Zone.URBAN: ((self.urban_approach_km, speeds[Zone.URBAN]),
+                             (self.suburban_approach_km, speeds[Zone.SUBURBAN]), (np.inf, speeds[Zone.FAR])),
+                Zone.SUBURBAN: ((self.suburban_approach_km, speeds[Zone.SUBURBAN]), (np.inf, speeds[Zone.FAR]),
+                                (np.inf, speeds[Zone.FAR])),
+                Zone.FAR: ((np.inf, speeds[Zone.FAR]),) * 3,
+                Zone.REMOTE: ((np.inf, speeds[Zone.REMOTE]),) * 3}
+        per = [legs[z] for z in zones]
+        minutes = np.zeros_like(km, dtype=float)
+        covered = np.zeros(len(per))
+        for n in range(3):
+            length = np.array([p[n][0] for p in per])
+            kmh = np.array([p[n][1] for p in per], dtype=float)
+            part = np.clip(km - covered[None, :], 0.0, length[None, :])
+            minutes += 60.0 * part / kmh[None, :]
+            covered = covered + length
+        return minutes
 
 
 def haversine_matrix(lat1, lon1, lat2, lon2) -> np.ndarray:

@@ -8,14 +8,35 @@ TRAVEL = StraightLineTravel()
 
 
 def test_night_speeds_follow_the_local_clock_not_utc():
-    # 10 km north at the urban speed, plus set-up: 10 × 1.25 km at 30 km/h by day, 40 km/h by night
-    to = offset(10)
+    # 8 km north at the urban speed, plus set-up: 8 × 1.25 km at 30 km/h by day, 40 km/h by night
+    to = offset(8)
     day = TRAVEL.minutes(*CENTRE, *to, Zone.URBAN, datetime(2026, 7, 15, 2, 0, tzinfo=timezone.utc))  # 10:00 local
     night = TRAVEL.minutes(*CENTRE, *to, Zone.URBAN, datetime(2026, 7, 15, 15, 0, tzinfo=timezone.utc))  # 23:00
-    assert round(day - TRAVEL.setup_minutes, 1) == 25.0
-    assert round(night - TRAVEL.setup_minutes, 1) == 18.8
+    assert round(day - TRAVEL.setup_minutes, 1) == 20.0
+    assert round(night - TRAVEL.setup_minutes, 1) == 15.0
     assert StraightLineTravel(timezone="UTC").minutes(*CENTRE, *to, Zone.URBAN,
                                                       datetime(2026, 7, 15, 2, 0, tzinfo=timezone.utc)) == night
+
+
+def test_a_long_route_into_town_drives_only_its_last_stretch_at_town_speed():
+    # 70 km north (87.5 road km) into a town scene by day: 12 km at 30 km/h, 35 km at 55, the rest at 75
+    from models.dispatch.geo import distance_km
+
+    at = datetime(2026, 7, 15, 2, 0, tzinfo=timezone.utc)
+    road = distance_km(*offset(70), *CENTRE) * TRAVEL.detour_factor
+    assert 87 < road < 88
+    town = TRAVEL.minutes(*offset(70), *CENTRE, Zone.URBAN, at) - TRAVEL.setup_minutes
+    assert abs(town - (24 + 35 / 55 * 60 + (road - 47) / 75 * 60)) < 1e-9  # 95 min, not 175 at town speed
+    # into a suburban scene: 35 km at 55, the rest at 75; a far scene all at 75
+    suburban = TRAVEL.minutes(*offset(70), *CENTRE, Zone.SUBURBAN, at) - TRAVEL.setup_minutes
+    assert abs(suburban - (35 / 55 * 60 + (road - 35) / 75 * 60)) < 1e-9
+    assert abs(TRAVEL.minutes(*offset(70), *CENTRE, Zone.FAR, at) - 3 - road / 75 * 60) < 1e-9
+    # a short trip is all at the scene's zone's speed, and the matrix agrees with the single trip
+    import numpy as np
+    lat, lon = offset(70)
+    matrix = TRAVEL.drive_matrix(np.array([lat, CENTRE[0]]), np.array([lon, CENTRE[1]]), np.array([CENTRE[0]]),
+                                 np.array([CENTRE[1]]), [Zone.URBAN], at)
+    assert round(matrix[0, 0], 6) == round(town, 6) and matrix[1, 0] == 0
 
 
 def test_distance_matrices_agree_with_the_formula_for_two_points_in_either_form():
