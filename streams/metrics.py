@@ -73,6 +73,12 @@ ARRIVAL_ESTIMATE_ERROR = Histogram(
     "A surveyor's actual arrival minus the arrival estimated at dispatch (positive: later than estimated).",
     ["zone"], buckets=(-1800, -900, -600, -300, -120, -60, 0, 60, 120, 300, 600, 900, 1800, 3600),
 )
+TRAVEL_FACTOR = Gauge(
+    "claims_travel_time_factor",
+    "Learned from real trips: the factor on estimated driving time, by region, scene zone and time of day "
+    "(1: as the base model estimates; bounded 0.6..1.8).", ["region", "zone", "time_of_day"])
+TRAVEL_LEARNING_RUNS = Counter("claims_travel_learning_runs_total", "Passes correcting travel times from trips.",
+                               ["outcome"])
 ARRIVALS_ON_PROMISE = Counter(
     "claims_arrivals_on_promise_total",
     "Arrivals after the zone's limit but by the arrival the plan promised the customer (counted apart from "
@@ -204,6 +210,8 @@ def initialise(zones, kinds, reasons, departments, finding_kinds, commands=()) -
         TIME_TO_CONTACT.labels(zone)
         TIME_TO_SCENE.labels(zone)
         ARRIVAL_DEADLINES_MISSED.labels(zone)
+        ARRIVALS_ON_PROMISE.labels(zone)
+        ARRIVAL_ESTIMATE_ERROR.labels(zone)
         for flag in ("true", "false"):
             ARRIVALS.labels(zone, flag)
             PREDICTED_ON_TIME.labels(zone, flag)

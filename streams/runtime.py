@@ -13,6 +13,7 @@ import faust
 import structlog
 from aiokafka.errors import KafkaTimeoutError
 
+from models.dispatch.trip_learning import CorrectedTravel, TripFactors
 from models.dispatch.fleet import local_day_start
 from models.dispatch.planner import plan_region
 from models.dispatch.region_state import RegionStateCache
@@ -58,6 +59,8 @@ class Runtime:
         self._regions_loaded_at = 0.0
         #: Regions' dispatch state kept in memory (the database is the record: see RegionStateCache).
         self.region_states = RegionStateCache()
+        #: Travel factors learned from the latest arrivals (streams/handlers/timers.py learn_travel).
+        self.trip_factors = TripFactors()
         self._to_mark: list[Outgoing] = []          # published, not yet marked published in the outbox
         self._unmarked: set[str] = set()             # their event ids, and those being marked
         self._marking: asyncio.Future | None = None
@@ -79,7 +82,9 @@ class Runtime:
     def planner(self):
         """The region planner with this runtime's rules and travel model; the clock comes per call."""
         def plan(pending, surveyors, vehicles, now, rules, demand):
-            return plan_region(pending, surveyors, vehicles, rules, self.travel, now, demand)
+            travel = self.travel if not self.trip_factors.table else CorrectedTravel(
+                self.travel, self.trip_factors, pending[0].claim.region_id, rules.timezone)
+            return plan_region(pending, surveyors, vehicles, rules, travel, now, demand)
 
         return plan
 

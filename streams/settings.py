@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.dispatch.trip_learning import LearningRules
 from models.callbacks.rules import CallbackRules
 from models.desk.rules import DeskRules
 from models.dispatch.rules import DispatchRules
@@ -127,6 +128,9 @@ class Settings(BaseSettings):
                     "(Kafka's default retention is 7 days), or a replay from the start would apply them again.")
     outbox_retention_days: float = Field(
         default=2.0, gt=0, description="Published records are kept this long (unpublished ones until published).")
+    travel_learning_interval_s: float = Field(
+        default=300.0, gt=0, description="How often travel times are corrected again from the latest arrivals.")
+    travel_learning: LearningRules = LearningRules()
     retention_interval_s: float = Field(default=3600.0, gt=0, description="How often old inbox and outbox rows are "
                                                                          "deleted.")
     fault_injection_report_ids: frozenset[str] = Field(

@@ -76,6 +76,10 @@ def register_timers(app, rt: Runtime) -> None:
     async def retention():
         await _counted(timers.prune_old_rows, rt, metrics.RETENTION_RUNS, "retention_failed")
 
+    @app.timer(interval=rt.settings.travel_learning_interval_s)
+    async def travel():
+        await _counted(timers.learn_travel, rt, metrics.TRAVEL_LEARNING_RUNS, "travel_learning_failed")
+
     @app.timer(interval=rt.settings.board_interval_s)
     async def board():
         await _counted(timers.refresh_board, rt, metrics.BOARD_REFRESHES, "board_refresh_failed")

@@ -14,6 +14,7 @@ from models.desk.escalations import AGE_BANDS, UNCLOSED
 from streams import metrics
 from streams.handlers.counting import count_plan
 from streams.runtime import Runtime
+from streams.services import travel_learning
 from streams.services import board, callbacks, calendar as calendar_service, watchdog as watchdog_service
 from streams.store.outbox import prune, unpublished
 
@@ -46,6 +47,17 @@ async def watch_once(rt: Runtime) -> None:
         metrics.CALLBACKS_CLOSED.labels(kind, "expired").inc()
     if overdue or expired:
         log.warning("callbacks_overdue", overdue=len(overdue), expired=len(expired))
+
+
+async def learn_travel(rt: Runtime) -> None:
+    """Travel factors from the latest arrivals, for this worker's plans from now on; each exposed as a gauge."""
+    factors = await travel_learning.learned_factors(await rt.pool(), rt.rules.timezone, rt.travel.setup_minutes,
+                                                    rt.settings.travel_learning)
+    rt.trip_factors = factors
+    for key, value in factors.table.items():
+        if len(key) == 3:
+            metrics.TRAVEL_FACTOR.labels(key[0], key[1].value, key[2]).set(value)
+    log.info("travel_learned", keys=len(factors.table), trips=max(factors.trips.values(), default=0))
 
 
 async def refresh_board(rt: Runtime) -> None:

@@ -20,6 +20,7 @@ from models.dispatch.intake import Accepted
 from models.dispatch.planner import PendingClaim
 from models.contract.loss_report import LossReported
 from models.dispatch.tasks import DispatchState, TaskDue, TaskStatus
+from models.dispatch.trip_learning import Trip
 from models.dispatch.zones import Zone
 from streams.store.roster_store import parsed
 from streams.store.states import WITHDRAWN_SQL
@@ -218,6 +219,16 @@ async def hold_to_promises(conn: asyncpg.Connection, promises: list[tuple[str, d
     await conn.execute(
         "UPDATE survey_tasks t SET promised_arrival_at = c.promised_arrival_at FROM claims c"
         " WHERE c.report_id = ANY($1::text[]) AND t.report_id = c.report_id AND t.live", ids)
+
+
+async def recent_trips(conn: asyncpg.Connection, limit: int) -> list[Trip]:
+    """The latest arrivals as trips: dispatch → the arrival estimated then, and → the arrival."""
+    rows = await conn.fetch(
+        "SELECT region_id, zone, assigned_at, estimated_arrival_at, arrived_at FROM survey_tasks"
+        " WHERE arrived_at IS NOT NULL AND estimated_arrival_at IS NOT NULL ORDER BY arrived_at DESC LIMIT $1", limit)
+    return [Trip(r["region_id"], Zone(r["zone"]), r["assigned_at"],
+                 (r["estimated_arrival_at"] - r["assigned_at"]).total_seconds() / 60.0,
+                 (r["arrived_at"] - r["assigned_at"]).total_seconds() / 60.0) for r in rows]
 
 
 async def due_for_review(conn: asyncpg.Connection, region_id: str, now: datetime) -> list[str]:

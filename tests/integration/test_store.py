@@ -621,7 +621,7 @@ async def test_a_claim_that_cannot_be_met_keeps_the_arrival_it_was_promised(db):
 
 
 async def test_a_neighbours_spare_surveyor_is_sent_when_home_cannot_be_on_time(store_url):
-    """Home's one surveyor is 14 km from an urban scene (39 min: late); its neighbour region has two free,
+    """Home's one surveyor is 28 km from an urban scene (52 min: late); its neighbour region has two free,
     one 5.5 km off (17 min): that one is sent, the task kept as the neighbour's surveyor's (home_region_id)."""
     from models.dispatch.roster import Roster
     from streams.commands.bootstrap import load_roster
@@ -634,7 +634,7 @@ async def test_a_neighbours_spare_surveyor_is_sent_when_home_cannot_be_on_time(s
                  "all_day": True},
                 {"vehicle_id": f"v-{sid}", "region_id": region, "equipment": ["camera"], "base_lat": lat,
                  "base_lon": 120.0})
-    people = [person("home-s0", "home", 30.13), person("next-s0", "next", 30.05), person("next-s1", "next", 30.3)]
+    people = [person("home-s0", "home", 29.75), person("next-s0", "next", 30.05), person("next-s1", "next", 30.3)]
     roster = {"regions": [{"region_id": "home", "name": "home", "centre_lat": 30.0, "centre_lon": 120.0,
                            "neighbours": ["next"]},
                           {"region_id": "next", "name": "next", "centre_lat": 30.3, "centre_lon": 120.0}],
@@ -676,3 +676,29 @@ async def test_an_arrival_says_whether_it_met_the_limit_the_promise_and_how_far_
                                                None)
     assert progress.on_time is False and progress.on_promise is True
     assert progress.estimate_error_s == pytest.approx(120, abs=1e-3)
+
+
+async def test_travel_is_corrected_from_the_latest_arrivals_of_a_region(db):
+    """Twelve trips in one region each took 1.5 times the estimated drive: that region's factor is 1.5
+    (no shrinkage asked for), read from the tasks as they are stored."""
+    from models.dispatch.trip_learning import LearningRules
+    from streams.services.travel_learning import learned_factors
+
+    from tests.conftest import area_centre
+    from tests.report_factory import report_dict
+
+    setup = StraightLineTravel().setup_minutes
+    lat, lon = area_centre("trips")
+    for _ in range(12):  # scenes 4 km off the surveyors' bases: a drive to learn from
+        raw = report_dict(at=(lat + 0.04, lon), report_id=f"trip-{uuid.uuid4().hex[:8]}", now=datetime.now(timezone.utc))
+        accepted = register_report(json.dumps(raw).encode(), await roster_store.regions(db), RULES,
+                                   datetime.now(timezone.utc))
+        done = await _intake(db, [accepted])
+        [a] = [a for p in done.plans for a in p.assigned]
+        drive = (a.estimated_arrival_at - a.occurred_at).total_seconds() / 60 - setup
+        # arrived and done (the region's three surveyors free again for the next claim)
+        await db.execute("UPDATE survey_tasks SET arrived_at = assigned_at + make_interval(secs => $2),"
+                         " completed_at = now(), status = 'completed' WHERE task_id = $1", a.task_id,
+                         (setup + 1.5 * drive) * 60)
+    factors = await learned_factors(db, RULES.timezone, setup, LearningRules(prior_trips=0, min_trips=10))
+    assert factors.table[("trips", a.zone)] == pytest.approx(1.5, abs=1e-6)

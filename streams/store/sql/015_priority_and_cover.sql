@@ -16,3 +16,6 @@ CREATE INDEX claims_by_region_time ON claims (region_id, reported_at DESC);
 -- met on promise.
 ALTER TABLE claims ADD COLUMN promised_arrival_at timestamptz;
 ALTER TABLE survey_tasks ADD COLUMN promised_arrival_at timestamptz;
+-- Travel times corrected from real trips (models.dispatch.trip_learning): the latest arrivals, read every few
+-- minutes.
+CREATE INDEX survey_tasks_by_arrival ON survey_tasks (arrived_at DESC) WHERE arrived_at IS NOT NULL;

@@ -1,0 +1,46 @@
+"""Travel times corrected from real trips: robust, bounded, per region, zone and time of day."""
+
+from datetime import datetime, timedelta, timezone
+
+from models.dispatch.travel import StraightLineTravel
+from models.dispatch.trip_learning import CorrectedTravel, LearningRules, Trip, learn, time_of_day
+from models.dispatch.zones import Zone
+from tests.unit.builders import CENTRE, offset
+
+TZ = "Asia/Shanghai"
+DAY = datetime(2026, 7, 15, 3, 0, tzinfo=timezone.utc)     # 11:00 local
+NIGHT = datetime(2026, 7, 15, 16, 0, tzinfo=timezone.utc)  # 00:00 local
+
+
+def trips(n, ratio, at=DAY, region="hz", zone=Zone.URBAN, estimate=23.0):
+    return [Trip(region, zone, at + timedelta(minutes=i), estimate, 3 + (estimate - 3) * ratio) for i in range(n)]
+
+
+def test_the_time_of_day_is_local():
+    assert (time_of_day(DAY, TZ), time_of_day(NIGHT, TZ)) == ("day", "night")
+    assert time_of_day(datetime(2026, 7, 15, 0, 30, tzinfo=timezone.utc), TZ) == "rush"  # 08:30 local
+
+
+def test_slow_trips_raise_the_factor_shrunk_while_few_and_the_median_ignores_absurd_ones():
+    f = learn(trips(60, 1.5) + trips(5, 40.0), TZ, 3.0)  # five forgotten taps: 40 × the estimate
+    assert abs(f.factor("hz", Zone.URBAN, "day") - (1 + 0.5 * 60 / 80)) < 1e-9
+    assert f.factor("hz", Zone.URBAN, "night") == f.factor("hz", Zone.URBAN, "day")  # no night trips: all hours
+    assert f.factor("nb", Zone.URBAN, "day") == f.factor("hz", Zone.URBAN, "day")     # no nb trips: every region
+    assert f.factor("nb", Zone.FAR, "day") == 1.0                                     # nothing known: as estimated
+    assert not learn(trips(9, 1.5), TZ, 3.0).table                                    # too few: nothing learned
+
+
+def test_the_factor_is_bounded():
+    rules = LearningRules(prior_trips=0)
+    assert learn(trips(50, 4.0), TZ, 3.0, rules).factor("hz", Zone.URBAN, "day") == rules.ceiling
+    assert learn(trips(50, 0.3), TZ, 3.0, rules).factor("hz", Zone.URBAN, "day") == rules.floor
+
+
+def test_corrected_travel_scales_driving_by_the_scenes_zone_and_hour_not_the_set_up():
+    base = StraightLineTravel()
+    f = learn(trips(40, 1.5), TZ, base.setup_minutes, LearningRules(prior_trips=0))
+    travel = CorrectedTravel(base, f, "hz", TZ)
+    plain = base.minutes(*CENTRE, *offset(5), Zone.URBAN, DAY)
+    assert abs(travel.minutes(*CENTRE, *offset(5), Zone.URBAN, DAY) - (3 + 1.5 * (plain - 3))) < 1e-9
+    assert travel.minutes(*CENTRE, *offset(5), Zone.SUBURBAN, DAY) == base.minutes(*CENTRE, *offset(5),
+                                                                                  Zone.SUBURBAN, DAY)
