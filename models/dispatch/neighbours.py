@@ -45,11 +45,10 @@ def lend(claims: list[PendingClaim], plan: RegionPlan, lenders: dict[str, tuple[
     ``plan`` is changed to say so (the loaned claims assigned, their late assignment and this plan's
     escalations about them gone). ``lenders``: each neighbour's surveyors and vehicles, with those its own
     plan sends already marked busy. Returns the loans."""
-    late = {a.report_id for a in plan.assigned if not a.meets_deadline}
-    given_up = {e.report_id for e in plan.escalated} - {a.report_id for a in plan.assigned} - set(plan.waiting)
-    unmet = [p for p in sorted(claims, key=lambda p: (p.claim.priority, p.claim.deadline_at, p.claim.report_id))
-             if p.claim.report_id in late | given_up]
-    if not unmet or not lenders:
+    left = unmet(plan)
+    wanting = [p for p in sorted(claims, key=lambda p: (p.claim.priority, p.claim.deadline_at, p.claim.report_id))
+               if p.claim.report_id in left]
+    if not wanting or not lenders:
         return []
     local = local_time(now, rules)
     columns: list[tuple[str, SurveyorState]] = []
@@ -58,10 +57,10 @@ def lend(claims: list[PendingClaim], plan: RegionPlan, lenders: dict[str, tuple[
         spare = [s for s in surveyors if not s.busy and s.on_duty(local)]
         if len(spare) <= rules.neighbour_keeps_free:
             continue
-        copies = [p.claim.model_copy(update={"region_id": region_id}) for p in unmet]
-        eta, via = eta_matrix(copies, spare, vehicles, rules, travel, now, [p.exclude for p in unmet])
+        copies = [p.claim.model_copy(update={"region_id": region_id}) for p in wanting]
+        eta, via = eta_matrix(copies, spare, vehicles, rules, travel, now, [p.exclude for p in wanting])
         near = np.array([[distance_km(s.lat, s.lon, p.claim.lat, p.claim.lon) <= rules.neighbour_max_km
-                          for s in spare] for p in unmet])
+                          for s in spare] for p in wanting])
         etas.append(np.where(near, eta, np.inf))
         vias.append(via)
         fleets.append((region_id, vehicles, len(spare) - rules.neighbour_keeps_free))
@@ -69,11 +68,11 @@ def lend(claims: list[PendingClaim], plan: RegionPlan, lenders: dict[str, tuple[
     if not columns:
         return []
     eta = np.hstack(etas)
-    minutes_left = np.array([(p.claim.deadline_at - now).total_seconds() / 60.0 for p in unmet])
+    minutes_left = np.array([(p.claim.deadline_at - now).total_seconds() / 60.0 for p in wanting])
     on_time = eta <= minutes_left[:, None]
     home_eta = {a.report_id: (a.estimated_arrival_at - now).total_seconds() / 60.0 for a in plan.assigned}
     # The higher class first, then the earlier arrival: a loan is worth most where it meets a deadline.
-    weight = np.array([rules.priority.weight(p.claim.priority) for p in unmet])
+    weight = np.array([rules.priority.weight(p.claim.priority) for p in wanting])
     cost = np.where(on_time, -weight[:, None] * 1e4 + eta, _NOT)
     rows, cols = linear_sum_assignment(cost)
     offsets = np.cumsum([0] + [e.shape[1] for e in etas])
@@ -88,16 +87,24 @@ def lend(claims: list[PendingClaim], plan: RegionPlan, lenders: dict[str, tuple[
         k = int(vias[block][i, j - offsets[block]])
         if k < 0 or spare_left[region_id] <= 0 or vehicles[k].vehicle.vehicle_id in taken:
             continue
-        if unmet[i].claim.report_id in home_eta and home_eta[unmet[i].claim.report_id] <= eta[i, j]:
+        if wanting[i].claim.report_id in home_eta and home_eta[wanting[i].claim.report_id] <= eta[i, j]:
             continue
         spare_left[region_id] -= 1
         taken.add(vehicles[k].vehicle.vehicle_id)
         s = columns[j][1]
-        loans.append(Loan(unmet[i].claim.report_id, s.surveyor_id, vehicles[k].vehicle.vehicle_id, region_id))
-        plan.loans[unmet[i].claim.report_id] = region_id
-        _apply(plan, unmet[i], Option(s.surveyor_id, vehicles[k].vehicle.vehicle_id,
+        loans.append(Loan(wanting[i].claim.report_id, s.surveyor_id, vehicles[k].vehicle.vehicle_id, region_id))
+        plan.loans[wanting[i].claim.report_id] = region_id
+        _apply(plan, wanting[i], Option(s.surveyor_id, vehicles[k].vehicle.vehicle_id,
                                       now + timedelta(minutes=float(eta[i, j])), s.tasks_today), now)
     return loans
+
+
+def unmet(plan: RegionPlan) -> set[str]:
+    """The claims ``plan`` does not meet: sent late, or escalated and neither assigned nor waiting with a
+    prospect (waiting late for someone busy, or no one at all)."""
+    assigned = {a.report_id for a in plan.assigned}
+    return ({a.report_id for a in plan.assigned if not a.meets_deadline}
+            | ({e.report_id for e in plan.escalated} - assigned - set(plan.waiting)))
 
 
 def _apply(plan: RegionPlan, p: PendingClaim, o: Option, now: datetime) -> None:

@@ -123,6 +123,13 @@ def arrived_on_time(arrived_at: datetime, deadline_at: datetime) -> bool:
     return arrived_at <= deadline_at
 
 
+def arrival_verdict(arrived_at: datetime, deadline_at: datetime,
+                    promised_at: datetime | None) -> tuple[bool, bool]:
+    """(on time, on promise): met the limit; or missed it and arrived by the arrival the plan promised."""
+    on_time = arrived_on_time(arrived_at, deadline_at)
+    return on_time, not on_time and promised_at is not None and arrived_on_time(arrived_at, promised_at)
+
+
 def duty_until(reported_at: datetime) -> datetime:
     """How long a shift start or end from the app outranks the roster's shift window."""
     return reported_at + DUTY_OVERRIDE

@@ -21,10 +21,10 @@ from models.dispatch.coverage import RECENT_SCENES, DemandPoint, RecentScenes
 from models.dispatch.fleet import SurveyorState, VehicleState, free_on_duty
 from models.dispatch.rules import DispatchRules, rules_for
 from models.dispatch.intake import Accepted
-from models.dispatch.neighbours import lend
+from models.dispatch.neighbours import lend, unmet
 from models.dispatch.planner import PendingClaim, RegionPlan, appointment_case, possible_duplicate_case
 from models.contract.surveyor_events import PositionReported, ShiftEnded, ShiftStarted, SurveyorStatus
-from models.dispatch.tasks import TaskStatus, TaskStep, arrived_on_time, duty_until, step_after, task_due
+from models.dispatch.tasks import TaskStatus, TaskStep, arrival_verdict, duty_until, step_after, task_due
 from models.dispatch.travel import StraightLineTravel, TravelTimeModel
 from models.dispatch.zones import Region
 from streams.codec import Outgoing, encode
@@ -326,9 +326,7 @@ async def _lend(conn, decided: list[tuple[list[PendingClaim], RegionPlan, Dispat
     for pending, plan, rules in decided:
         region_id = pending[0].claim.region_id
         near = parsed(Region, definitions[region_id]).neighbours if definitions.get(region_id) else ()
-        unmet = any(not a.meets_deadline for a in plan.assigned) or \
-            bool({e.report_id for e in plan.escalated} - {a.report_id for a in plan.assigned} - set(plan.waiting))
-        if near and unmet:
+        if near and unmet(plan):
             wanting.append((pending, plan, rules, near))
     if not wanting:
         return set()
@@ -406,12 +404,10 @@ async def _apply(uow: UnitOfWork, event: SurveyorStatus, now: datetime, day_star
             progress.contact_after_s = (event.occurred_at - task["assigned_at"]).total_seconds()
         elif event.type == "arrived_at_scene":
             progress.scene_after_s = (event.occurred_at - task["reported_at"]).total_seconds()
-            progress.on_time = arrived_on_time(event.occurred_at, task["deadline_at"])
+            progress.on_time, progress.on_promise = arrival_verdict(event.occurred_at, task["deadline_at"],
+                                                                    task["promised_arrival_at"])
             if task["estimated_arrival_at"] is not None:
                 progress.estimate_error_s = (event.occurred_at - task["estimated_arrival_at"]).total_seconds()
-            promised = task["promised_arrival_at"]
-            progress.on_promise = (not progress.on_time and promised is not None
-                                   and arrived_on_time(event.occurred_at, promised))
     step: TaskStep = step_after(task["status"], event.type)
     if step.status is None:
         return progress

@@ -68,6 +68,12 @@ def _planner(calls: list):
     return planner
 
 
+def _past_every_limit(pending, surveyors, vehicles, now, rules, demand=()):
+    """The real planner, with every claim's limit already passed: no one can meet it (late sends, promises)."""
+    due = [dataclasses.replace(p, claim=p.claim.model_copy(update={"deadline_at": now})) for p in pending]
+    return plan_region(due, surveyors, vehicles, rules, StraightLineTravel(), now)
+
+
 @dataclasses.dataclass
 class Applied:
     """A batch through intake's handler as the agent runs it: what it decided, what it publishes, and the
@@ -602,12 +608,8 @@ async def test_a_claim_that_cannot_be_met_keeps_the_arrival_it_was_promised(db):
     deadline stays the zone's limit (every 'met' count stays a count of limits met)."""
     accepted = await _accepted(db, "promise")
 
-    def planner(pending, surveyors, vehicles, now, rules, demand=()):  # a limit already passed: none can meet it
-        due = [dataclasses.replace(p, claim=p.claim.model_copy(update={"deadline_at": now})) for p in pending]
-        return plan_region(due, surveyors, vehicles, rules, StraightLineTravel(), now)
-
     now = datetime.now(timezone.utc)
-    done = await register_and_dispatch(db, [accepted], now, now.replace(hour=0), RULES, planner)
+    done = await register_and_dispatch(db, [accepted], now, now.replace(hour=0), RULES, _past_every_limit)
     [escalation] = [e for p in done.plans for e in p.escalated]
     assert escalation.reason.value == "deadline_unreachable" and escalation.proposed_arrival_at is not None
     assert escalation.proposed_arrival_at.minute % 5 == 0 and escalation.proposed_arrival_at > now
@@ -659,12 +661,8 @@ async def test_an_arrival_says_whether_it_met_the_limit_the_promise_and_how_far_
 
     accepted = await _accepted(db, "promise")
 
-    def planner(pending, surveyors, vehicles, now, rules, demand=()):  # a limit already passed: none can meet it
-        due = [dataclasses.replace(p, claim=p.claim.model_copy(update={"deadline_at": now})) for p in pending]
-        return plan_region(due, surveyors, vehicles, rules, StraightLineTravel(), now)
-
     now = datetime.now(timezone.utc)
-    done = await register_and_dispatch(db, [accepted], now, now.replace(hour=0), RULES, planner)
+    done = await register_and_dispatch(db, [accepted], now, now.replace(hour=0), RULES, _past_every_limit)
     [a] = [a for p in done.plans for a in p.assigned if a.report_id == accepted.report.report_id]
     [e] = [e for p in done.plans for e in p.escalated if e.report_id == a.report_id]
     at = a.estimated_arrival_at + timedelta(minutes=2)
@@ -672,8 +670,8 @@ async def test_an_arrival_says_whether_it_met_the_limit_the_promise_and_how_far_
     arrived = ArrivedAtScene(event_id=uuid.uuid4(), occurred_at=at, surveyor_id=a.surveyor_id, task_id=a.task_id,
                              report_id=a.report_id, lat=a.scene.lat, lon=a.scene.lon)
     async with unit_of_work(db, "surveyor") as uow:
-        progress = await apply_surveyor_status(uow, arrived, at, at.replace(hour=0), Dispatcher(RULES, planner),
-                                               None)
+        progress = await apply_surveyor_status(uow, arrived, at, at.replace(hour=0),
+                                               Dispatcher(RULES, _past_every_limit), None)
     assert progress.on_time is False and progress.on_promise is True
     assert progress.estimate_error_s == pytest.approx(120, abs=1e-3)
 

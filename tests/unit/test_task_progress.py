@@ -66,3 +66,16 @@ def test_a_shift_change_from_the_app_holds_twelve_hours():
 
 def test_withdrawn_tasks_are_the_declined_and_the_cancelled():
     assert WITHDRAWN == {TaskStatus.DECLINED, TaskStatus.CANCELLED} and WITHDRAWN < TERMINAL
+
+
+def test_an_arrival_is_on_time_on_the_limit_or_else_on_promise_by_the_promised_time():
+    from datetime import datetime, timedelta, timezone
+
+    from models.dispatch.tasks import arrival_verdict
+
+    limit = datetime(2026, 12, 3, 2, 30, tzinfo=timezone.utc)
+    promise = limit + timedelta(minutes=20)
+    assert arrival_verdict(limit, limit, promise) == (True, False)                        # on the limit
+    assert arrival_verdict(limit + timedelta(minutes=5), limit, promise) == (False, True)  # by the promise
+    assert arrival_verdict(promise + timedelta(seconds=1), limit, promise) == (False, False)
+    assert arrival_verdict(limit + timedelta(minutes=5), limit, None) == (False, False)    # none promised
