@@ -100,11 +100,9 @@ def lend(claims: list[PendingClaim], plan: RegionPlan, lenders: dict[str, tuple[
 
 
 def unmet(plan: RegionPlan) -> set[str]:
-    """The claims ``plan`` does not meet: sent late, or escalated and neither assigned nor waiting with a
-    prospect (waiting late for someone busy, or no one at all)."""
-    assigned = {a.report_id for a in plan.assigned}
-    return ({a.report_id for a in plan.assigned if not a.meets_deadline}
-            | ({e.report_id for e in plan.escalated} - assigned - set(plan.waiting)))
+    """The claims ``plan`` does not meet: sent late, or left with no prospect (waiting late for someone busy,
+    or no one at all), whether escalated in this plan or an earlier one."""
+    return {a.report_id for a in plan.assigned if not a.meets_deadline} | set(plan.no_prospect)
 
 
 def _apply(plan: RegionPlan, p: PendingClaim, o: Option, now: datetime) -> None:
@@ -112,6 +110,7 @@ def _apply(plan: RegionPlan, p: PendingClaim, o: Option, now: datetime) -> None:
     plan.assigned[:] = [a for a in plan.assigned if a.report_id != rid]
     plan.escalated[:] = [e for e in plan.escalated if not (e.report_id == rid and e.reason in _SOLVED)]
     plan.assigned.append(assignment_for(p, o, now))
+    plan.no_prospect[:] = [r for r in plan.no_prospect if r != rid]
     plan.reviews[rid] = None
 
 

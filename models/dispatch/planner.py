@@ -75,6 +75,10 @@ class RegionPlan:
     reviews: dict[str, datetime | None] = field(default_factory=dict)
     #: Claims given a neighbouring region's surveyor (``models.dispatch.neighbours.lend``): report id → region.
     loans: dict[str, str] = field(default_factory=dict)
+    #: Report ids left with no one and no prospect of anyone in time (waiting late for someone busy, or for
+    #: no one): what a neighbour could help with. Not read from the escalations: a claim is escalated once
+    #: per reason, and stays without a prospect in every plan after that one.
+    no_prospect: list[str] = field(default_factory=list)
 
 
 _OPTIONS = {
@@ -347,6 +351,7 @@ class _Region:
                 elif EscalationReason.DISPATCH_OVERDUE.value not in p.raised:
                     plan.reviews[p.claim.report_id] = due
             elif i in self.waits_late:
+                plan.no_prospect.append(p.claim.report_id)
                 k, minutes = self.waits_late[i]
                 s = self.busy[k]
                 _raise(plan, p, EscalationReason.DEADLINE_UNREACHABLE,
@@ -354,6 +359,7 @@ class _Region:
                        f"about {minutes - self.minutes_left[i]:.0f} min after the deadline, sooner than any free "
                        "surveyor", now, self.promise(now + timedelta(minutes=minutes)))
             else:
+                plan.no_prospect.append(p.claim.report_id)
                 key = (p.claim.loss_type, p.exclude)
                 if key not in reasons:
                     if on_duty is None:

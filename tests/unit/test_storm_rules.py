@@ -170,6 +170,17 @@ def test_a_neighbour_lends_only_what_it_can_spare_on_time_and_near():
     assert not lend([c], met, _neighbours(("sx-a", 1, None), ("sx-b", 1.5, None)), RULES, TRAVEL, NOW)
 
 
+def test_a_claim_escalated_in_an_earlier_plan_is_still_offered_to_a_neighbour():
+    # Home's only surveyor is busy for two hours: no prospect. The escalation was raised by an earlier plan,
+    # so this plan raises none; the claim is still unmet and the neighbour's spare surveyor on time takes it.
+    c = pending(claim(at=offset(0)), raised=frozenset({EscalationReason.ALL_SURVEYORS_BUSY.value}))
+    p = plan([c], [("home", 1, 120)])
+    assert not p.escalated and p.no_prospect == ["R1"]
+    loans = lend([c], p, _neighbours(("sx-a", 6, None), ("sx-b", -30, None)), RULES, TRAVEL, NOW)
+    assert [(x.report_id, x.surveyor_id) for x in loans] == [("R1", "sx-a")]
+    assert [a.surveyor_id for a in p.assigned] == ["sx-a"] and p.no_prospect == []
+
+
 def test_a_roster_naming_an_unknown_neighbour_is_refused_with_the_region_named():
     import pytest
     from models.dispatch.roster import Roster
