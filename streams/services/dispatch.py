@@ -271,10 +271,13 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
             plan = d.planner(pending_of[rid], surveyors, vehicles, now, region_rules[rid],
                              d.scenes.of(rid) if rid in covered else [])
             decided.append((pending_of[rid], plan, region_rules[rid]))
-            results[rid] = Dispatched([encode("dispatch.assignments", a) for a in plan.assigned], plan)
+            results[rid] = Dispatched([], plan)
     if not decided:
         return results
     lenders = await _lend(conn, decided, stored, states, state_rows, day_start, now, d)
+    # Encoded once the neighbours have lent: a loan replaces the home plan's assignment of that claim.
+    for pending, plan, _ in decided:
+        results[pending[0].claim.region_id].outputs = [encode("dispatch.assignments", a) for a in plan.assigned]
     attempt_of = {p.claim.report_id: p.attempt for pending, _, _ in decided for p in pending}
     home = {a.task_id: plan.loans[a.report_id] for _, plan, _ in decided for a in plan.assigned
             if a.report_id in plan.loans}

@@ -651,6 +651,10 @@ async def test_a_neighbours_spare_surveyor_is_sent_when_home_cannot_be_on_time(s
         assert (a.surveyor_id, a.meets_deadline, a.region_id) == ("next-s0", True, "home")
         assert not [e for p in done.plans for e in p.escalated]
         assert await pool.fetchval("SELECT home_region_id FROM survey_tasks WHERE task_id = $1", a.task_id) == "next"
+        # What the surveyors' apps and downstream read is the loan, not the home plan's late assignment.
+        published = [json.loads(o.value) for o in done.outputs if o.topic == "dispatch.assignments"]
+        assert [(m["type"], m["surveyor_id"], m["task_id"]) for m in published] == \
+            [("surveyor_assigned", "next-s0", str(a.task_id))]
 
 
 async def test_an_arrival_says_whether_it_met_the_limit_the_promise_and_how_far_off_the_estimate_was(db):
