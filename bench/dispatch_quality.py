@@ -103,6 +103,11 @@ class Person:
 SHAOXING = Region(region_id="sx", name="Shaoxing", centre_lat=30.0303, centre_lon=120.5802, urban_radius_km=10,
                   neighbours=("hz",))
 HANGZHOU_BESIDE_SHAOXING = REGIONS[0].model_copy(update={"neighbours": ("sx",)})
+#: A district next door (Xiaoshan, 17 km from Hangzhou's centre): neighbours whose surveyors can reach the
+#: overloaded region's town claims, as a city's districts lend each other.
+XIAOSHAN = Region(region_id="xs", name="Xiaoshan", centre_lat=30.1626, centre_lon=120.2643, urban_radius_km=8,
+                  neighbours=("hz",))
+HANGZHOU_BESIDE_XIAOSHAN = REGIONS[0].model_copy(update={"neighbours": ("xs",)})
 BANDS = {"urban": 60, "suburban": 30, "far": 10}
 
 
@@ -184,6 +189,8 @@ FAMILIES = (
     Scenario("priorities", 120, 45.0, {"hz": 8, "nb": 8, "wz": 5}, priority_shares=(0.1, 0.25)),
     Scenario("overloaded, idle neighbours", 150, 60.0, {"hz": 5, "sx": 10, "nb": 10},
              regions=(HANGZHOU_BESIDE_SHAOXING, SHAOXING, REGIONS[1]), shares={"hz": 0.8, "sx": 0.1, "nb": 0.1}),
+    Scenario("overloaded, idle district next door", 150, 60.0, {"hz": 5, "xs": 10, "nb": 10},
+             regions=(HANGZHOU_BESIDE_XIAOSHAN, XIAOSHAN, REGIONS[1]), shares={"hz": 0.8, "xs": 0.05, "nb": 0.15}),
     Scenario("storm", 400, 30.0, STAFF),
 )
 
@@ -260,7 +267,7 @@ def run_planner(reports: list[Report], people: list[Person], regions: tuple[Regi
         for r in waiting:
             if r.rid not in seen:
                 seen.add(r.rid)
-                recent.setdefault(region, []).append(DemandPoint(r.lat, r.lon, r.zone))
+                recent.setdefault(region, []).append(DemandPoint(r.lat, r.lon, r.zone, T0 + timedelta(minutes=r.t)))
                 del recent[region][:-RECENT_SCENES]
         claims = [PendingClaim(ClaimRegistered(
             event_id=uuid.uuid5(uuid.NAMESPACE_OID, r.rid), occurred_at=T0 + timedelta(minutes=r.t),
@@ -272,7 +279,8 @@ def run_planner(reports: list[Report], people: list[Person], regions: tuple[Regi
         plan = plan_region(claims, states, vehicles, RULES, TRAVEL, now, demand=recent.get(region, []))
         if adjacent.get(region):
             lend(claims, plan, {n: states_of([p for p in everyone if p.region == n], n, t)
-                                for n in adjacent[region]}, RULES, TRAVEL, now)
+                                for n in adjacent[region]}, RULES, TRAVEL, now,
+                 {n: recent.get(n, []) for n in adjacent[region]})
         for e in plan.escalated:
             raised.setdefault(e.report_id, set()).add(e.reason.value)
             out.escalations += 1
@@ -531,6 +539,33 @@ def decision_times(n_pending: int, n_surveyors: int, reps: int, seed: int = 3) -
     return statistics.median(samples), samples[min(len(samples) - 1, int(math.ceil(0.99 * len(samples))) - 1)]
 
 
+def neighbours_help(spec: Scenario, reports: list[Report], people: list[Person], planned: Outcome,
+                    time_limit: float) -> str:
+    """What neighbours' help did for the most loaded region with neighbours: its deadlines met with help and
+    without (this dispatcher run again lending nothing), the neighbours' own, and what the offline optimum
+    meets in the region and its neighbours with their surveyors shared and apart (what help can do at best)."""
+    load = {x.region_id: sum(r.region == x.region_id for r in reports) / max(1, spec.staff.get(x.region_id, 0))
+            for x in spec.regions if x.neighbours}
+    home = max(load, key=load.get)
+    near = next(x.neighbours for x in spec.regions if x.region_id == home)
+    alone = run_planner(reports, people, spec.regions, neighbours=False)
+
+    def met(o: Outcome, regions) -> int:
+        return sum(1 for r in reports if r.region in regions and o.arrivals.get(r.rid, math.inf) <= r.deadline)
+
+    group = (home, *near)
+    rs = [r for r in reports if r.region in group]
+    staff = [p for p in people if p.region in group]
+    shared, _, _, _ = _best_chains(rs, [(0.0, p.lat, p.lon) for p in staff], 0.0, [r.survey for r in rs], time_limit,
+                                   able=_able(staff, rs))
+    apart = sum(offline_optimum([r for r in rs if r.region == g], [p for p in staff if p.region == g], time_limit)[0]
+                for g in group)
+    w, wo = met(planned, {home}), met(alone, {home})
+    return (f"{'':<41}{home}, overloaded: met {w} with its neighbours' help, {wo} without ({w / max(1, wo):.2f}×); "
+            f"the neighbours' own {met(planned, set(near))} and {met(alone, set(near))}; the optimum for "
+            f"{'+'.join(group)}: {shared} with surveyors shared, {apart} apart ({shared / max(1, apart):.2f}×)")
+
+
 def _x(v: float) -> str:
     return "∞" if not math.isfinite(v) else f"{v:.0f}"
 
@@ -582,13 +617,8 @@ def main() -> None:
                   f"{str(a['p1_met']) + '/' + str(b['p1_met']) + '/' + str(a['p1']):>13}{a['p1_lost']:>5}"
                   f"{str(a['on_promise']) + '/' + str(a['promised']):>10}"
                   f"  {'yes' if ok else 'NO':<4}{'yes' if waits else 'no'}", flush=True)
-            helped = [r for r in reports if any(x.region_id == r.region and x.neighbours for x in spec.regions)]
-            if helped:
-                alone = run_planner(reports, people, spec.regions, neighbours=False)
-                with_help, without = (sum(1 for r in helped if o.arrivals.get(r.rid, math.inf) <= r.deadline)
-                                      for o in (planned, alone))
-                print(f"{'':<41}regions with neighbours: met {with_help} with their help, {without} without "
-                      f"({with_help / max(1, without):.2f}×)", flush=True)
+            if any(x.neighbours for x in spec.regions):
+                print(neighbours_help(spec, reports, people, planned, args.optimum_seconds), flush=True)
             if args.replanned and spec.family == "storm":
                 replanned = score(run_replanned(reports, people), reports)["met"]
                 print(f"{'':<41}re-planned reference: {replanned} (this/re-planned "

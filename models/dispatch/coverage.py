@@ -27,9 +27,12 @@ RECENT_SCENES = 200
 
 @dataclass(frozen=True)
 class DemandPoint:
+    """A recent scene: where a claim came from, and when it was reported (for the region's load)."""
+
     lat: float
     lon: float
     zone: Zone
+    reported_at: datetime | None = None
 
 
 def cover_lost(free: list[SurveyorState], demand: list[DemandPoint], limits: ArrivalLimits, travel: TravelTimeModel,
@@ -39,13 +42,21 @@ def cover_lost(free: list[SurveyorState], demand: list[DemandPoint], limits: Arr
     points = list(demand)
     if len(free) < 2 or not points:
         return out
-    minutes = travel.drive_matrix(np.array([s.lat for s in free]), np.array([s.lon for s in free]),
-                                  np.array([d.lat for d in points]), np.array([d.lon for d in points]),
-                                  [d.zone for d in points], now) + travel.setup_minutes
-    reach = minutes <= np.array([limits.minutes(d.zone) for d in points])[None, :]
+    reach = reaches(free, points, limits, travel, now)
     count = reach.sum(axis=0)
     marginal = np.where(count > 0, (1 - busy) * busy ** np.maximum(count - 1, 0), 0.0)
     return (reach * marginal[None, :]).sum(axis=1) / len(points)
+
+
+def reaches(free: list[SurveyorState], points: list[DemandPoint], limits: ArrivalLimits, travel: TravelTimeModel,
+            now: datetime) -> np.ndarray:
+    """Which scene (columns) each surveyor (rows) reaches within its zone's limit from where they are now."""
+    if not free or not points:
+        return np.zeros((len(free), len(points)), bool)
+    minutes = travel.drive_matrix(np.array([s.lat for s in free]), np.array([s.lon for s in free]),
+                                  np.array([d.lat for d in points]), np.array([d.lon for d in points]),
+                                  [d.zone for d in points], now) + travel.setup_minutes
+    return minutes <= np.array([limits.minutes(d.zone) for d in points])[None, :]
 
 
 @dataclass

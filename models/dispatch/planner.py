@@ -29,6 +29,7 @@ from models.dispatch.arrivals import Option, best_option, eta_matrix
 from models.dispatch.coverage import DemandPoint, cover_lost
 from models.dispatch.deadlines import promise
 from models.dispatch.fleet import SurveyorState, VehicleState, local_time, suitable_vehicles
+from models.dispatch.load import region_load
 from models.contract.dispatch_events import (ClaimRegistered, DispatchEscalated, EscalationReason, Scene, SurveyorAssigned,
                                     SurveyorReassigned)
 from models.dispatch.rules import DispatchRules
@@ -79,6 +80,10 @@ class RegionPlan:
     #: no one): what a neighbour could help with. Not read from the escalations: a claim is escalated once
     #: per reason, and stays without a prospect in every plan after that one.
     no_prospect: list[str] = field(default_factory=list)
+    #: Claims left waiting, late, for a busy surveyor: when that one is expected (a neighbour's loan must beat it).
+    expected: dict[str, datetime] = field(default_factory=dict)
+    #: What a surveyor-minute was worth in this plan (``models/dispatch/load.py``): 0 unless a storm.
+    minute_value: float = 0.0
 
 
 _OPTIONS = {
@@ -127,6 +132,10 @@ class _Region:
     weight: np.ndarray = None
     overdue: np.ndarray = None
     cover: np.ndarray = None       #: per free surveyor: what their departure costs the region's cover
+    #: What a minute of a surveyor's time is worth, in deadlines (``models/dispatch/load.py``; 0 unless a storm).
+    minute_value: float = 0.0
+    #: Per busy surveyor: free before the latest deadline here (only they can be waited for on time).
+    in_time: np.ndarray = None
     #: Per claim that can wait: the vehicles of the busy surveyors who would be on time for it, and which
     #: of ``busy`` they are.
     using: dict[int, set[str]] = field(default_factory=dict)
@@ -144,10 +153,7 @@ class _Region:
     def of(cls, pending, surveyors, vehicles, rules, travel, now, demand=()) -> "_Region":
         claims = sorted(pending, key=lambda p: (p.claim.deadline_at, p.claim.report_id))
         free = sorted((s for s in surveyors if not s.busy), key=lambda s: s.surveyor_id)
-        # A busy surveyor free only after every deadline here has passed cannot be waited for.
-        latest = max(p.claim.deadline_at for p in claims)
-        busy = sorted((s for s in surveyors if s.busy and s.free_at is not None and s.free_at < latest),
-                      key=lambda s: s.surveyor_id)
+        busy = sorted((s for s in surveyors if s.busy and s.free_at is not None), key=lambda s: s.surveyor_id)
         fleet = sorted(vehicles, key=lambda v: v.vehicle.vehicle_id)
         eta, vehicle_of = eta_matrix([p.claim for p in claims], free, fleet, rules, travel, now,
                                      [p.exclude for p in claims])
@@ -156,30 +162,39 @@ class _Region:
         # What a free surveyor's departure costs the region's cover, in the units of an on-time pair: all the
         # plan's pairs together weigh less than half a deadline, so cover only ranks surveyors who are all on time.
         cover = cover_lost(free, list(demand), rules.arrival, travel, now) * (_LATE / len(claims))
+        local = local_time(now, rules)
+        load = region_load((d.reported_at for d in demand), sum(1 for s in surveyors if s.on_duty(local)),
+                           rules.survey_minutes, rules.storm, now)
+        # A busy surveyor free only after every deadline here has passed cannot be waited for on time (one
+        # may still be worth waiting for, late: ``hold_late``).
+        latest = max(p.claim.deadline_at for p in claims)
         return cls(claims, free, busy, fleet, rules, travel, now, eta, vehicle_of, minutes_left,
-                   weight=weight, overdue=np.maximum(0.0, -minutes_left), cover=cover)
+                   weight=weight, overdue=np.maximum(0.0, -minutes_left), cover=cover,
+                   minute_value=load.minute_value, in_time=np.array([s.free_at < latest for s in busy], bool))
 
     def who_can_wait(self, among: np.ndarray, taken: frozenset[str] = frozenset()) -> np.ndarray:
         """Which of the claims ``among`` (indices) someone busy will still reach in time, with a vehicle
         this plan does not send out (``taken``); the vehicles they would use are kept in ``using``."""
         can = np.zeros(len(self.claims), bool)
-        if not self.busy:
+        cols = np.flatnonzero(self.in_time)
+        if not cols.size:
             return can
         # No one arrives before they are free: a claim due before the first of them frees up cannot wait,
         # and needs no arrival worked out. In a region where everyone is out (a storm's backlog) that is
         # most of its claims, so the matrix below is worked out for the few that can wait.
-        soonest = min((s.free_at - self.now).total_seconds() for s in self.busy) / 60.0
+        soonest = min((self.busy[k].free_at - self.now).total_seconds() for k in cols) / 60.0
         rows = among[self.minutes_left[among] >= soonest]
         if rows.size:
             spare = [v for v in self.fleet if v.vehicle.vehicle_id not in taken] if taken else self.fleet
-            later, via = eta_matrix([self.claims[i].claim for i in rows], self.busy, spare, self.rules,
-                                    self.travel, self.now, [self.claims[i].exclude for i in rows],
+            later, via = eta_matrix([self.claims[i].claim for i in rows], [self.busy[k] for k in cols], spare,
+                                    self.rules, self.travel, self.now, [self.claims[i].exclude for i in rows],
                                     vehicles_out_return=True)
             on_time = later <= self.minutes_left[rows, None]
             can[rows] = on_time.any(axis=1)
             for n, i in enumerate(rows):
                 self.using[int(i)] = {spare[k].vehicle.vehicle_id for k in via[n][on_time[n]]}
-                self.reach[int(i)] = on_time[n]
+                self.reach[int(i)] = np.zeros(len(self.busy), bool)
+                self.reach[int(i)][cols] = on_time[n]
         return can
 
     def choose(self) -> tuple[np.ndarray, dict[int, Option]]:
@@ -247,7 +262,8 @@ class _Region:
         eta, vehicle_of = self.eta.copy(), self.vehicle_of.copy()  # the pairs' arrivals change as vehicles go
         workload = np.array([s.tasks_today for s in free])
         late = eta - self.minutes_left[:, None]
-        cost = _pair_cost(eta, self.minutes_left[:, None], workload[None, :], w[:, None], self.cover[None, :])
+        cost = self.time_cost(eta, _pair_cost(eta, self.minutes_left[:, None], workload[None, :], w[:, None],
+                                              self.cover[None, :]))
         held = np.zeros(len(claims), bool)
         held[list(self.waits_late)] = True
         cost[held] = _IMPOSSIBLE
@@ -255,7 +271,7 @@ class _Region:
         # A late pair's cost counts the claim's lateness, which already holds its time overdue: leaving it
         # unassigned costs that time again, and the preference, so that among late claims the one overdue
         # longer ranks higher (with no preference, the nearest would go first whatever the wait).
-        aged = _HOPELESS + (1.0 + self.rules.overdue_preference) * self.overdue
+        aged = np.where(self.deferrable(), _LATE, _HOPELESS) + (1.0 + self.rules.overdue_preference) * self.overdue
         np.fill_diagonal(dummy, np.where(held, 0.0, w * np.where(can_wait, _WAIT, aged)))
         options: dict[int, Option] = {}
         for _ in range(len(fleet) + 1):
@@ -277,9 +293,28 @@ class _Region:
                 rises = row[0] > eta[i]
                 eta[i] = np.where(rises, row[0], eta[i])
                 vehicle_of[i] = np.where(rises, [left[k] if k >= 0 else -1 for k in via[0]], vehicle_of[i])
-                cost[i] = _pair_cost(eta[i], self.minutes_left[i], workload, w[i], self.cover)
+                cost[i] = self.time_cost(eta[i][None, :], _pair_cost(eta[i], self.minutes_left[i], workload, w[i],
+                                                                     self.cover)[None, :], [i])[0]
                 late[i] = eta[i] - self.minutes_left[i]
         return options
+
+    def deferrable(self) -> np.ndarray:
+        """Claims that may be left without a surveyor at the cost of one deadline, not of leaving them with no
+        prospect: in a storm, any claim not yet ``late_defer_minutes`` past its deadline (one a free surveyor
+        could still meet is then left only for claims that take less of the surveyors' time; one already late
+        waits while others' deadlines can be met). Otherwise none."""
+        if not self.minute_value:
+            return np.zeros(len(self.claims), bool)
+        return self.overdue < self.rules.storm.late_defer_minutes
+
+    def time_cost(self, eta: np.ndarray, cost: np.ndarray, rows=None) -> np.ndarray:
+        """``cost`` (claims ``rows`` × free surveyors) with the worth of the surveyor's time the pair takes (the
+        drive and the expected time on scene) added, in a storm, for the claims that may be deferred."""
+        if not self.minute_value:
+            return cost
+        rows = np.arange(len(self.claims)) if rows is None else np.asarray(rows)
+        taken = self.minute_value * _LATE * (eta + self.rules.survey_minutes)
+        return np.where(self.deferrable()[rows, None] & np.isfinite(eta), cost + taken, cost)
 
     def overcounted(self, can_wait: np.ndarray, options: dict[int, Option]) -> np.ndarray:
         """The claims left waiting that no busy surveyor is left for once each of the others has one."""
@@ -329,7 +364,7 @@ class _Region:
              vehicles: list[VehicleState]) -> RegionPlan:
         """What the choice means for each claim: assigned (escalated too if late), left waiting (escalated
         when its dispatch limit has passed, else reviewed then), or escalated with the reason no one can go."""
-        plan, rules, now = RegionPlan(), self.rules, self.now
+        plan, rules, now = RegionPlan(minute_value=self.minute_value), self.rules, self.now
         reasons: dict[tuple, tuple[EscalationReason, str]] = {}  # why not, per kind of claim: a storm has few
         on_duty: list[SurveyorState] | None = None                # worked out for the first claim needing it
         for i, p in enumerate(self.claims):
@@ -353,11 +388,18 @@ class _Region:
             elif i in self.waits_late:
                 plan.no_prospect.append(p.claim.report_id)
                 k, minutes = self.waits_late[i]
+                plan.expected[p.claim.report_id] = now + timedelta(minutes=minutes)
                 s = self.busy[k]
                 _raise(plan, p, EscalationReason.DEADLINE_UNREACHABLE,
                        f"waiting for {s.surveyor_id}, free at about {local_time(s.free_at, rules):%H:%M}: arrives "
                        f"about {minutes - self.minutes_left[i]:.0f} min after the deadline, sooner than any free "
                        "surveyor", now, self.promise(now + timedelta(minutes=minutes)))
+            elif self.minute_value and np.isfinite(self.eta[i]).any():
+                plan.no_prospect.append(p.claim.report_id)
+                _raise(plan, p, EscalationReason.ALL_SURVEYORS_BUSY,
+                       f"claims are coming faster than the region's surveyors can serve them: the free ones are kept "
+                       f"for claims they reach sooner (the nearest is {np.nanmin(self.eta[i]):.0f} min from this one)",
+                       now)
             else:
                 plan.no_prospect.append(p.claim.report_id)
                 key = (p.claim.loss_type, p.exclude)

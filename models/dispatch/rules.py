@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.contract.loss_report import LossType
 from models.dispatch.duplicates import DuplicateRules
+from models.dispatch.load import StormRules
 from models.dispatch.priority import PriorityRules
 from models.dispatch.zones import ArrivalLimits, Region
 
@@ -65,6 +66,7 @@ class DispatchRules(BaseModel):
         default=1, ge=0, description="Free surveyors a neighbouring region keeps for its own claims when it lends.")
     duplicates: DuplicateRules = DuplicateRules()
     priority: PriorityRules = PriorityRules()
+    storm: StormRules = StormRules()
 
     def known_equipment(self) -> frozenset[str]:
         """Every equipment name some loss type needs: what a vehicle in the roster may list."""

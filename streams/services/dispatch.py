@@ -258,12 +258,9 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
     for p in [*arrived, *waiting]:
         pending_of[p.claim.region_id].append(p)
     results = {rid: Dispatched() for rid in ids}
-    # Cover only ranks surveyors when a region has two or more free: only then are its recent scenes read.
-    covered = [rid for rid in ids if pending_of[rid] and sum(not s.busy for s in states[rid][0]) >= 2]
-    stale = d.scenes.stale(covered, now)
-    if stale:
-        for rid, points in (await dispatch_store.recent_scenes(conn, stale, RECENT_SCENES)).items():
-            d.scenes.put(rid, points, now)
+    # Recent scenes (cover among free surveyors, the region's load) matter only where someone is free to send.
+    covered = [rid for rid in ids if pending_of[rid] and any(not s.busy for s in states[rid][0])]
+    await _read_scenes(conn, d, covered, now)
     decided: list[tuple[list[PendingClaim], RegionPlan, DispatchRules]] = []
     for rid in ids:
         if pending_of[rid]:
@@ -319,6 +316,14 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
     return results
 
 
+async def _read_scenes(conn, d: Dispatcher, region_ids: list[str], now: datetime) -> None:
+    """The worker's copy of these regions' recent scenes, read again where older than it keeps them."""
+    stale = d.scenes.stale(region_ids, now)
+    if stale:
+        for rid, points in (await dispatch_store.recent_scenes(conn, stale, RECENT_SCENES)).items():
+            d.scenes.put(rid, points, now)
+
+
 async def _lend(conn, decided: list[tuple[list[PendingClaim], RegionPlan, DispatchRules]], stored, states,
                 state_rows, day_start: datetime, now: datetime, d: Dispatcher) -> set[str]:
     """Offer each region's unmet claims its neighbours' spare surveyors (``models.dispatch.neighbours``),
@@ -339,6 +344,8 @@ async def _lend(conn, decided: list[tuple[list[PendingClaim], RegionPlan, Dispat
         rows = await region_rows(conn, [r["region_id"] for r in got], day_start,
                                  {r["region_id"]: r["state_version"] for r in got})
         states = {**states, **{rid: rows[rid].states(now, d.rules) for rid in rows}}
+    # Where each neighbour's own claims come from: a surveyor who alone covers one of them is not lent.
+    await _read_scenes(conn, d, sorted({n for *_, near in wanting for n in near if n in states}), now)
     # Whom every plan so far sends: not free to lend.
     sent = {a.surveyor_id for _, plan, _ in decided for a in plan.assigned}
     driven = {a.vehicle_id for _, plan, _ in decided for a in plan.assigned}
@@ -347,7 +354,7 @@ async def _lend(conn, decided: list[tuple[list[PendingClaim], RegionPlan, Dispat
         offer = {n: ([replace(s, busy=True) if s.surveyor_id in sent else s for s in states[n][0]],
                      [replace(v, busy=True) if v.vehicle.vehicle_id in driven else v for v in states[n][1]])
                  for n in near if n in states}
-        for loan in lend(pending, plan, offer, rules, d.travel, now):
+        for loan in lend(pending, plan, offer, rules, d.travel, now, {n: d.scenes.of(n) for n in offer}):
             sent.add(loan.surveyor_id)
             driven.add(loan.vehicle_id)
             lent.add(loan.region_id)

@@ -191,18 +191,19 @@ async def pending_claims(conn: asyncpg.Connection, report_ids: list[str], open_r
 
 
 async def recent_scenes(conn: asyncpg.Connection, region_ids: list[str], limit: int) -> dict[str, list[DemandPoint]]:
-    """Each region's latest ``limit`` scenes (cancelled claims too: a false report still says where calls come
-    from), for the planner's cover."""
+    """Each region's latest ``limit`` scenes and when they were reported (cancelled claims too: a false report
+    still says where and how often calls come), for the planner's cover and the region's load."""
     rows = await conn.fetch(
         """
-        SELECT o.region_id, s.zone, (s.report->'location'->>'lat')::float8 AS lat,
+        SELECT o.region_id, s.zone, s.reported_at, (s.report->'location'->>'lat')::float8 AS lat,
                (s.report->'location'->>'lon')::float8 AS lon
           FROM unnest($1::text[]) AS o(region_id) CROSS JOIN LATERAL
-               (SELECT zone, report FROM claims WHERE region_id = o.region_id ORDER BY reported_at DESC LIMIT $2) AS s
+               (SELECT zone, report, reported_at FROM claims WHERE region_id = o.region_id
+                 ORDER BY reported_at DESC LIMIT $2) AS s
         """, region_ids, limit)
     out: dict[str, list[DemandPoint]] = {rid: [] for rid in region_ids}
     for r in rows:
-        out[r["region_id"]].append(DemandPoint(r["lat"], r["lon"], Zone(r["zone"])))
+        out[r["region_id"]].append(DemandPoint(r["lat"], r["lon"], Zone(r["zone"]), r["reported_at"]))
     return out
 
 

@@ -7,9 +7,12 @@ away in town is 3 + 2.5 d minutes off; each surveyor drives their own vehicle, p
 
 from datetime import timedelta
 
+import pytest
+
 from models.contract.dispatch_events import EscalationReason
 from models.contract.loss_report import InjurySeverity, LossReported, EXAMPLE_REPORT
 from models.dispatch.coverage import DemandPoint, cover_lost
+from models.dispatch.load import region_load
 from models.dispatch.neighbours import lend
 from models.dispatch.planner import plan_region
 from models.dispatch.priority import Priority, PriorityRules
@@ -189,3 +192,78 @@ def test_a_roster_naming_an_unknown_neighbour_is_refused_with_the_region_named()
     Roster.model_validate({"regions": [{**region, "neighbours": ["sx"]}, {**region, "region_id": "sx"}]})
     with pytest.raises(ValueError, match="region hz: neighbour 'nb' is unknown"):
         Roster.model_validate({"regions": [{**region, "neighbours": ["nb"]}]})
+
+
+def test_a_late_claim_waits_for_a_busy_surveyor_much_sooner_even_one_free_only_after_its_deadline():
+    # The free surveyor is 70 km off (178 min); the busy one, 4.5 km off, is free in 35 min, after the claim's
+    # 30-minute deadline, and arrives at 49 min: still far sooner, so the claim waits for her.
+    p = plan([claim(at=offset(0))], [("far", -70, None), ("near", 4.5, 35)])
+    assert not p.assigned
+    [e] = p.escalated
+    assert e.reason is EscalationReason.DEADLINE_UNREACHABLE and "waiting for near" in e.detail
+
+
+def _storm(n=30, minutes=10):
+    """Where and when the region's last ``n`` claims came from: all in town, within the last ``minutes``."""
+    return [DemandPoint(*offset(2), Zone.URBAN, NOW - timedelta(minutes=minutes * k / n)) for k in range(n)]
+
+
+def test_a_region_is_overloaded_while_claims_come_faster_than_its_surveyors_can_serve_them():
+    storm = RULES.storm
+    cycle = RULES.survey_minutes + storm.typical_drive_minutes
+    busy = region_load([d.reported_at for d in _storm()], 7, RULES.survey_minutes, storm, NOW)
+    assert busy.overloaded and busy.minute_value == pytest.approx(1 / cycle)
+    # two calls in ten minutes are not a storm for seven surveyors (capacity 6.5 an hour), nor six in an hour
+    assert not region_load([NOW - timedelta(minutes=m) for m in (1, 4)], 7, RULES.survey_minutes, storm, NOW).overloaded
+    assert not region_load([d.reported_at for d in _storm(6, 60)], 7, RULES.survey_minutes, storm, NOW).overloaded
+    # the storm has passed once its reports are older than the window; times not known are not counted
+    later = NOW + timedelta(minutes=storm.window_minutes + 1)
+    assert not region_load([d.reported_at for d in _storm()], 7, RULES.survey_minutes, storm, later).overloaded
+    assert not region_load([None] * 30, 7, RULES.survey_minutes, storm, NOW).overloaded
+    assert not region_load([d.reported_at for d in _storm()], 0, RULES.survey_minutes, storm, NOW).overloaded
+
+
+def test_in_a_storm_a_free_surveyor_is_not_sent_on_a_trip_worth_more_than_a_deadline():
+    # A far scene 60 km off (63 min, 90-min limit) and one free surveyor: in a quiet hour she goes, on time.
+    far = claim(at=offset(60), zone=Zone.FAR, minutes=90, report_id="far")
+    [a] = plan([far], [("s", 0, None)]).assigned
+    assert a.surveyor_id == "s" and a.meets_deadline
+    # In a storm the trip and the survey (63 + 45 min) are worth more than the cycle (65 min) a claim takes:
+    # she is kept for nearer claims, and the far one is escalated as such (and offered to neighbours).
+    p = plan([far], [("s", 0, None)], demand=_storm())
+    assert not p.assigned and p.no_prospect == ["far"]
+    [e] = p.escalated
+    assert e.reason is EscalationReason.ALL_SURVEYORS_BUSY and "faster than" in e.detail
+    # A town claim 4 km off (13 + 45 min) is still served in the storm, and an urgent far claim always is.
+    near = claim(at=offset(4), report_id="near")
+    assert [a.report_id for a in plan([near, far], [("s", 0, None)], demand=_storm()).assigned] == ["near"]
+    urgent = claim(at=offset(60), zone=Zone.FAR, minutes=90, report_id="urgent", priority=1)
+    assert [a.report_id for a in plan([urgent], [("s", 0, None)], demand=_storm()).assigned] == ["urgent"]
+
+
+def test_in_a_storm_a_late_claim_waits_while_others_can_be_met_but_not_past_late_defer_minutes():
+    defer = RULES.storm.late_defer_minutes
+    late = claim(at=offset(2), report_id="late", reported=NOW - timedelta(minutes=40))  # 10 min past its deadline
+    assert [a.report_id for a in plan([late], [("s", 0, None)]).assigned] == ["late"]    # a quiet hour: sent
+    assert not plan([late], [("s", 0, None)], demand=_storm()).assigned                 # a storm: it waits
+    starved = claim(at=offset(2), report_id="old", reported=NOW - timedelta(minutes=30 + defer + 1))
+    assert [a.report_id for a in plan([starved], [("s", 0, None)], demand=_storm()).assigned] == ["old"]
+
+
+def test_a_neighbours_surveyor_clearly_sooner_is_lent_to_a_claim_late_anyway():
+    # Home's only surveyor is 40 km off (in town: 88 min); the neighbour's, 12 km off, arrives at 33 min, 3 late
+    # but 55 min sooner: lent. One only 5 min sooner than home's is not (late_wait_gain_minutes, 10).
+    c = pending(claim(at=offset(0)))
+    p = plan([c], [("home", 40, None)])
+    assert [x.surveyor_id for x in lend([c], p, _neighbours(("sx-a", 12, None), ("sx-b", -30, None)), RULES, TRAVEL,
+                                         NOW)] == ["sx-a"]
+    assert [a.surveyor_id for a in p.assigned] == ["sx-a"] and not p.assigned[0].meets_deadline
+    q = plan([c], [("home", 14, None)])                                   # home: 38 min
+    assert not lend([c], q, _neighbours(("sx-a", 12.5, None), ("sx-b", -30, None)), RULES, TRAVEL, NOW)  # 34 min
+    # In a storm at home a late claim is deferred there: no late loan until it is late_defer_minutes overdue.
+    late = pending(claim(at=offset(0), reported=NOW - timedelta(minutes=40)))
+    stormy = plan([late], [("home", 40, None)], demand=_storm())
+    assert not lend([late], stormy, _neighbours(("sx-a", 12, None), ("sx-b", -30, None)), RULES, TRAVEL, NOW)
+    old = pending(claim(at=offset(0), reported=NOW - timedelta(minutes=30 + RULES.storm.late_defer_minutes)))
+    starved = plan([old], [("home", 40, None)], demand=_storm())
+    assert lend([old], starved, _neighbours(("sx-a", 12, None), ("sx-b", -30, None)), RULES, TRAVEL, NOW)

@@ -1,0 +1,72 @@
+"""What a minute of a surveyor's time is worth: nothing in a quiet hour, a share of a deadline in a storm.
+
+While claims come into a region faster than its surveyors can serve them, every
+minute a surveyor spends on one claim is a minute not spent on the next: a trip of
+70 minutes to one far scene is two town claims not met. The planner prices a
+surveyor's time by what the region's recent stream says is coming (the expected
+value of the future reports, the simplest form of planning against sampled futures,
+as Bent and Van Hentenryck do it for vehicle routing with the reports of the recent
+past as the samples).
+
+The arrival rate is read from the region's recent scenes: how many were reported in
+the last ``window_minutes``, taken one standard deviation low (a Poisson count) so that
+two calls in a quiet evening are not read as a storm. The region's capacity is its
+surveyors on duty, one claim each per ``cycle`` (the expected time on scene plus a
+typical drive). While the rate exceeds the capacity, a surveyor-minute is worth
+``1 / cycle`` of a deadline; otherwise nothing, and the plan is what it is without
+this (docs/dispatch.md, "Storms").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StormRules(BaseModel):
+    """When a region counts as overloaded, and what its surveyors' time is then worth."""
+
+    model_config = ConfigDict(frozen=True)
+
+    window_minutes: float = Field(
+        default=10, gt=0,
+        description="Reports of this many minutes back give the region's arrival rate (recent enough to see a "
+                    "storm start and end within minutes).")
+    typical_drive_minutes: float = Field(
+        default=20, ge=0,
+        description="A claim takes a surveyor the expected time on scene plus this much driving (a town trip "
+                    "under the 30-minute limit).")
+    late_defer_minutes: float = Field(
+        default=60, ge=0,
+        description="In a storm a claim already past its deadline waits while surveyors can still meet others' "
+                    "deadlines, at most this long past its own (no claim starves behind new ones).")
+
+
+@dataclass(frozen=True)
+class Load:
+    """A region's demand against its capacity, both in claims per minute, and the worth of a surveyor-minute in
+    deadlines (0 unless overloaded)."""
+
+    rate: float
+    capacity: float
+    minute_value: float
+
+    @property
+    def overloaded(self) -> bool:
+        return self.minute_value > 0
+
+
+def region_load(reported: Iterable[datetime | None], on_duty: int, survey_minutes: float, rules: StormRules,
+                now: datetime) -> Load:
+    """The load of a region whose recent reports were made at ``reported`` (None: time unknown, not counted),
+    with ``on_duty`` surveyors on duty, at ``now``."""
+    since = now - timedelta(minutes=rules.window_minutes)
+    n = sum(1 for t in reported if t is not None and since < t <= now)
+    rate = max(0.0, n - math.sqrt(n)) / rules.window_minutes
+    cycle = survey_minutes + rules.typical_drive_minutes
+    capacity = on_duty / cycle
+    return Load(rate, capacity, 1.0 / cycle if on_duty and rate > capacity else 0.0)
