@@ -581,7 +581,7 @@ def _x(v: float) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=3, help="storms per family (seeds 1..N)")
-    ap.add_argument("--families", default="", help="comma-separated words: run only families whose name has one")
+    ap.add_argument("--families", default="", help="comma-separated words: run only families whose label (name: reports/surveyors) has one")
     ap.add_argument("--optimum-seconds", type=float, default=30.0,
                     help="time limit per region for the optimum's column generation")
     ap.add_argument("--replanned", action="store_true",
@@ -589,7 +589,7 @@ def main() -> None:
     ap.add_argument("--decision-times", action=argparse.BooleanOptionalAction, default=True)
     args = ap.parse_args()
     wanted = [w.strip() for w in args.families.split(",") if w.strip()]
-    families = [f for f in FAMILIES if not wanted or any(w in f.family for w in wanted)]
+    families = [f for f in FAMILIES if not wanted or any(w in f.label() for w in wanted)]
 
     print("per storm: deadlines met on the limit by this dispatcher, greedy nearest-available and the offline")
     print("optimum (every report and time on scene known in advance); lateness and wait in minutes, this/greedy;")

@@ -66,9 +66,9 @@ class Runtime:
         self._marking: asyncio.Future | None = None
         self._failures_to_inject = dict(settings.fault_injection_publish_failures)  # fault drills only
         #: What the service layer's handlers decide with.
-        self.dispatcher = Dispatcher(self.rules, self.planner(), self.region_states, travel=self.travel)
+        self.dispatcher = Dispatcher(self.rules, self.planner(), self.region_states, travel_in=self.travel_in)
         self.callbacks = CallbackContext(self.callback_rules, self.calendar)
-        self.desk = DeskContext(self.dispatcher, self.travel, settings.desk_rules)
+        self.desk = DeskContext(self.dispatcher, settings.desk_rules)
         self.reports = ReportContext(self.callback_rules, self.rules.arrival, self.calendar,
                                      settings.state_dir / "reports")
 
@@ -79,12 +79,18 @@ class Runtime:
     def local_day_start(self, now: datetime) -> datetime:
         return local_day_start(now, self.rules)
 
+    def travel_in(self, region_id: str) -> TravelTimeModel:
+        """Travel estimates for trips into ``region_id``: the base model, its driving times corrected by what
+        this worker has learned from real trips there (``learn_travel``), for plans, loans and the desk alike."""
+        if not self.trip_factors.table:
+            return self.travel
+        return CorrectedTravel(self.travel, self.trip_factors, region_id, self.rules.timezone)
+
     def planner(self):
         """The region planner with this runtime's rules and travel model; the clock comes per call."""
         def plan(pending, surveyors, vehicles, now, rules, demand):
-            travel = self.travel if not self.trip_factors.table else CorrectedTravel(
-                self.travel, self.trip_factors, pending[0].claim.region_id, rules.timezone)
-            return plan_region(pending, surveyors, vehicles, rules, travel, now, demand)
+            return plan_region(pending, surveyors, vehicles, rules, self.travel_in(pending[0].claim.region_id), now,
+                               demand)
 
         return plan
 

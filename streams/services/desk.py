@@ -37,8 +37,11 @@ class DeskContext:
     """What commands and options are worked out with."""
 
     dispatcher: Dispatcher
-    travel: TravelTimeModel
     rules: DeskRules = DeskRules()
+
+    def travel_in(self, region_id: str) -> TravelTimeModel:
+        """Travel estimates for trips into ``region_id``, as the planner makes them (learned from real trips)."""
+        return self.dispatcher.travel_in(region_id)
 
 
 @dataclass
@@ -83,7 +86,8 @@ async def apply_command(uow: UnitOfWork, command: DispatchCommand, now: datetime
                       into=into)
     escalation_id = getattr(command, "escalation_id", None)
     before = await desk_store.snapshot(conn, report_id, surveyor_id, escalation_id)
-    decision = decide(command, state, rules, desk.travel, now)
+    # (A command about no claim, a surveyor's duty, estimates no trip: any region's model will do.)
+    decision = decide(command, state, rules, desk.travel_in(claim.claim.region_id if claim else ""), now)
     done = Commanded(decision)
     outputs = [encode("dispatch.command_results", decision.result)]
     if decision.applied:
@@ -160,6 +164,7 @@ async def options_for(pool: asyncpg.Pool, escalation_id: uuid.UUID, now: datetim
     if claim.closed:
         return summary, []
     exclude = claim.exclude | ({claim.live.surveyor_id} if claim.live else set())
-    return summary, desk_options(claim.claim, frozenset(exclude), regions, rules, desk.travel, now,
+    travel = desk.travel_in(claim.claim.region_id)
+    return summary, desk_options(claim.claim, frozenset(exclude), regions, rules, travel, now,
                                  max_km=desk.rules.neighbour_max_km, call_in_minutes=desk.rules.call_in_minutes,
                                  per_kind=desk.rules.options_per_kind, has_surveyor=claim.live is not None)

@@ -49,6 +49,9 @@ class Dispatched:
     rows_after: RegionRows | None = None
 
 
+_BASE_TRAVEL = StraightLineTravel()
+
+
 @dataclass(frozen=True)
 class Dispatcher:
     """What every dispatch decision is made with: the rules, the planner and the worker's region cache."""
@@ -58,7 +61,9 @@ class Dispatcher:
     cache: RegionStateCache | None = None
     region_rules: "RegionRules" = field(default_factory=lambda: RegionRules())
     scenes: RecentScenes = field(default_factory=RecentScenes)
-    travel: TravelTimeModel = field(default_factory=StraightLineTravel)  # for lending neighbours' surveyors
+    #: Travel estimates for trips into a region (for lending neighbours' surveyors): the worker's base model
+    #: corrected by what it has learned from real trips there (``streams.runtime.Runtime.travel_in``).
+    travel_in: Callable[[str], TravelTimeModel] = field(default=lambda region_id: _BASE_TRAVEL)
 
 
 class RegionRules:
@@ -354,7 +359,8 @@ async def _lend(conn, decided: list[tuple[list[PendingClaim], RegionPlan, Dispat
         offer = {n: ([replace(s, busy=True) if s.surveyor_id in sent else s for s in states[n][0]],
                      [replace(v, busy=True) if v.vehicle.vehicle_id in driven else v for v in states[n][1]])
                  for n in near if n in states}
-        for loan in lend(pending, plan, offer, rules, d.travel, now, {n: d.scenes.of(n) for n in offer}):
+        for loan in lend(pending, plan, offer, rules, d.travel_in(pending[0].claim.region_id), now,
+                         {n: d.scenes.of(n) for n in offer}):
             sent.add(loan.surveyor_id)
             driven.add(loan.vehicle_id)
             lent.add(loan.region_id)

@@ -2,8 +2,10 @@
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from models.dispatch.travel import StraightLineTravel
-from models.dispatch.trip_learning import CorrectedTravel, LearningRules, Trip, learn, time_of_day
+from models.dispatch.trip_learning import CorrectedTravel, LearningRules, Trip, TripFactors, learn, time_of_day
 from models.dispatch.zones import Zone
 from tests.unit.builders import CENTRE, offset
 
@@ -44,3 +46,17 @@ def test_corrected_travel_scales_driving_by_the_scenes_zone_and_hour_not_the_set
     assert abs(travel.minutes(*CENTRE, *offset(5), Zone.URBAN, DAY) - (3 + 1.5 * (plain - 3))) < 1e-9
     assert travel.minutes(*CENTRE, *offset(5), Zone.SUBURBAN, DAY) == base.minutes(*CENTRE, *offset(5),
                                                                                   Zone.SUBURBAN, DAY)
+
+
+def test_loans_and_the_desk_estimate_with_the_travel_the_planner_learned():
+    from streams.runtime import Runtime
+    from streams.settings import Settings
+
+    rt = Runtime(Settings(), "postgresql://unused")
+    base = rt.travel.minutes(30.27, 120.15, 30.30, 120.15, Zone.URBAN, DAY)
+    assert rt.dispatcher.travel_in("hz").minutes(30.27, 120.15, 30.30, 120.15, Zone.URBAN, DAY) == base
+    rt.trip_factors = TripFactors({("hz", Zone.URBAN): 1.5})
+    setup = rt.travel.setup_minutes
+    for travel in (rt.dispatcher.travel_in("hz"), rt.desk.travel_in("hz")):
+        assert travel.minutes(30.27, 120.15, 30.30, 120.15, Zone.URBAN, DAY) == pytest.approx(setup + 1.5 * (base - setup))
+    assert rt.desk.travel_in("nb").minutes(30.27, 120.15, 30.30, 120.15, Zone.URBAN, DAY) == base
