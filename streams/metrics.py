@@ -77,6 +77,10 @@ TRAVEL_FACTOR = Gauge(
     "claims_travel_time_factor",
     "Learned from real trips: the factor on estimated driving time, by region, scene zone and time of day "
     "(1: as the base model estimates; bounded 0.6..1.8).", ["region", "zone", "time_of_day"])
+SURVEY_MINUTES = Gauge(
+    "claims_survey_minutes",
+    "Expected time on scene by loss type, learned from completed surveys (when a busy surveyor will be free).",
+    ["loss_type"])
 TRAVEL_LEARNING_RUNS = Counter("claims_travel_learning_runs_total", "Passes correcting travel times from trips.",
                                ["outcome"])
 ARRIVALS_ON_PROMISE = Counter(

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import asyncpg
@@ -13,6 +14,7 @@ import faust
 import structlog
 from aiokafka.errors import KafkaTimeoutError
 
+from models.contract.loss_report import LossType
 from models.dispatch.trip_learning import CorrectedTravel, TripFactors
 from models.dispatch.fleet import local_day_start
 from models.dispatch.planner import plan_region
@@ -78,6 +80,15 @@ class Runtime:
 
     def local_day_start(self, now: datetime) -> datetime:
         return local_day_start(now, self.rules)
+
+    def learn_scene_times(self, learned: dict[LossType, float]) -> None:
+        """Plans from now on expect a busy surveyor free after the time on scene learned for the loss type (over
+        any configured ``survey_minutes_by_loss_type``; the rest keep ``survey_minutes``)."""
+        base = self.settings.dispatch
+        self.rules = base.model_copy(update={"survey_minutes_by_loss_type": {**base.survey_minutes_by_loss_type,
+                                                                             **learned}})
+        self.dispatcher = replace(self.dispatcher, rules=self.rules)
+        self.desk = replace(self.desk, dispatcher=self.dispatcher)
 
     def travel_in(self, region_id: str) -> TravelTimeModel:
         """Travel estimates for trips into ``region_id``: the base model, its driving times corrected by what

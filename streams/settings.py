@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.dispatch.scene_times import SceneTimeRules
 from models.dispatch.trip_learning import LearningRules
 from models.callbacks.rules import CallbackRules
 from models.desk.rules import DeskRules
@@ -131,6 +132,8 @@ class Settings(BaseSettings):
     travel_learning_interval_s: float = Field(
         default=300.0, gt=0, description="How often travel times are corrected again from the latest arrivals.")
     travel_learning: LearningRules = LearningRules()
+    #: Time on scene per loss type, learned on the same timer (``models/dispatch/scene_times.py``).
+    scene_time_learning: SceneTimeRules = SceneTimeRules()
     retention_interval_s: float = Field(default=3600.0, gt=0, description="How often old inbox and outbox rows are "
                                                                          "deleted.")
     fault_injection_report_ids: frozenset[str] = Field(

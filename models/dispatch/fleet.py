@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from models.contract.loss_report import LossType
 from models.dispatch.roster import Surveyor, SurveyVehicle
 from models.dispatch.rules import DispatchRules
 
@@ -56,6 +57,7 @@ class SurveyorRecord:
     duty: bool | None = None                     # shift started/ended in the app ...
     duty_until: datetime | None = None           # ... overriding the roster window until then
     scene: tuple[float, float] | None = None     # (lat, lon) of the live task
+    loss_type: LossType | None = None            # of the live task's claim (how long its survey takes)
 
     @property
     def sets_out_from(self) -> tuple[float, float]:
@@ -82,11 +84,11 @@ class SurveyorRecord:
                 until = min(until, self.estimated_arrival_at) if now < self.estimated_arrival_at else now
         return SurveyorState(self.surveyor, *self.sets_out_from, self.busy, self.tasks_today, free_at, duty), until
 
-    def with_task(self, vehicle_id: str, estimated_arrival_at: datetime,
-                  scene: tuple[float, float]) -> "SurveyorRecord":
+    def with_task(self, vehicle_id: str, estimated_arrival_at: datetime, scene: tuple[float, float],
+                  loss_type: LossType | None = None) -> "SurveyorRecord":
         """The record once a new task at ``scene`` (lat, lon) is stored for this (free) surveyor."""
         return replace(self, busy=True, arrived_at=None, estimated_arrival_at=estimated_arrival_at,
-                       vehicle_id=vehicle_id, tasks_today=self.tasks_today + 1, scene=scene)
+                       vehicle_id=vehicle_id, tasks_today=self.tasks_today + 1, scene=scene, loss_type=loss_type)
 
 
 @dataclass(frozen=True)

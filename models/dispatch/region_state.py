@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from models.contract.loss_report import LossType
 from models.dispatch.fleet import SurveyorRecord, SurveyorState, VehicleState, fleet_states
 from models.dispatch.rules import DispatchRules
 
@@ -24,27 +25,30 @@ class RegionRows:
     vehicles: list[tuple] = field(default_factory=list)  # (vehicle, lat, lon)
     _built: list = field(default_factory=list, repr=False, compare=False)  # per surveyor: (state, from, until)
     _fleet: list[VehicleState] | None = field(default=None, repr=False, compare=False)
-    _survey: float | None = field(default=None, repr=False, compare=False)
+    _survey: tuple | None = field(default=None, repr=False, compare=False)  # the times on scene states were built with
 
     def states(self, now: datetime, rules: DispatchRules) -> tuple[list[SurveyorState], list[VehicleState]]:
-        if self._survey != rules.survey_minutes or len(self._built) != len(self.surveyors):
-            self._built, self._survey = [None] * len(self.surveyors), rules.survey_minutes
+        survey = (rules.survey_minutes, tuple(sorted(rules.survey_minutes_by_loss_type.items())))
+        if self._survey != survey or len(self._built) != len(self.surveyors):
+            self._built, self._survey = [None] * len(self.surveyors), survey
         people = []
         for n, record in enumerate(self.surveyors):
             kept = self._built[n]
             if kept is not None and kept[1] <= now < kept[2]:
                 people.append(kept[0])
                 continue
-            state, until = record.state_at(now, rules.survey_minutes)
+            state, until = record.state_at(now, rules.survey_minutes_for(record.loss_type))
             self._built[n] = (state, now, until) if until > now else None
             people.append(state)
         if self._fleet is None:
             self._fleet = fleet_states(self.vehicles, self.surveyors)
         return people, list(self._fleet)
 
-    def assigned(self, version: int, tasks: list, scenes: dict[str, tuple[float, float]]) -> "RegionRows":
+    def assigned(self, version: int, tasks: list, scenes: dict[str, tuple[float, float]],
+                 kinds: dict[str, LossType] | None = None) -> "RegionRows":
         """These rows after this worker's own survey tasks were stored (``SurveyorAssigned`` or
-        ``SurveyorReassigned``; ``scenes``: each task's report id → its location): what reading them back
+        ``SurveyorReassigned``; ``scenes``: each task's report id → its location; ``kinds``: → its loss type):
+        what reading them back
         at ``version`` would give: each surveyor sent carries the task's scene, which their vehicle
         follows (as ``fleet_states`` would have it; the fleet is updated, not built again: 120 vehicles a
         region in the pipeline bench, after every assignment)."""
@@ -54,7 +58,8 @@ class RegionRows:
         for n, record in enumerate(self.surveyors):
             t = task_of.get(record.surveyor.surveyor_id)
             records.append(record if t is None else
-                           record.with_task(t.vehicle_id, t.estimated_arrival_at, scenes[t.report_id]))
+                           record.with_task(t.vehicle_id, t.estimated_arrival_at, scenes[t.report_id],
+                                            (kinds or {}).get(t.report_id)))
             built.append(self._built[n] if t is None and keep_built else None)
         fleet = None
         if self._fleet is not None:  # what fleet_states would build again: each vehicle taken, at its scene

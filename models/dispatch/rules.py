@@ -33,6 +33,10 @@ class DispatchRules(BaseModel):
         default=2, gt=0, description="Dispatch to the surveyor accepting; silence means reassignment."
     )
     survey_minutes: float = Field(default=45, gt=0, description="Expected time on scene, for when a surveyor frees up.")
+    survey_minutes_by_loss_type: dict[LossType, float] = Field(
+        default_factory=dict,
+        description="Expected time on scene per loss type where it differs from survey_minutes; a worker sets it "
+                    "from the surveys its region completed (models/dispatch/scene_times.py).")
     max_future_skew_seconds: int = Field(
         default=300, ge=0, description="A loss time later than now plus this is refused as in the future."
     )
@@ -67,6 +71,10 @@ class DispatchRules(BaseModel):
     duplicates: DuplicateRules = DuplicateRules()
     priority: PriorityRules = PriorityRules()
     storm: StormRules = StormRules()
+
+    def survey_minutes_for(self, loss_type: LossType | None) -> float:
+        """Expected time on scene for a claim of ``loss_type`` (None: not known)."""
+        return self.survey_minutes_by_loss_type.get(loss_type, self.survey_minutes) if loss_type else self.survey_minutes
 
     def known_equipment(self) -> frozenset[str]:
         """Every equipment name some loss type needs: what a vehicle in the roster may list."""

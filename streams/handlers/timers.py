@@ -50,14 +50,21 @@ async def watch_once(rt: Runtime) -> None:
 
 
 async def learn_travel(rt: Runtime) -> None:
-    """Travel factors from the latest arrivals, for this worker's plans from now on; each exposed as a gauge."""
+    """Travel factors from the latest arrivals and times on scene from the latest completed surveys, for this
+    worker's plans from now on; each exposed as a gauge."""
     factors = await travel_learning.learned_factors(await rt.pool(), rt.rules.timezone, rt.travel.setup_minutes,
                                                     rt.settings.travel_learning)
     rt.trip_factors = factors
     for key, value in factors.table.items():
         if len(key) == 3:
             metrics.TRAVEL_FACTOR.labels(key[0], key[1].value, key[2]).set(value)
-    log.info("travel_learned", keys=len(factors.table), trips=max(factors.trips.values(), default=0))
+    scene = await travel_learning.learned_scene_times(await rt.pool(), rt.settings.dispatch.survey_minutes,
+                                                      rt.settings.scene_time_learning)
+    rt.learn_scene_times(scene)
+    for loss_type, minutes in scene.items():
+        metrics.SURVEY_MINUTES.labels(loss_type.value).set(minutes)
+    log.info("travel_learned", keys=len(factors.table), trips=max(factors.trips.values(), default=0),
+             scene_times=len(scene))
 
 
 async def refresh_board(rt: Runtime) -> None:

@@ -309,7 +309,9 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
         # kept at this version are never current, and the region is read again the next time.
         assigned = results[rid].plan.assigned if results[rid].plan is not None else []
         scenes = {p.claim.report_id: (p.claim.lat, p.claim.lon) for p in pending_of[rid]}
-        results[rid].rows_after = state_rows[rid].assigned(versions[rid] + (1 if assigned else 0), assigned, scenes)
+        kinds = {p.claim.report_id: p.claim.loss_type for p in pending_of[rid]}
+        results[rid].rows_after = state_rows[rid].assigned(versions[rid] + (1 if assigned else 0), assigned, scenes,
+                                                           kinds)
     escalated = [e for _, plan, _ in decided for e in plan.escalated]
     if escalated:
         raised = await dispatch_store.store_escalations(conn, escalated, attempt_of)

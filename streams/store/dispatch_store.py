@@ -18,8 +18,9 @@ from models.dispatch.coverage import DemandPoint
 from models.dispatch.duplicates import Fingerprint, cell_key, cell_of
 from models.dispatch.intake import Accepted
 from models.dispatch.planner import PendingClaim
-from models.contract.loss_report import LossReported
+from models.contract.loss_report import LossReported, LossType
 from models.dispatch.tasks import DispatchState, TaskDue, TaskStatus
+from models.dispatch.scene_times import Survey
 from models.dispatch.trip_learning import Trip
 from models.dispatch.zones import Zone
 from streams.store.roster_store import parsed
@@ -230,6 +231,16 @@ async def recent_trips(conn: asyncpg.Connection, limit: int) -> list[Trip]:
     return [Trip(r["region_id"], Zone(r["zone"]), r["assigned_at"],
                  (r["estimated_arrival_at"] - r["assigned_at"]).total_seconds() / 60.0,
                  (r["arrived_at"] - r["assigned_at"]).total_seconds() / 60.0) for r in rows]
+
+
+async def recent_surveys(conn: asyncpg.Connection, limit: int) -> list[Survey]:
+    """The latest completed surveys: loss type and minutes on scene (arrival → completion)."""
+    rows = await conn.fetch(
+        "SELECT c.loss_type, t.arrived_at, t.completed_at FROM survey_tasks t JOIN claims c USING (report_id)"
+        " WHERE t.completed_at IS NOT NULL AND t.arrived_at IS NOT NULL ORDER BY t.completed_at DESC LIMIT $1",
+        limit)
+    return [Survey(LossType(r["loss_type"]), (r["completed_at"] - r["arrived_at"]).total_seconds() / 60.0)
+            for r in rows]
 
 
 async def due_for_review(conn: asyncpg.Connection, region_id: str, now: datetime) -> list[str]:

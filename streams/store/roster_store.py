@@ -8,6 +8,7 @@ from functools import lru_cache
 import asyncpg
 from pydantic import BaseModel
 
+from models.contract.loss_report import LossType
 from models.dispatch.fleet import SurveyorRecord
 from models.dispatch.region_state import RegionRows, RegionStateCache
 from models.dispatch.roster import Roster, StoredEntry, Surveyor, SurveyVehicle
@@ -128,7 +129,7 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
     # cheaper than a look-up per surveyor and per vehicle.
     srows = await conn.fetch(
         f"""
-        WITH live AS (SELECT t.surveyor_id, t.vehicle_id, t.arrived_at, t.estimated_arrival_at,
+        WITH live AS (SELECT t.surveyor_id, t.vehicle_id, t.arrived_at, t.estimated_arrival_at, c.loss_type,
                              (c.report->'location'->>'lat')::float8 AS scene_lat,
                              (c.report->'location'->>'lon')::float8 AS scene_lon
                         FROM survey_tasks t JOIN claims c USING (report_id)
@@ -139,7 +140,7 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
                         GROUP BY surveyor_id)
         SELECT s.region_id, s.surveyor_id, s.definition_hash AS h, s.lat, s.lon, s.duty, s.duty_until,
                l.scene_lat, l.scene_lon,
-               l.surveyor_id IS NOT NULL AS busy, l.arrived_at, l.estimated_arrival_at, l.vehicle_id,
+               l.surveyor_id IS NOT NULL AS busy, l.arrived_at, l.estimated_arrival_at, l.vehicle_id, l.loss_type,
                COALESCE(t.n, 0) AS today
           FROM surveyors s
           LEFT JOIN live l USING (surveyor_id)
@@ -159,7 +160,8 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
             read[r["region_id"]].surveyors.append(SurveyorRecord(
                 people[r["surveyor_id"]], r["lat"], r["lon"], r["busy"], r["arrived_at"], r["estimated_arrival_at"],
                 r["vehicle_id"], r["today"], r["duty"], r["duty_until"],
-                None if r["scene_lat"] is None else (r["scene_lat"], r["scene_lon"])))
+                None if r["scene_lat"] is None else (r["scene_lat"], r["scene_lon"]),
+                LossType(r["loss_type"]) if r["loss_type"] else None))
     for r in vrows:
         if r["vehicle_id"] in fleet:
             read[r["region_id"]].vehicles.append((fleet[r["vehicle_id"]], r["lat"], r["lon"]))

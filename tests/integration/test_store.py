@@ -704,3 +704,43 @@ async def test_travel_is_corrected_from_the_latest_arrivals_of_a_region(db):
                          (setup + 1.5 * drive) * 60)
     factors = await learned_factors(db, RULES.timezone, setup, LearningRules(prior_trips=0, min_trips=10))
     assert factors.table[("trips", a.zone)] == pytest.approx(1.5, abs=1e-6)
+
+
+async def test_time_on_scene_is_learned_per_loss_type_and_a_busy_surveyor_is_expected_free_after_it(db):
+    """Twelve theft surveys each took 100 minutes on scene: theft's learned time is 100 (no shrinkage asked for),
+    read from the tasks as they are stored; a surveyor then on a theft task is expected free 100 minutes after
+    arriving, where the configured 45 would have said 45."""
+    from models.contract.loss_report import LossType
+    from models.dispatch.scene_times import SceneTimeRules
+    from streams.services.travel_learning import learned_scene_times
+
+    from tests.conftest import area_centre
+    from tests.report_factory import report_dict
+
+    lat, lon = area_centre("scenes")
+
+    async def theft_arrived():
+        raw = report_dict(at=(lat + 0.04, lon), report_id=f"scene-{uuid.uuid4().hex[:8]}",
+                          now=datetime.now(timezone.utc), loss_type="theft")
+        accepted = register_report(json.dumps(raw).encode(), await roster_store.regions(db), RULES,
+                                   datetime.now(timezone.utc))
+        [a] = [a for p in (await _intake(db, [accepted])).plans for a in p.assigned]
+        await db.execute("UPDATE survey_tasks SET arrived_at = assigned_at + interval '10 minutes', status = 'arrived'"
+                         " WHERE task_id = $1", a.task_id)
+        return a
+
+    for _ in range(12):
+        a = await theft_arrived()
+        await db.execute("UPDATE survey_tasks SET completed_at = arrived_at + interval '100 minutes',"
+                         " status = 'completed' WHERE task_id = $1", a.task_id)
+    learned = await learned_scene_times(db, RULES.survey_minutes, SceneTimeRules(prior_surveys=0, min_surveys=10))
+    assert learned[LossType.THEFT] == pytest.approx(100)
+
+    a = await theft_arrived()
+    arrived = await db.fetchval("SELECT arrived_at FROM survey_tasks WHERE task_id = $1", a.task_id)
+    rows = await roster_store.region_rows(db, ["scenes"], arrived.replace(hour=0))
+    now = datetime.now(timezone.utc)
+    learned_rules = RULES.model_copy(update={"survey_minutes_by_loss_type": learned})
+    for rules, minutes in ((RULES, RULES.survey_minutes), (learned_rules, 100)):
+        [busy] = [s for s in rows["scenes"].states(now, rules)[0] if s.surveyor_id == a.surveyor_id]
+        assert busy.busy and busy.free_at == arrived + timedelta(minutes=minutes)

@@ -60,3 +60,31 @@ def test_loans_and_the_desk_estimate_with_the_travel_the_planner_learned():
     for travel in (rt.dispatcher.travel_in("hz"), rt.desk.travel_in("hz")):
         assert travel.minutes(30.27, 120.15, 30.30, 120.15, Zone.URBAN, DAY) == pytest.approx(setup + 1.5 * (base - setup))
     assert rt.desk.travel_in("nb").minutes(30.27, 120.15, 30.30, 120.15, Zone.URBAN, DAY) == base
+
+
+def test_time_on_scene_is_the_median_per_loss_type_robust_and_shrunk_while_surveys_are_few():
+    from models.contract.loss_report import LossType
+    from models.dispatch.scene_times import SceneTimeRules, Survey, learn_scene_times
+
+    cargo = [Survey(LossType.CARGO, m) for m in (110, 120, 130, 125, 115, 118, 122, 600, 1.0, 119)]  # two absurd
+    theft = [Survey(LossType.THEFT, 15.0)] * 9
+    rules = SceneTimeRules(min_surveys=8, prior_surveys=0)
+    learned = learn_scene_times(cargo + theft, 45.0, rules)
+    assert learned[LossType.CARGO] == pytest.approx(119.5)       # the 8 sane ones' median
+    assert learned[LossType.THEFT] == pytest.approx(15.0)
+    assert LossType.VEHICLE not in learned                      # none: the configured 45 stays
+    assert LossType.CARGO not in learn_scene_times(cargo, 45.0, SceneTimeRules(min_surveys=9, prior_surveys=0))
+    shrunk = learn_scene_times(theft, 45.0, SceneTimeRules(min_surveys=8, prior_surveys=9))
+    assert shrunk[LossType.THEFT] == pytest.approx(45 + (15 - 45) * 9 / 18)
+
+
+def test_a_worker_expects_busy_surveyors_free_after_the_time_learned_for_their_claims_loss_type():
+    from models.contract.loss_report import LossType
+    from streams.runtime import Runtime
+    from streams.settings import Settings
+
+    rt = Runtime(Settings(), "postgresql://unused")
+    rt.learn_scene_times({LossType.CARGO: 120.0})
+    for rules in (rt.rules, rt.dispatcher.rules, rt.desk.dispatcher.rules):
+        assert rules.survey_minutes_for(LossType.CARGO) == 120.0
+        assert rules.survey_minutes_for(LossType.VEHICLE) == rules.survey_minutes_for(None) == 45.0
