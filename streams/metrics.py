@@ -90,6 +90,10 @@ ARRIVALS_ON_PROMISE = Counter(
 ARRIVAL_DEADLINES_MISSED = Counter(
     "claims_arrival_deadlines_missed_total", "Arrival deadlines that passed before the surveyor arrived.", ["zone"]
 )
+ARRIVAL_PROMISES_MISSED = Counter(
+    "claims_arrival_promises_missed_total",
+    "Arrivals promised to claims that could not be met, passed before the surveyor arrived.", ["zone"]
+)
 DEADLINE_MET_RATIO = Gauge(
     "claims_deadline_met_ratio", "Share of arrival deadlines met, of those decided in the last 24 hours.", ["zone"]
 )
@@ -215,6 +219,7 @@ def initialise(zones, kinds, reasons, departments, finding_kinds, commands=()) -
         TIME_TO_SCENE.labels(zone)
         ARRIVAL_DEADLINES_MISSED.labels(zone)
         ARRIVALS_ON_PROMISE.labels(zone)
+        ARRIVAL_PROMISES_MISSED.labels(zone)
         ARRIVAL_ESTIMATE_ERROR.labels(zone)
         for flag in ("true", "false"):
             ARRIVALS.labels(zone, flag)

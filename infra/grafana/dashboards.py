@@ -64,8 +64,9 @@ def dispatch_board() -> Dashboard:
                        q("max by (zone) (claims_deadline_met_ratio)", "{{zone}}")))
         .with_panel(ts("Deadlines missed (share, 30 min)", "percentunit",
                        q("claims:arrival_deadline_missed_ratio:30m", "{{zone}}"), limit=0.2))
-        .with_panel(ts("Arrivals late on the limit but by the promised time, per hour", "short",
-                       q("sum by (zone) (increase(claims_arrivals_on_promise_total[1h]))", "{{zone}}")))
+        .with_panel(ts("Arrivals late on the limit: by the promised time, and promises missed, per hour", "short",
+                       q("sum by (zone) (increase(claims_arrivals_on_promise_total[1h]))", "kept {{zone}}"),
+                       q("sum by (zone) (increase(claims_arrival_promises_missed_total[1h]))", "missed {{zone}}")))
         .with_panel(ts("Arrival estimates: actual − predicted, p10 / p50 / p90", "m",
                        *(q(f"histogram_quantile({p}, sum by (zone, le) "
                            "(rate(claims_arrival_estimate_error_seconds_bucket[$__rate_interval]))) / 60",

@@ -130,6 +130,23 @@ class ArrivalDeadlineMissed(Event):
     deadline_at: AwareDatetime
 
 
+class ArrivalPromiseMissed(Event):
+    """A claim that could not be met was promised an arrival (``proposed_arrival_at`` of its escalation), and
+    the surveyor had not arrived when that time passed either: the customer is to be told again, the dispatcher
+    to look."""
+
+    type: Literal["arrival_promise_missed"] = "arrival_promise_missed"
+    task_id: uuid.UUID
+    report_id: str
+    region_id: str
+    zone: Zone
+    surveyor_id: str
+    deadline_at: AwareDatetime = Field(description="The zone's limit, already missed.")
+    promised_arrival_at: AwareDatetime = Field(description="The arrival promised the customer, missed now.")
+    estimated_arrival_at: AwareDatetime | None = Field(
+        default=None, description="The latest estimate, when it is still ahead.")
+
+
 class CustomerContactOverdue(Event):
     """The surveyor has not called the customer within the contact limit after dispatch: a reminder."""
 
@@ -205,7 +222,8 @@ class DuplicateReportLinked(Event):
 
 
 DispatchDecision = Annotated[
-    Union[SurveyorAssigned, SurveyorReassigned, DispatchEscalated, ArrivalDeadlineMissed, CustomerContactOverdue,
-          LateArrivalNoticeIssued, TaskWithdrawn, ArrivalTimeAgreed, ClaimCancelled, DuplicateReportLinked],
+    Union[SurveyorAssigned, SurveyorReassigned, DispatchEscalated, ArrivalDeadlineMissed, ArrivalPromiseMissed,
+          CustomerContactOverdue, LateArrivalNoticeIssued, TaskWithdrawn, ArrivalTimeAgreed, ClaimCancelled,
+          DuplicateReportLinked],
     Field(discriminator="type"),
 ]

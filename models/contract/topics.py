@@ -39,8 +39,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("hotline.reports", LossReported, "report_id", 6,
               "Loss reports (報案) from hotline telephony, 24x7.", "hotline telephony", dead_letters=True),
     TopicSpec("dispatch.assignments", DispatchDecision, "report_id", 6,
-              "Dispatch decisions: assigned, reassigned, escalated, arrival deadline missed, task withdrawn, arrival time "
-              "agreed, claim cancelled.", "claims-dispatch dispatch"),
+              "Dispatch decisions: assigned, reassigned, escalated, arrival deadline missed, arrival promise missed, "
+              "task withdrawn, arrival time agreed, claim cancelled.", "claims-dispatch dispatch"),
     TopicSpec("surveyor.status", SurveyorStatus, "surveyor_id", 6,
               "Surveyor app: shift, position, accepted, declined, contacted, arrived, completed.", "surveyor app",
               dead_letters=True),

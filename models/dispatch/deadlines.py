@@ -6,7 +6,8 @@ import math
 import uuid
 from datetime import datetime, timedelta
 
-from models.contract.dispatch_events import ArrivalDeadlineMissed, CustomerContactOverdue, LateArrivalNoticeIssued
+from models.contract.dispatch_events import (ArrivalDeadlineMissed, ArrivalPromiseMissed, CustomerContactOverdue,
+                                             LateArrivalNoticeIssued)
 from models.contract.event import derived_event_id
 from models.dispatch.zones import Zone
 
@@ -43,3 +44,15 @@ def arrival_missed(task_id: uuid.UUID, report_id: str, region_id: str, zone: str
                                      estimated_arrival_at=estimated_arrival_at if estimated_arrival_at and
                                      estimated_arrival_at > deadline_at else None)
     return missed, notice
+
+
+def promise_missed(task_id: uuid.UUID, report_id: str, region_id: str, zone: str, surveyor_id: str,
+                   deadline_at: datetime, promised_arrival_at: datetime, estimated_arrival_at: datetime | None,
+                   now: datetime) -> ArrivalPromiseMissed:
+    """The arrival promised to a claim that could not be met passed with no arrival: held like the limit."""
+    return ArrivalPromiseMissed(event_id=derived_event_id("promise-missed", task_id), occurred_at=now,
+                                task_id=task_id, report_id=report_id, region_id=region_id, zone=Zone(zone),
+                                surveyor_id=surveyor_id, deadline_at=deadline_at,
+                                promised_arrival_at=promised_arrival_at,
+                                estimated_arrival_at=estimated_arrival_at if estimated_arrival_at and
+                                estimated_arrival_at > now else None)

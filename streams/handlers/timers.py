@@ -38,6 +38,10 @@ async def watch_once(rt: Runtime) -> None:
         await rt.publish_outbox(result.outputs)
         metrics.ARRIVAL_DEADLINES_MISSED.labels(zone).inc()
         log.warning("arrival_deadline_missed", zone=zone)
+    for zone, result in await watchdog_service.fire_promises_missed(pool, now):
+        await rt.publish_outbox(result.outputs)
+        metrics.ARRIVAL_PROMISES_MISSED.labels(zone).inc()
+        log.warning("arrival_promise_missed", zone=zone)
     for result in await watchdog_service.replan_waiting(pool, now, day_start, rt.dispatcher):
         await rt.publish_outbox(result.outputs)
         count_plan(result.plan, now)

@@ -12,7 +12,7 @@ from datetime import datetime
 import asyncpg
 
 from models.dispatch.fleet import free_on_duty
-from models.dispatch.deadlines import arrival_missed, contact_overdue
+from models.dispatch.deadlines import arrival_missed, contact_overdue, promise_missed
 from models.contract.event import derived_event_id
 from models.dispatch.tasks import ACK_TIMED_OUT, step_after
 from streams.codec import encode
@@ -65,6 +65,20 @@ async def fire_arrivals_missed(pool: asyncpg.Pool, now: datetime) -> list[tuple[
                                             r["deadline_at"], r["estimated_arrival_at"], now)
             await watchdog_store.mark_arrival_missed(uow.conn, r["task_id"], now)
             outputs = [encode("dispatch.assignments", missed), encode("dispatch.assignments", notice)]
+            uow.queue(missed.event_id, outputs)
+            fired.append((r["zone"], Dispatched(outputs)))
+    return fired
+
+
+async def fire_promises_missed(pool: asyncpg.Pool, now: datetime) -> list[tuple[str, Dispatched]]:
+    """Live tasks past the arrival promised their claim with no arrival: (zone, records) for each, once."""
+    async with unit_of_work(pool, CONSUMER) as uow:
+        fired = []
+        for r in await watchdog_store.promises_missed(uow.conn, now):
+            missed = promise_missed(r["task_id"], r["report_id"], r["region_id"], r["zone"], r["surveyor_id"],
+                                    r["deadline_at"], r["promised_arrival_at"], r["estimated_arrival_at"], now)
+            await watchdog_store.mark_promise_missed(uow.conn, r["task_id"], now)
+            outputs = [encode("dispatch.assignments", missed)]
             uow.queue(missed.event_id, outputs)
             fired.append((r["zone"], Dispatched(outputs)))
     return fired

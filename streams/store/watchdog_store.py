@@ -57,6 +57,20 @@ async def mark_arrival_missed(conn: asyncpg.Connection, task_id: uuid.UUID, now:
     await conn.execute("UPDATE survey_tasks SET arrival_missed_at = $2 WHERE task_id = $1", task_id, now)
 
 
+async def promises_missed(conn: asyncpg.Connection, now: datetime) -> list[asyncpg.Record]:
+    """Live tasks past the arrival promised their claim, with no arrival, not yet reported; locked."""
+    return await conn.fetch(
+        "SELECT task_id, report_id, region_id, zone, surveyor_id, deadline_at, promised_arrival_at,"
+        " estimated_arrival_at FROM survey_tasks WHERE live AND arrived_at IS NULL AND promise_missed_at IS NULL"
+        " AND promised_arrival_at <= $1 ORDER BY promised_arrival_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        now, BATCH,
+    )
+
+
+async def mark_promise_missed(conn: asyncpg.Connection, task_id: uuid.UUID, now: datetime) -> None:
+    await conn.execute("UPDATE survey_tasks SET promise_missed_at = $2 WHERE task_id = $1", task_id, now)
+
+
 async def waiting_regions(conn: asyncpg.Connection, now: datetime) -> list[asyncpg.Record]:
     """The regions where claims wait (region_id, state_version, and ``due``: some claim there is due for
     review at ``now``), in region order.

@@ -744,3 +744,32 @@ async def test_time_on_scene_is_learned_per_loss_type_and_a_busy_surveyor_is_exp
     for rules, minutes in ((RULES, RULES.survey_minutes), (learned_rules, 100)):
         [busy] = [s for s in rows["scenes"].states(now, rules)[0] if s.surveyor_id == a.surveyor_id]
         assert busy.busy and busy.free_at == arrived + timedelta(minutes=minutes)
+
+
+async def test_an_arrival_promise_passed_without_the_surveyor_fires_once_and_an_arrival_in_time_does_not(db):
+    """A claim no one could reach in time is promised an arrival; when that time passes with no arrival the
+    watchdog says so once (``arrival_promise_missed``), however often it runs; a claim whose surveyor arrived
+    says nothing."""
+    from models.contract.dispatch_events import ArrivalPromiseMissed
+
+    now = datetime.now(timezone.utc)
+    batch = [await _accepted(db, "watch") for _ in range(2)]
+    done = await register_and_dispatch(db, batch, now, now.replace(hour=0), RULES, _past_every_limit)
+    proposed = {e.report_id: e.proposed_arrival_at for p in done.plans for e in p.escalated}
+    promised = {a.report_id: (a, proposed[a.report_id]) for p in done.plans for a in p.assigned}
+    assert len(promised) == 2
+    (kept, at), (broken, _) = promised.values()
+    await db.execute("UPDATE survey_tasks SET arrived_at = $2, status = 'arrived' WHERE task_id = $1", kept.task_id,
+                     at - timedelta(minutes=1))
+    later = max(p for _, p in promised.values()) + timedelta(seconds=1)
+
+    def mine(fired):
+        return [ArrivalPromiseMissed.model_validate_json(o.value) for _, d in fired for o in d.outputs
+                if json.loads(o.value)["report_id"] in promised]
+
+    assert not mine(await watchdog_service.fire_promises_missed(db, min(p for _, p in promised.values())
+                                                                 - timedelta(seconds=1)))
+    [missed] = mine(await watchdog_service.fire_promises_missed(db, later))
+    assert missed.report_id == broken.report_id and missed.promised_arrival_at == promised[broken.report_id][1]
+    assert missed.deadline_at == broken.deadline_at and missed.surveyor_id == broken.surveyor_id
+    assert not mine(await watchdog_service.fire_promises_missed(db, later + timedelta(minutes=5)))
