@@ -12,9 +12,10 @@ The arrival rate is read from the region's recent scenes: how many were reported
 the last ``window_minutes``, taken one standard deviation low (a Poisson count) so that
 two calls in a quiet evening are not read as a storm. The region's capacity is its
 surveyors on duty, one claim each per ``cycle`` (the expected time on scene plus a
-typical drive). While the rate exceeds the capacity, a surveyor-minute is worth
-``1 / cycle`` of a deadline; otherwise nothing, and the plan is what it is without
-this (docs/dispatch.md, "Storms").
+typical drive). At or below capacity a surveyor-minute is worth nothing, and the plan
+is what it is without this; from ``full_value_at`` times the capacity it is worth
+``1 / cycle`` of a deadline (every minute freed serves the next claim); in between,
+proportionally less (docs/dispatch.md, "Storms").
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ class StormRules(BaseModel):
         default=20, ge=0,
         description="A claim takes a surveyor the expected time on scene plus this much driving (a town trip "
                     "under the 30-minute limit).")
+    full_value_at: float = Field(
+        default=2.0, gt=1.0,
+        description="Demand over capacity at which a surveyor-minute is worth a full 1/cycle of a deadline; from "
+                    "capacity up to this it is worth proportionally less (part of the time freed would go unused).")
     late_defer_minutes: float = Field(
         default=60, ge=0,
         description="In a storm a claim already past its deadline waits while surveyors can still meet others' "
@@ -68,5 +73,8 @@ def region_load(reported: Iterable[datetime | None], on_duty: int, survey_minute
     n = sum(1 for t in reported if t is not None and since < t <= now)
     rate = max(0.0, n - math.sqrt(n)) / rules.window_minutes
     cycle = survey_minutes + rules.typical_drive_minutes
+    if not on_duty:
+        return Load(rate, 0.0, 0.0)
     capacity = on_duty / cycle
-    return Load(rate, capacity, 1.0 / cycle if on_duty and rate > capacity else 0.0)
+    excess = (rate / capacity - 1.0) / (rules.full_value_at - 1.0)
+    return Load(rate, capacity, min(1.0, max(0.0, excess)) / cycle)

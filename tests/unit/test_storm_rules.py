@@ -213,6 +213,10 @@ def test_a_region_is_overloaded_while_claims_come_faster_than_its_surveyors_can_
     cycle = RULES.survey_minutes + storm.typical_drive_minutes
     busy = region_load([d.reported_at for d in _storm()], 7, RULES.survey_minutes, storm, NOW)
     assert busy.overloaded and busy.minute_value == pytest.approx(1 / cycle)
+    # four calls in ten minutes, 1.86 times what seven can serve (one standard deviation low): worth less
+    some = region_load([NOW - timedelta(minutes=m) for m in (1, 3, 5, 7)], 7, RULES.survey_minutes, storm, NOW)
+    assert some.rate / some.capacity == pytest.approx(1.857, abs=1e-3)
+    assert some.minute_value == pytest.approx((some.rate / some.capacity - 1) / (storm.full_value_at - 1) / cycle)
     # two calls in ten minutes are not a storm for seven surveyors (capacity 6.5 an hour), nor six in an hour
     assert not region_load([NOW - timedelta(minutes=m) for m in (1, 4)], 7, RULES.survey_minutes, storm, NOW).overloaded
     assert not region_load([d.reported_at for d in _storm(6, 60)], 7, RULES.survey_minutes, storm, NOW).overloaded
