@@ -42,7 +42,7 @@ class StormRules(BaseModel):
         description="A claim takes a surveyor the expected time on scene plus this much driving (a town trip "
                     "under the 30-minute limit).")
     full_value_at: float = Field(
-        default=2.0, gt=1.0,
+        default=3.0, gt=1.0,
         description="Demand over capacity at which a surveyor-minute is worth a full 1/cycle of a deadline; from "
                     "capacity up to this it is worth proportionally less (part of the time freed would go unused).")
     late_defer_minutes: float = Field(
