@@ -11,7 +11,12 @@ time and workload. A claim no one can reach in time takes the free surveyor who
 arrives first, unless a busy one would arrive clearly sooner
 (``late_wait_gain_minutes``): then it waits for them, the busy surveyor held for
 it alone. Among claims past their deadline, the one overdue longer ranks higher
-(``overdue_preference``), so none starves behind newer late ones.
+(``overdue_preference``), so none starves behind newer late ones. While claims come
+into the region faster than its surveyors serve them (``models/dispatch/load.py``),
+each pair also costs the surveyor's time it takes, drive and survey, so that no one
+is sent on a trip longer than a claim is worth while nearer claims keep coming, and
+a late claim waits while others can be met (at most ``storm.late_defer_minutes``
+past its own deadline).
 A claim no one can reach in time is escalated at once with the reason and the
 options, not left to breach. Deterministic: the same input gives the same plan.
 """
@@ -313,7 +318,8 @@ class _Region:
         if not self.minute_value:
             return cost
         rows = np.arange(len(self.claims)) if rows is None else np.asarray(rows)
-        taken = self.minute_value * _LATE * (eta + self.rules.survey_minutes)
+        survey = np.array([self.rules.survey_minutes_for(self.claims[i].claim.loss_type) for i in rows])
+        taken = self.minute_value * _LATE * (eta + survey[:, None])
         return np.where(self.deferrable()[rows, None] & np.isfinite(eta), cost + taken, cost)
 
     def overcounted(self, can_wait: np.ndarray, options: dict[int, Option]) -> np.ndarray:
