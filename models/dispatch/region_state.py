@@ -48,8 +48,7 @@ class RegionRows:
                  kinds: dict[str, LossType] | None = None) -> "RegionRows":
         """These rows after this worker's own survey tasks were stored (``SurveyorAssigned`` or
         ``SurveyorReassigned``; ``scenes``: each task's report id → its location; ``kinds``: → its loss type):
-        what reading them back
-        at ``version`` would give: each surveyor sent carries the task's scene, which their vehicle
+        what reading them back at ``version`` would give: each surveyor sent carries the task's scene, which their vehicle
         follows (as ``fleet_states`` would have it; the fleet is updated, not built again: 120 vehicles a
         region in the pipeline bench, after every assignment)."""
         task_of = {t.surveyor_id: t for t in tasks}

@@ -4,13 +4,15 @@ A busy surveyor is expected free the time on scene after arriving; a theft repor
 photographed in minutes, a flooded warehouse takes hours. Per loss type, the median of
 ``completed_at - arrived_at`` over the latest completed surveys, robust (a survey shorter
 than ``sane_minutes[0]`` or longer than ``sane_minutes[1]`` is a forgotten tap and left
-out), shrunk towards the configured ``survey_minutes`` while surveys are few, the same
-way travel times are learned (``models/dispatch/trip_learning.py``).
+out), shrunk towards the configured time (``survey_minutes``, or the loss type's own where
+configured) while surveys are few, the same way travel times are learned
+(``models/dispatch/trip_learning.py``).
 """
 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,9 +36,10 @@ class Survey:
     minutes: float  # arrived → completed
 
 
-def learn_scene_times(surveys: list[Survey], default_minutes: float,
+def learn_scene_times(surveys: list[Survey], configured: Callable[[LossType], float],
                       rules: SceneTimeRules = SceneTimeRules()) -> dict[LossType, float]:
-    """Expected minutes on scene per loss type with enough surveys (the others keep ``default_minutes``)."""
+    """Expected minutes on scene per loss type with enough surveys, shrunk towards ``configured(loss_type)``
+    (the others keep the configured time)."""
     lo, hi = rules.sane_minutes
     by_type: dict[LossType, list[float]] = {}
     for s in surveys:
@@ -46,6 +49,6 @@ def learn_scene_times(surveys: list[Survey], default_minutes: float,
     for loss_type, minutes in by_type.items():
         n = len(minutes)
         if n >= rules.min_surveys:
-            learned[loss_type] = default_minutes + (statistics.median(minutes) - default_minutes) * n / (
-                n + rules.prior_surveys)
+            prior = configured(loss_type)
+            learned[loss_type] = prior + (statistics.median(minutes) - prior) * n / (n + rules.prior_surveys)
     return learned

@@ -62,7 +62,7 @@ async def learn_travel(rt: Runtime) -> None:
     for key, value in factors.table.items():
         if len(key) == 3:
             metrics.TRAVEL_FACTOR.labels(key[0], key[1].value, key[2]).set(value)
-    scene = await travel_learning.learned_scene_times(await rt.pool(), rt.settings.dispatch.survey_minutes,
+    scene = await travel_learning.learned_scene_times(await rt.pool(), rt.settings.dispatch.survey_minutes_for,
                                                       rt.settings.scene_time_learning)
     rt.learn_scene_times(scene)
     for loss_type, minutes in scene.items():

@@ -3,6 +3,8 @@ the latest completed surveys (``models.dispatch.scene_times``): read, learned, k
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import asyncpg
 
 from models.contract.loss_report import LossType
@@ -18,8 +20,8 @@ async def learned_factors(pool: asyncpg.Pool, timezone: str, setup_minutes: floa
     return learn(trips, timezone, setup_minutes, rules)
 
 
-async def learned_scene_times(pool: asyncpg.Pool, default_minutes: float,
+async def learned_scene_times(pool: asyncpg.Pool, configured: Callable[[LossType], float],
                               rules: SceneTimeRules) -> dict[LossType, float]:
     async with pool.acquire() as conn:
         surveys = await dispatch_store.recent_surveys(conn, rules.latest_surveys)
-    return learn_scene_times(surveys, default_minutes, rules)
+    return learn_scene_times(surveys, configured, rules)

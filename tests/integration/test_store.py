@@ -733,7 +733,7 @@ async def test_time_on_scene_is_learned_per_loss_type_and_a_busy_surveyor_is_exp
         a = await theft_arrived()
         await db.execute("UPDATE survey_tasks SET completed_at = arrived_at + interval '100 minutes',"
                          " status = 'completed' WHERE task_id = $1", a.task_id)
-    learned = await learned_scene_times(db, RULES.survey_minutes, SceneTimeRules(prior_surveys=0, min_surveys=10))
+    learned = await learned_scene_times(db, RULES.survey_minutes_for, SceneTimeRules(prior_surveys=0, min_surveys=10))
     assert learned[LossType.THEFT] == pytest.approx(100)
 
     a = await theft_arrived()

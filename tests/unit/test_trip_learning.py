@@ -64,18 +64,23 @@ def test_loans_and_the_desk_estimate_with_the_travel_the_planner_learned():
 
 def test_time_on_scene_is_the_median_per_loss_type_robust_and_shrunk_while_surveys_are_few():
     from models.contract.loss_report import LossType
+    from models.dispatch.rules import DispatchRules
     from models.dispatch.scene_times import SceneTimeRules, Survey, learn_scene_times
 
     cargo = [Survey(LossType.CARGO, m) for m in (110, 120, 130, 125, 115, 118, 122, 600, 1.0, 119)]  # two absurd
     theft = [Survey(LossType.THEFT, 15.0)] * 9
     rules = SceneTimeRules(min_surveys=8, prior_surveys=0)
-    learned = learn_scene_times(cargo + theft, 45.0, rules)
+    learned = learn_scene_times(cargo + theft, lambda _: 45.0, rules)
     assert learned[LossType.CARGO] == pytest.approx(119.5)       # the 8 sane ones' median
     assert learned[LossType.THEFT] == pytest.approx(15.0)
     assert LossType.VEHICLE not in learned                      # none: the configured 45 stays
-    assert LossType.CARGO not in learn_scene_times(cargo, 45.0, SceneTimeRules(min_surveys=9, prior_surveys=0))
-    shrunk = learn_scene_times(theft, 45.0, SceneTimeRules(min_surveys=8, prior_surveys=9))
+    assert LossType.CARGO not in learn_scene_times(cargo, lambda _: 45.0, SceneTimeRules(min_surveys=9, prior_surveys=0))
+    shrunk = learn_scene_times(theft, lambda _: 45.0, SceneTimeRules(min_surveys=8, prior_surveys=9))
     assert shrunk[LossType.THEFT] == pytest.approx(45 + (15 - 45) * 9 / 18)
+    # shrunk towards the time configured for the loss type, where there is one
+    configured = DispatchRules(survey_minutes_by_loss_type={LossType.THEFT: 30.0}).survey_minutes_for
+    towards = learn_scene_times(theft, configured, SceneTimeRules(min_surveys=8, prior_surveys=9))
+    assert towards[LossType.THEFT] == pytest.approx(30 + (15 - 30) * 9 / 18)
 
 
 def test_a_worker_expects_busy_surveyors_free_after_the_time_learned_for_their_claims_loss_type():
