@@ -204,6 +204,8 @@ class Outcome:
     arrivals: dict[str, float] = field(default_factory=dict)
     sent: dict[str, float] = field(default_factory=dict)   # when each report's surveyor set out (or was told to)
     promised: dict[str, float] = field(default_factory=dict)  # the arrival promised to a claim the plan cannot meet
+    #: The first promise a claim was given while still waiting for a surveyor: (minute told, arrival promised).
+    told_waiting: dict[str, tuple[float, float]] = field(default_factory=dict)
     escalations: int = 0
 
 
@@ -281,11 +283,14 @@ def run_planner(reports: list[Report], people: list[Person], regions: tuple[Regi
             lend(claims, plan, {n: states_of([p for p in everyone if p.region == n], n, t)
                                 for n in adjacent[region]}, RULES, TRAVEL, now,
                  {n: recent.get(n, []) for n in adjacent[region]})
+        sent_now = {a.report_id for a in plan.assigned}
         for e in plan.escalated:
             raised.setdefault(e.report_id, set()).add(e.reason.value)
             out.escalations += 1
             if e.proposed_arrival_at is not None:
                 out.promised[e.report_id] = (e.proposed_arrival_at - T0).total_seconds() / 60
+                if e.report_id not in sent_now and e.report_id not in out.told_waiting:
+                    out.told_waiting[e.report_id] = (t, out.promised[e.report_id])
         by_id = {r.rid: r for r in waiting}
         by_sid = {p.sid: p for p in everyone}
         return [(by_sid[a.surveyor_id], by_id[a.report_id], (a.estimated_arrival_at - T0).total_seconds() / 60)
@@ -502,7 +507,11 @@ def score(out: Outcome, reports: list[Report], optimum_met: set[str] = frozenset
     urgent = [r for r in reports if r.priority == 1]
     promised = [r for r in reports if r.rid in out.promised]
     kept = sum(1 for r in promised if r.deadline < out.arrivals.get(r.rid, math.inf) <= out.promised[r.rid])
-    return {"met": met, "promised": len(promised), "on_promise": kept, "total_late": sum(finite), "p90_late": float(np.percentile(lateness, 90)),
+    late = [r for r in reports if out.arrivals.get(r.rid, math.inf) > r.deadline]
+    told = [r for r in late if r.rid in out.told_waiting]
+    told_kept = sum(1 for r in told if out.arrivals.get(r.rid, math.inf) <= out.told_waiting[r.rid][1])
+    return {"met": met, "promised": len(promised), "on_promise": kept,
+            "late": len(late), "told_waiting": len(told), "told_kept": told_kept, "total_late": sum(finite), "p90_late": float(np.percentile(lateness, 90)),
             "max_late": max(lateness), "max_wait": max(waits), "escalations": out.escalations,
             "unserved": len(reports) - len(finite), "p1": len(urgent),
             "p1_met": sum(1 for r in urgent if r.rid in on_time),
@@ -595,9 +604,10 @@ def main() -> None:
     print("optimum (every report and time on scene known in advance); lateness and wait in minutes, this/greedy;")
     print("P1: priority-1 reports met (this/greedy/optimum of all), lost: P1 the optimum meets and this does not;")
     print("promises: late claims that arrived by the arrival promised them / promises made (met on promise);")
+    print("told: late claims that arrived by the first time they were told while still waiting / late claims told one;")
     print("ok: met on the limit ≥ greedy, p90 and maximum lateness ≤ greedy's; wait: maximum wait ≤ greedy's\n")
     head = (f"{'scenario':<36}{'seed':>5}{'this':>6}{'greedy':>7}{'optimum':>9}{'this/opt':>10}{'greedy/opt':>11}"
-            f"{'p90 late':>11}{'max late':>11}{'max wait':>11}{'P1':>13}{'lost':>5}{'promises':>10}  ok  wait")
+            f"{'p90 late':>11}{'max late':>11}{'max wait':>11}{'P1':>13}{'lost':>5}{'promises':>10}{'told':>10}  ok  wait")
     print(head)
     totals: dict[str, list[float]] = {}
     failures, longer = [], []
@@ -615,8 +625,9 @@ def main() -> None:
             if not waits:
                 longer.append(f"{spec.label()} seed {seed}")
             best = str(found) if found == bound else f"{found}..{bound}"
-            t = totals.setdefault(spec.label(), [0, 0, 0, 0, 0, 0])
-            for k, v in enumerate((a["met"], b["met"], found, a["p1_lost"], a["on_promise"], a["promised"])):
+            t = totals.setdefault(spec.label(), [0, 0, 0, 0, 0, 0, 0, 0, 0])
+            for k, v in enumerate((a["met"], b["met"], found, a["p1_lost"], a["on_promise"], a["promised"],
+                                   a["told_kept"], a["told_waiting"], a["late"])):
                 t[k] += v
             print(f"{spec.label():<36}{seed:>5}{a['met']:>6}{b['met']:>7}{best:>9}"
                   f"{100 * a['met'] / max(1, found):>9.1f}%{100 * b['met'] / max(1, found):>10.1f}%"
@@ -624,6 +635,7 @@ def main() -> None:
                   f"{_x(a['max_wait']) + '/' + _x(b['max_wait']):>11}"
                   f"{str(a['p1_met']) + '/' + str(b['p1_met']) + '/' + str(a['p1']):>13}{a['p1_lost']:>5}"
                   f"{str(a['on_promise']) + '/' + str(a['promised']):>10}"
+                  f"{str(a['told_kept']) + '/' + str(a['told_waiting']):>10}"
                   f"  {'yes' if ok else 'NO':<4}{'yes' if waits else 'no'}", flush=True)
             if any(x.neighbours for x in spec.regions):
                 print(neighbours_help(spec, reports, people, planned, args.optimum_seconds), flush=True)
@@ -633,10 +645,12 @@ def main() -> None:
                       f"{100 * a['met'] / max(1, replanned):.1f}%)", flush=True)
 
     print("\nper family, in sum over the seeds")
-    print(f"{'scenario':<36}{'this/opt':>10}{'greedy/opt':>11}{'this/greedy':>12}{'P1 lost':>9}{'promises kept':>15}")
-    for label, (this, greedy, opt, lost, kept, made) in totals.items():
+    print(f"{'scenario':<36}{'this/opt':>10}{'greedy/opt':>11}{'this/greedy':>12}{'P1 lost':>9}{'promises kept':>15}"
+          f"{'late told waiting':>19}{'first told kept':>17}")
+    for label, (this, greedy, opt, lost, kept, made, told_kept, told, late) in totals.items():
         print(f"{label:<36}{100 * this / max(1, opt):>9.1f}%{100 * greedy / max(1, opt):>10.1f}%"
-              f"{this / max(1, greedy):>12.2f}{lost:>9}{f'{kept}/{made}':>15}")
+              f"{this / max(1, greedy):>12.2f}{lost:>9}{f'{kept}/{made}':>15}{f'{told}/{late}':>19}"
+              f"{f'{told_kept}/{told}':>17}")
     print(f"\nstorms where this dispatcher is not at least as good as greedy on every count: {len(failures)}"
           + (f" ({'; '.join(failures)})" if failures else ""))
     print(f"storms where its longest wait for dispatch is longer than greedy's: {len(longer)}"

@@ -114,8 +114,10 @@ class DispatchEscalated(Event):
     deadline_at: AwareDatetime
     proposed_arrival_at: AwareDatetime | None = Field(
         default=None,
-        description="deadline_unreachable: the arrival the plan can keep (its estimate, a margin, rounded up to 5 "
-                    "minutes), for the hotline and SMS to tell the customer; arrivals by it count as met on promise.")
+        description="deadline_unreachable, and all_surveyors_busy when someone can take the claim: the arrival the "
+                    "plan can keep (its estimate, a margin, rounded up to 5 minutes), for the hotline and SMS to tell "
+                    "the customer; arrivals by it count as met on promise. A later escalation of the same claim may "
+                    "carry a later time: the customer is told again.")
 
 
 class ArrivalDeadlineMissed(Event):

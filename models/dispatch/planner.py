@@ -18,19 +18,22 @@ is sent on a trip longer than a claim is worth while nearer claims keep coming, 
 a late claim waits while others can be met (at most ``storm.late_defer_minutes``
 past its own deadline).
 A claim no one can reach in time is escalated at once with the reason and the
-options, not left to breach. Deterministic: the same input gives the same plan.
+options, not left to breach, and with the arrival to tell the customer whenever
+someone can take it (left with no one: when the region's backlog reaches it,
+``models/dispatch/backlog.py``). Deterministic: the same input gives the same plan.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from models.dispatch.arrivals import Option, best_option, eta_matrix
+from models.dispatch.backlog import work_through
 from models.dispatch.coverage import DemandPoint, cover_lost
 from models.dispatch.deadlines import promise
 from models.dispatch.fleet import SurveyorState, VehicleState, local_time, suitable_vehicles
@@ -153,6 +156,12 @@ class _Region:
     #: Claims left to wait, late, for a busy surveyor who arrives clearly sooner than the free surveyor
     #: the plan would send (claim → index in ``busy``, minutes to that arrival).
     waits_late: dict[int, tuple[int, float]] = field(default_factory=dict)
+    #: Minutes until each claim is reached when the backlog is worked through (worked out once, when a claim
+    #: left with no one needs a time to promise).
+    backlog: np.ndarray | None = None
+    #: Reports per minute into the region lately, by zone (plain counts over the storm window): the claims still
+    #: to come that will go before one left waiting now.
+    inflow: dict = field(default_factory=dict)
 
     @classmethod
     def of(cls, pending, surveyors, vehicles, rules, travel, now, demand=()) -> "_Region":
@@ -173,9 +182,15 @@ class _Region:
         # A busy surveyor free only after every deadline here has passed cannot be waited for on time (one
         # may still be worth waiting for, late: ``hold_late``).
         latest = max(p.claim.deadline_at for p in claims)
+        since = now - timedelta(minutes=rules.storm.window_minutes)
+        inflow: dict = {}
+        for d in demand:
+            if d.reported_at is not None and since < d.reported_at <= now:
+                inflow[d.zone] = inflow.get(d.zone, 0.0) + 1.0 / rules.storm.window_minutes
         return cls(claims, free, busy, fleet, rules, travel, now, eta, vehicle_of, minutes_left,
                    weight=weight, overdue=np.maximum(0.0, -minutes_left), cover=cover,
-                   minute_value=load.minute_value, in_time=np.array([s.free_at < latest for s in busy], bool))
+                   minute_value=load.minute_value, in_time=np.array([s.free_at < latest for s in busy], bool),
+                   inflow=inflow)
 
     def who_can_wait(self, among: np.ndarray, taken: frozenset[str] = frozenset()) -> np.ndarray:
         """Which of the claims ``among`` (indices) someone busy will still reach in time, with a vehicle
@@ -402,10 +417,11 @@ class _Region:
                        "surveyor", now, self.promise(now + timedelta(minutes=minutes)))
             elif self.minute_value and np.isfinite(self.eta[i]).any():
                 plan.no_prospect.append(p.claim.report_id)
-                _raise(plan, p, EscalationReason.ALL_SURVEYORS_BUSY,
-                       f"claims are coming faster than the region's surveyors can serve them: the free ones are kept "
-                       f"for claims they reach sooner (the nearest is {np.nanmin(self.eta[i]):.0f} min from this one)",
-                       now)
+                if EscalationReason.ALL_SURVEYORS_BUSY.value not in p.raised:
+                    _raise(plan, p, EscalationReason.ALL_SURVEYORS_BUSY,
+                           f"claims are coming faster than the region's surveyors can serve them: the free ones are "
+                           f"kept for claims they reach sooner (the nearest is {np.nanmin(self.eta[i]):.0f} min from "
+                           "this one)", now, self.backlog_promise(i, can_wait, options))
             else:
                 plan.no_prospect.append(p.claim.report_id)
                 key = (p.claim.loss_type, p.exclude)
@@ -414,8 +430,47 @@ class _Region:
                         local = local_time(now, rules)
                         on_duty = [s for s in surveyors if s.on_duty(local)]
                     reasons[key] = _why_not(p, on_duty, vehicles, rules)
-                _raise(plan, p, *reasons[key], now)
+                reason, detail = reasons[key]
+                if reason.value not in p.raised:
+                    _raise(plan, p, reason, detail, now, self.backlog_promise(i, can_wait, options)
+                           if reason is EscalationReason.ALL_SURVEYORS_BUSY else None)
         return plan
+
+    def backlog_promise(self, i: int, can_wait: np.ndarray, options: dict[int, Option]) -> datetime | None:
+        """The arrival to promise claim ``i``, left with no one in time: the region's backlog worked through
+        (``models/dispatch/backlog.py``) once per plan, from what this plan sends out; None if no one can take it."""
+        if self.backlog is None:
+            left = [n for n in range(len(self.claims)) if n not in options]
+            defer = self.deferrable()
+            release = np.where(defer, self.minutes_left + self.rules.storm.late_defer_minutes, 0.0)
+            counted = {n for n in left if can_wait[n] or n in self.waits_late}
+            order = sorted(left, key=lambda n: (self.claims[n].claim.priority, n not in counted, release[n],
+                                                self.minutes_left[n], n))
+            not_before = np.where([n in counted for n in range(len(self.claims))], 0.0, release)
+            by_surveyor = {o.surveyor_id: (n, o) for n, o in options.items()}
+            crew = []  # the free surveyors this plan sends out are busy at their scenes until their survey is done
+            for s in self.free:
+                if s.surveyor_id in by_surveyor:
+                    n, o = by_surveyor[s.surveyor_id]
+                    c = self.claims[n].claim
+                    s = replace(s, busy=True, lat=c.lat, lon=c.lon,
+                                free_at=o.eta + timedelta(minutes=self.rules.survey_minutes_for(c.loss_type)))
+                crew.append(s)
+            self.backlog = np.full(len(self.claims), np.inf)
+            self.backlog[order] = work_through([self.claims[n].claim for n in order],
+                                               [self.claims[n].exclude for n in order], not_before[order],
+                                               crew + self.busy, self.fleet, self.rules, self.travel, self.now)
+            # In a storm the claims still to come whose deadlines (and so their turn) fall before a deferred
+            # claim's turn go before it: each takes a surveyor for a cycle (time on scene and a typical drive),
+            # spread over the region's surveyors.
+            if self.minute_value and self.inflow:
+                storm = self.rules.storm
+                cycle = self.rules.survey_minutes + storm.typical_drive_minutes
+                ahead = sum(rate * np.maximum(0.0, release - self.rules.arrival.minutes(zone) - storm.late_defer_minutes)
+                            for zone, rate in self.inflow.items())
+                self.backlog += np.where(not_before > 0, ahead * cycle / max(1, len(crew) + len(self.busy)), 0.0)
+        minutes = self.backlog[i]
+        return self.promise(self.now + timedelta(minutes=float(minutes))) if np.isfinite(minutes) else None
 
 
 def _pair_cost(eta, minutes_left, tasks_today, weight, cover):

@@ -5,12 +5,13 @@ claims, and cover among surveyors who would all be on time.
 Day speeds (10:00 in Shanghai): urban 30 km/h with a detour of 1.25 and 3 min to set off, so a scene d km
 away in town is 3 + 2.5 d minutes off; each surveyor drives their own vehicle, parked beside them."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from models.contract.dispatch_events import EscalationReason
-from models.contract.loss_report import InjurySeverity, LossReported, EXAMPLE_REPORT
+from models.contract.loss_report import EXAMPLE_REPORT, InjurySeverity, LossReported, LossType
 from models.dispatch.coverage import DemandPoint, cover_lost
 from models.dispatch.load import region_load
 from models.dispatch.neighbours import lend
@@ -271,3 +272,40 @@ def test_a_neighbours_surveyor_clearly_sooner_is_lent_to_a_claim_late_anyway():
     old = pending(claim(at=offset(0), reported=NOW - timedelta(minutes=30 + RULES.storm.late_defer_minutes)))
     starved = plan([old], [("home", 40, None)], demand=_storm())
     assert lend([old], starved, _neighbours(("sx-a", 12, None), ("sx-b", -30, None)), RULES, TRAVEL, NOW)
+
+
+def test_a_claim_left_with_everyone_busy_is_promised_when_the_backlog_reaches_it():
+    # One surveyor, 4.5 km off, free in 60 min: after both town claims' deadlines. She reaches the first at
+    # 60 + 3 + 11.25 = 74.25 min and the second, beside it, after its 45 min on scene and 3 to set off: 122.25.
+    # Each claim is told that plus the 10-min margin, rounded up to 5 minutes, at once.
+    first = claim(at=offset(0), report_id="first", reported=NOW - timedelta(minutes=1))
+    second = claim(at=offset(0), report_id="second")
+    p = plan([second, first], [("s", 4.5, 60)])
+    assert not p.assigned and sorted(p.no_prospect) == ["first", "second"]
+    told = {e.report_id: e for e in p.escalated}
+    assert {e.reason for e in told.values()} == {EscalationReason.ALL_SURVEYORS_BUSY}
+    assert told["first"].proposed_arrival_at == NOW + timedelta(minutes=85)
+    assert told["second"].proposed_arrival_at == NOW + timedelta(minutes=135)
+    # An urgent claim reported later goes first, and is told so; the routine ones wait behind it.
+    urgent = claim(at=offset(0), report_id="urgent", reported=NOW, priority=1)
+    q = {e.report_id: e.proposed_arrival_at for e in plan([second, first, urgent], [("s", 4.5, 60)]).escalated}
+    assert q["urgent"] == NOW + timedelta(minutes=85) and q["first"] == NOW + timedelta(minutes=135)
+    # No one able to take it (a cargo claim, no one with the skill): escalated as such, with no time to tell.
+    cargo = claim(at=offset(0), report_id="cargo", loss_type=LossType.CARGO)
+    states, cars = crew(("s", 4.5, 60))
+    states = [replace(s, surveyor=s.surveyor.model_copy(update={"skills": frozenset({LossType.VEHICLE})}))
+              for s in states]
+    [e] = plan_region([pending(cargo)], states, cars, RULES, TRAVEL, NOW).escalated
+    assert e.reason is EscalationReason.NO_SKILLED_SURVEYOR and e.proposed_arrival_at is None
+
+
+def test_in_a_storm_a_deferred_claim_is_promised_no_sooner_than_its_turn():
+    # The far scene kept waiting in a storm (test above) is reached once it is late_defer_minutes past its
+    # deadline at the soonest (90 + 60 min, then 63 min of driving), later still for the town claims still to
+    # come whose turn falls before it.
+    far = claim(at=offset(60), zone=Zone.FAR, minutes=90, report_id="far")
+    [e] = plan([far], [("s", 0, None)], demand=_storm()).escalated
+    assert e.reason is EscalationReason.ALL_SURVEYORS_BUSY
+    assert e.proposed_arrival_at >= NOW + timedelta(minutes=90 + RULES.storm.late_defer_minutes + 63)
+    calm = plan([far], [("s", 0, None)], demand=_storm(n=30, minutes=10)[:1])  # one call: no storm, she goes
+    assert [a.report_id for a in calm.assigned] == ["far"]
