@@ -288,9 +288,11 @@ def run_planner(reports: list[Report], people: list[Person], regions: tuple[Regi
             raised.setdefault(e.report_id, set()).add(e.reason.value)
             out.escalations += 1
             if e.proposed_arrival_at is not None:
-                out.promised[e.report_id] = (e.proposed_arrival_at - T0).total_seconds() / 60
+                # the store keeps the later of two promises (what the customer was last told)
+                out.promised[e.report_id] = max(out.promised.get(e.report_id, 0.0),
+                                                (e.proposed_arrival_at - T0).total_seconds() / 60)
                 if e.report_id not in sent_now and e.report_id not in out.told_waiting:
-                    out.told_waiting[e.report_id] = (t, out.promised[e.report_id])
+                    out.told_waiting[e.report_id] = (t, (e.proposed_arrival_at - T0).total_seconds() / 60)
         by_id = {r.rid: r for r in waiting}
         by_sid = {p.sid: p for p in everyone}
         return [(by_sid[a.surveyor_id], by_id[a.report_id], (a.estimated_arrival_at - T0).total_seconds() / 60)
