@@ -43,6 +43,7 @@ from models.contract.dispatch_events import (ClaimRegistered, DispatchEscalated,
 from models.dispatch.rules import DispatchRules
 from models.contract.event import derived_event_id
 from models.dispatch.travel import TravelTimeModel
+from models.dispatch.zones import Zone
 
 # Costs per claim of the lowest priority class; a claim's are multiplied by its class weight.
 _ON_TIME = 0.0
@@ -161,7 +162,7 @@ class _Region:
     backlog: np.ndarray | None = None
     #: Reports per minute into the region lately, by zone (plain counts over the storm window): the claims still
     #: to come that will go before one left waiting now.
-    inflow: dict = field(default_factory=dict)
+    inflow: dict[Zone, float] = field(default_factory=dict)
 
     @classmethod
     def of(cls, pending, surveyors, vehicles, rules, travel, now, demand=()) -> "_Region":
@@ -183,7 +184,7 @@ class _Region:
         # may still be worth waiting for, late: ``hold_late``).
         latest = max(p.claim.deadline_at for p in claims)
         since = now - timedelta(minutes=rules.storm.window_minutes)
-        inflow: dict = {}
+        inflow: dict[Zone, float] = {}
         for d in demand:
             if d.reported_at is not None and since < d.reported_at <= now:
                 inflow[d.zone] = inflow.get(d.zone, 0.0) + 1.0 / rules.storm.window_minutes

@@ -307,5 +307,8 @@ def test_in_a_storm_a_deferred_claim_is_promised_no_sooner_than_its_turn():
     [e] = plan([far], [("s", 0, None)], demand=_storm()).escalated
     assert e.reason is EscalationReason.ALL_SURVEYORS_BUSY
     assert e.proposed_arrival_at >= NOW + timedelta(minutes=90 + RULES.storm.late_defer_minutes + 63)
+    # twice the calls a minute: twice the town claims whose turn comes before it, so a later time
+    [heavier] = plan([far], [("s", 0, None)], demand=_storm(n=60)).escalated
+    assert heavier.proposed_arrival_at > e.proposed_arrival_at
     calm = plan([far], [("s", 0, None)], demand=_storm(n=30, minutes=10)[:1])  # one call: no storm, she goes
     assert [a.report_id for a in calm.assigned] == ["far"]
