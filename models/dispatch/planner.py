@@ -11,7 +11,9 @@ time and workload. A claim no one can reach in time takes the free surveyor who
 arrives first, unless a busy one would arrive clearly sooner
 (``late_wait_gain_minutes``): then it waits for them, the busy surveyor held for
 it alone. Among claims past their deadline, the one overdue longer ranks higher
-(``overdue_preference``), so none starves behind newer late ones. While claims come
+(``overdue_preference``, the more so for a claim few surveyors can take: a cargo claim
+waits for the region's one cargo surveyor, who is not spent on late claims anyone could
+take), so none starves behind newer late ones. While claims come
 into the region faster than its surveyors serve them (``models/dispatch/load.py``),
 each pair also costs the surveyor's time it takes, drive and survey, so that no one
 is sent on a trip longer than a claim is worth while nearer claims keep coming, and
@@ -163,6 +165,9 @@ class _Region:
     #: Reports per minute into the region lately, by zone (plain counts over the storm window): the claims still
     #: to come that will go before one left waiting now.
     inflow: dict[Zone, float] = field(default_factory=dict)
+    #: Per claim: the region's surveyors over those who could take it (1: anyone; 4: a quarter of them). A late
+    #: claim's wait counts that many times over: only those few can ever take it, the others' claims have more.
+    scarcity: np.ndarray | float = 1.0
 
     @classmethod
     def of(cls, pending, surveyors, vehicles, rules, travel, now, demand=()) -> "_Region":
@@ -189,6 +194,7 @@ class _Region:
             if d.reported_at is not None and since < d.reported_at <= now:
                 inflow[d.zone] = inflow.get(d.zone, 0.0) + 1.0 / rules.storm.window_minutes
         return cls(claims, free, busy, fleet, rules, travel, now, eta, vehicle_of, minutes_left,
+                   scarcity=_scarcity(claims, free + busy),
                    weight=weight, overdue=np.maximum(0.0, -minutes_left), cover=cover,
                    minute_value=load.minute_value, in_time=np.array([s.free_at < latest for s in busy], bool),
                    inflow=inflow)
@@ -292,7 +298,8 @@ class _Region:
         # A late pair's cost counts the claim's lateness, which already holds its time overdue: leaving it
         # unassigned costs that time again, and the preference, so that among late claims the one overdue
         # longer ranks higher (with no preference, the nearest would go first whatever the wait).
-        aged = np.where(self.deferrable(), _LATE, _HOPELESS) + (1.0 + self.rules.overdue_preference) * self.overdue
+        aged = (np.where(self.deferrable(), _LATE, _HOPELESS)
+                + (1.0 + self.rules.overdue_preference * self.scarcity) * self.overdue)
         np.fill_diagonal(dummy, np.where(held, 0.0, w * np.where(can_wait, _WAIT, aged)))
         options: dict[int, Option] = {}
         for _ in range(len(fleet) + 1):
@@ -472,6 +479,16 @@ class _Region:
                 self.backlog += np.where(not_before > 0, ahead * cycle / max(1, len(crew) + len(self.busy)), 0.0)
         minutes = self.backlog[i]
         return self.promise(self.now + timedelta(minutes=float(minutes))) if np.isfinite(minutes) else None
+
+
+def _scarcity(claims: list[PendingClaim], crew: list[SurveyorState]) -> np.ndarray:
+    """For each claim, how many of ``crew`` there are for each one who has its skill and has not declined it."""
+    able: dict[tuple, int] = {}
+    for p in claims:
+        key = (p.claim.loss_type, p.exclude)
+        if key not in able:
+            able[key] = sum(1 for s in crew if p.claim.loss_type in s.surveyor.skills and s.surveyor_id not in p.exclude)
+    return np.array([len(crew) / max(1, able[p.claim.loss_type, p.exclude]) for p in claims])
 
 
 def _pair_cost(eta, minutes_left, tasks_today, weight, cover):

@@ -61,7 +61,8 @@ class DispatchRules(BaseModel):
         default=0.5, ge=0,
         description="Among claims past their deadline, the one overdue longer goes first: each minute more it has "
                     "waited outweighs this many minutes of extra driving to it (0: the nearest first, whatever "
-                    "the wait).")
+                    "the wait). For a claim only some of the region's surveyors can take (a rare skill), each minute "
+                    "counts (surveyors / those able) times this: the few are not spent on claims anyone could take.")
     neighbour_max_km: float = Field(
         default=50, gt=0,
         description="A neighbouring region's surveyor is sent automatically only to a claim within this distance "

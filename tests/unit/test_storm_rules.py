@@ -312,3 +312,24 @@ def test_in_a_storm_a_deferred_claim_is_promised_no_sooner_than_its_turn():
     assert heavier.proposed_arrival_at > e.proposed_arrival_at
     calm = plan([far], [("s", 0, None)], demand=_storm(n=30, minutes=10)[:1])  # one call: no storm, she goes
     assert [a.report_id for a in calm.assigned] == ["far"]
+
+
+def test_a_late_claim_only_few_can_take_goes_before_an_older_one_anyone_could_take():
+    # Both claims past their deadline, 4 km off; the one free surveyor is the region's only one with cargo
+    # skills, three others (vehicle only) free in 20 min. The vehicle claim has waited longer (40 min overdue
+    # against 20), but anyone can take it: the cargo claim, which only she can, goes first.
+    cargo_kit = ("camera", "measuring_kit")
+    states = [state(surveyor("cargo", skills=(LossType.VEHICLE, LossType.CARGO)))]
+    cars = [vehicle("v-cargo", equipment=cargo_kit)]
+    for k in range(3):
+        states.append(state(surveyor(f"s{k}", at=offset(-1)), busy=True, free_at=NOW + timedelta(minutes=20)))
+        cars.append(vehicle(f"v{k}", at=offset(-1), busy=True))
+    older = claim(at=offset(4), report_id="vehicle", reported=NOW - timedelta(minutes=70))
+    rare = claim(at=offset(4, 0.1), report_id="cargo", loss_type=LossType.CARGO, reported=NOW - timedelta(minutes=50))
+    p = plan_region([pending(older), pending(rare)], states, cars, RULES, TRAVEL, NOW)
+    assert [(a.report_id, a.surveyor_id) for a in p.assigned] == [("cargo", "cargo")]
+    # where everyone can take both, the older goes first
+    both = [replace(s, surveyor=s.surveyor.model_copy(update={"skills": frozenset({LossType.VEHICLE, LossType.CARGO})}))
+            for s in states]
+    q = plan_region([pending(older), pending(rare)], both, cars, RULES, TRAVEL, NOW)
+    assert [a.report_id for a in q.assigned] == ["vehicle"]
