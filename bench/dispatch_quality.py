@@ -11,6 +11,8 @@ the product's default travel model, and time on scene is drawn per report.
 (a) this dispatcher: `models.dispatch.planner.plan_region` re-plans a region's pending
     claims on every report, every finished survey and every modelled minute, then offers
     what it leaves unmet to the region's neighbours (`models.dispatch.neighbours.lend`);
+    its time on scene learned as a worker learns it (`yesterday`'s surveys and those
+    completed since, every `LEARN_EVERY` modelled minutes);
 (b) greedy nearest-available, the usual practice: a report takes the nearest
     free surveyor at once, else waits in a queue; a freed surveyor takes the
     oldest waiting report;
@@ -25,7 +27,8 @@ the product's default travel model, and time on scene is drawn per report.
     dispatcher: claims nobody reaches in time get nobody.
 
 Prints per storm the deadlines met on the limit, met on promise, greedy's and the optimum's, p90 and
-maximum lateness, maximum wait, priority-1 claims met; per family the sums; and the planner's decision time
+maximum lateness, maximum wait, priority-1 claims met, late claims told a time while still waiting and how
+many arrived by it; per family the sums; and the planner's decision time
 for 10, 100 and 500 pending claims against 200 surveyors.
 """
 
@@ -57,12 +60,16 @@ from models.dispatch.neighbours import lend  # noqa: E402
 from models.dispatch.planner import PendingClaim, plan_region  # noqa: E402
 from models.contract.loss_report import LossType  # noqa: E402
 from models.dispatch.roster import ShiftKind, Surveyor, SurveyVehicle  # noqa: E402
+from models.dispatch.scene_times import Survey, learn_scene_times  # noqa: E402
 from models.dispatch.travel import StraightLineTravel  # noqa: E402
 from models.dispatch.zones import ArrivalLimits, Region  # noqa: E402
 
 T0 = datetime(2026, 7, 15, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai: day speeds throughout
 TRAVEL = StraightLineTravel()
 RULES = DispatchRules(survey_minutes=25)
+#: How often, in modelled minutes, the planner's time on scene is learned again from the surveys completed so far
+#: (a worker: every 5 minutes); 0: never (the configured 25 minutes throughout).
+LEARN_EVERY = 5.0
 REGIONS = (
     Region(region_id="hz", name="Hangzhou", centre_lat=30.2741, centre_lon=120.1551, urban_radius_km=15),
     Region(region_id="nb", name="Ningbo", centre_lat=29.8683, centre_lon=121.5440, urban_radius_km=12),
@@ -246,16 +253,36 @@ def _simulate(reports: list[Report], people: list[Person], decide) -> Outcome:
     return out
 
 
+def yesterday(spec: Scenario, seed: int, n: int = 200) -> list[Survey]:
+    """Surveys of the family's kind completed before the storm (as a worker has yesterday's in its store), drawn
+    apart from the storm itself."""
+    rng = random.Random(10_000 + seed)
+    return [Survey(LossType.CARGO if rng.random() < spec.rare_share else LossType.VEHICLE, rng.uniform(*spec.survey))
+            for _ in range(n)]
+
+
 def run_planner(reports: list[Report], people: list[Person], regions: tuple[Region, ...] = (),
-                neighbours: bool = True) -> Outcome:
+                neighbours: bool = True, history: list[Survey] = ()) -> Outcome:
     """(a) this dispatcher, driven the way the workers drive it: each region planned, then its unmet claims
-    offered to its neighbours' spare surveyors (``regions``' adjacency; ``neighbours=False``: never)."""
+    offered to its neighbours' spare surveyors (``regions``' adjacency; ``neighbours=False``: never), its time
+    on scene learned from ``history`` and the surveys completed since."""
     adjacent = {r.region_id: r.neighbours for r in regions} if neighbours else {}
     roster = {p.sid: _surveyor(p) for p in people}
     kit = frozenset({"camera", "measuring_kit", "first_aid", "rain_gear"})
     raised: dict[str, set[str]] = {}
     seen: set[str] = set()
     recent: dict[str, list[DemandPoint]] = {}  # the region's recent scenes, as the workers read them
+    # Time on scene as the workers learn it (models/dispatch/scene_times.py): from the surveys completed so far,
+    # read again every LEARN_EVERY modelled minutes.
+    learned = {"at": -math.inf, "rules": RULES}
+
+    def rules_at(t: float, out: Outcome) -> DispatchRules:
+        if t - learned["at"] >= LEARN_EVERY:
+            done = [*history, *(Survey(r.skill, r.survey) for r in reports if r.rid in out.arrivals
+                                 and out.arrivals[r.rid] + r.survey <= t)]
+            learned["at"], learned["rules"] = t, RULES.model_copy(update={
+                "survey_minutes_by_loss_type": learn_scene_times(done, RULES.survey_minutes_for)})
+        return learned["rules"]
 
     def states_of(staff: list[Person], region: str, t: float):
         return ([SurveyorState(roster[p.sid], p.lat, p.lon, p.free_at > t, 0,
@@ -278,10 +305,11 @@ def run_planner(reports: list[Report], people: list[Person], regions: tuple[Regi
             deadline_at=T0 + timedelta(minutes=r.deadline)), pending_since=T0 + timedelta(minutes=r.t),
             raised=frozenset(raised.get(r.rid, ()))) for r in waiting]
         states, vehicles = states_of(staff, region, t)
-        plan = plan_region(claims, states, vehicles, RULES, TRAVEL, now, demand=recent.get(region, []))
+        rules = rules_at(t, out) if LEARN_EVERY else RULES
+        plan = plan_region(claims, states, vehicles, rules, TRAVEL, now, demand=recent.get(region, []))
         if adjacent.get(region):
             lend(claims, plan, {n: states_of([p for p in everyone if p.region == n], n, t)
-                                for n in adjacent[region]}, RULES, TRAVEL, now,
+                                for n in adjacent[region]}, rules, TRAVEL, now,
                  {n: recent.get(n, []) for n in adjacent[region]})
         sent_now = {a.report_id for a in plan.assigned}
         for e in plan.escalated:
@@ -558,7 +586,7 @@ def decision_times(n_pending: int, n_surveyors: int, reps: int, seed: int = 3, s
     return statistics.median(samples), samples[min(len(samples) - 1, int(math.ceil(0.99 * len(samples))) - 1)]
 
 
-def neighbours_help(spec: Scenario, reports: list[Report], people: list[Person], planned: Outcome,
+def neighbours_help(spec: Scenario, seed: int, reports: list[Report], people: list[Person], planned: Outcome,
                     time_limit: float) -> str:
     """What neighbours' help did for the most loaded region with neighbours: its deadlines met with help and
     without (this dispatcher run again lending nothing), the neighbours' own, and what the offline optimum
@@ -567,7 +595,7 @@ def neighbours_help(spec: Scenario, reports: list[Report], people: list[Person],
             for x in spec.regions if x.neighbours}
     home = max(load, key=load.get)
     near = next(x.neighbours for x in spec.regions if x.region_id == home)
-    alone = run_planner(reports, people, spec.regions, neighbours=False)
+    alone = run_planner(reports, people, spec.regions, neighbours=False, history=yesterday(spec, seed))
 
     def met(o: Outcome, regions) -> int:
         return sum(1 for r in reports if r.region in regions and o.arrivals.get(r.rid, math.inf) <= r.deadline)
@@ -617,7 +645,7 @@ def main() -> None:
         for seed in range(1, args.seeds + 1):
             reports, people = generate(spec, seed)
             found, bound, opt_met = offline_optimum(reports, people, args.optimum_seconds)
-            planned = run_planner(reports, people, spec.regions)
+            planned = run_planner(reports, people, spec.regions, history=yesterday(spec, seed))
             a, b = score(planned, reports, opt_met), score(run_greedy(reports, people), reports, opt_met)
             ok = (a["met"] >= b["met"] and a["p90_late"] <= b["p90_late"] + 1e-9
                   and a["max_late"] <= b["max_late"] + 1e-9)
@@ -640,7 +668,7 @@ def main() -> None:
                   f"{str(a['told_kept']) + '/' + str(a['told_waiting']):>10}"
                   f"  {'yes' if ok else 'NO':<4}{'yes' if waits else 'no'}", flush=True)
             if any(x.neighbours for x in spec.regions):
-                print(neighbours_help(spec, reports, people, planned, args.optimum_seconds), flush=True)
+                print(neighbours_help(spec, seed, reports, people, planned, args.optimum_seconds), flush=True)
             if args.replanned and spec.family == "storm":
                 replanned = score(run_replanned(reports, people), reports)["met"]
                 print(f"{'':<41}re-planned reference: {replanned} (this/re-planned "
