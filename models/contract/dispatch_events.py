@@ -134,15 +134,15 @@ class ArrivalDeadlineMissed(Event):
 
 class ArrivalPromiseMissed(Event):
     """A claim that could not be met was promised an arrival (``proposed_arrival_at`` of its escalation), and
-    the surveyor had not arrived when that time passed either: the customer is to be told again, the dispatcher
-    to look."""
+    the surveyor had not arrived when that time passed either, or no surveyor had even been sent: the customer
+    is to be told again, the dispatcher to look."""
 
     type: Literal["arrival_promise_missed"] = "arrival_promise_missed"
-    task_id: uuid.UUID
+    task_id: uuid.UUID | None = Field(description="The live task; null when no surveyor had been sent by then.")
     report_id: str
     region_id: str
     zone: Zone
-    surveyor_id: str
+    surveyor_id: str | None = Field(description="Who is on the way; null when no surveyor had been sent by then.")
     deadline_at: AwareDatetime = Field(description="The zone's limit, already missed.")
     promised_arrival_at: AwareDatetime = Field(description="The arrival promised the customer, missed now.")
     estimated_arrival_at: AwareDatetime | None = Field(

@@ -46,11 +46,14 @@ def arrival_missed(task_id: uuid.UUID, report_id: str, region_id: str, zone: str
     return missed, notice
 
 
-def promise_missed(task_id: uuid.UUID, report_id: str, region_id: str, zone: str, surveyor_id: str,
+def promise_missed(task_id: uuid.UUID | None, report_id: str, region_id: str, zone: str, surveyor_id: str | None,
                    deadline_at: datetime, promised_arrival_at: datetime, estimated_arrival_at: datetime | None,
                    now: datetime) -> ArrivalPromiseMissed:
-    """The arrival promised to a claim that could not be met passed with no arrival: held like the limit."""
-    return ArrivalPromiseMissed(event_id=derived_event_id("promise-missed", task_id), occurred_at=now,
+    """The arrival promised to a claim that could not be met passed with no arrival: held like the limit. Without
+    a task (no one sent by then) it fires once per time told: a later time told is watched again."""
+    event_id = (derived_event_id("promise-missed", task_id) if task_id is not None else
+                derived_event_id("promise-missed-waiting", report_id, promised_arrival_at.isoformat()))
+    return ArrivalPromiseMissed(event_id=event_id, occurred_at=now,
                                 task_id=task_id, report_id=report_id, region_id=region_id, zone=Zone(zone),
                                 surveyor_id=surveyor_id, deadline_at=deadline_at,
                                 promised_arrival_at=promised_arrival_at,

@@ -71,13 +71,21 @@ async def fire_arrivals_missed(pool: asyncpg.Pool, now: datetime) -> list[tuple[
 
 
 async def fire_promises_missed(pool: asyncpg.Pool, now: datetime) -> list[tuple[str, Dispatched]]:
-    """Live tasks past the arrival promised their claim with no arrival: (zone, records) for each, once."""
+    """Live tasks past the arrival promised their claim with no arrival, and claims past the arrival they were
+    told with no one sent yet: (zone, records) for each, once (a claim's once per time told)."""
     async with unit_of_work(pool, CONSUMER) as uow:
         fired = []
         for r in await watchdog_store.promises_missed(uow.conn, now):
             missed = promise_missed(r["task_id"], r["report_id"], r["region_id"], r["zone"], r["surveyor_id"],
                                     r["deadline_at"], r["promised_arrival_at"], r["estimated_arrival_at"], now)
             await watchdog_store.mark_promise_missed(uow.conn, r["task_id"], now)
+            outputs = [encode("dispatch.assignments", missed)]
+            uow.queue(missed.event_id, outputs)
+            fired.append((r["zone"], Dispatched(outputs)))
+        for r in await watchdog_store.waiting_promises_missed(uow.conn, now):
+            missed = promise_missed(None, r["report_id"], r["region_id"], r["zone"], None, r["deadline_at"],
+                                    r["promised_arrival_at"], None, now)
+            await watchdog_store.mark_waiting_promise_missed(uow.conn, r["report_id"], now)
             outputs = [encode("dispatch.assignments", missed)]
             uow.queue(missed.event_id, outputs)
             fired.append((r["zone"], Dispatched(outputs)))

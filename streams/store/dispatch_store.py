@@ -210,12 +210,14 @@ async def recent_scenes(conn: asyncpg.Connection, region_ids: list[str], limit: 
 
 async def hold_to_promises(conn: asyncpg.Connection, promises: list[tuple[str, datetime]]) -> None:
     """Each claim (and its live task, if any) keeps the arrival it was promised; a later promise for the same
-    claim replaces an earlier one only if it is later (what the customer was last told)."""
+    claim replaces an earlier one only if it is later (what the customer was last told), and is watched again
+    while the claim waits."""
     if not promises:
         return
     ids, times = [r for r, _ in promises], [t for _, t in promises]
     await conn.execute(
-        "UPDATE claims c SET promised_arrival_at = p.at FROM unnest($1::text[], $2::timestamptz[]) AS p(report_id, at)"
+        "UPDATE claims c SET promised_arrival_at = p.at, promise_missed_at = NULL"
+        " FROM unnest($1::text[], $2::timestamptz[]) AS p(report_id, at)"
         " WHERE c.report_id = p.report_id AND (c.promised_arrival_at IS NULL OR c.promised_arrival_at < p.at)",
         ids, times)
     await conn.execute(

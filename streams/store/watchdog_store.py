@@ -71,6 +71,20 @@ async def mark_promise_missed(conn: asyncpg.Connection, task_id: uuid.UUID, now:
     await conn.execute("UPDATE survey_tasks SET promise_missed_at = $2 WHERE task_id = $1", task_id, now)
 
 
+async def waiting_promises_missed(conn: asyncpg.Connection, now: datetime) -> list[asyncpg.Record]:
+    """Claims still waiting for a surveyor past the arrival they were told, not yet reported; locked."""
+    return await conn.fetch(
+        "SELECT report_id, region_id, zone, deadline_at, promised_arrival_at FROM claims"
+        " WHERE dispatch_state = 'pending' AND promise_missed_at IS NULL AND promised_arrival_at <= $1"
+        " ORDER BY promised_arrival_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        now, BATCH,
+    )
+
+
+async def mark_waiting_promise_missed(conn: asyncpg.Connection, report_id: str, now: datetime) -> None:
+    await conn.execute("UPDATE claims SET promise_missed_at = $2 WHERE report_id = $1", report_id, now)
+
+
 async def waiting_regions(conn: asyncpg.Connection, now: datetime) -> list[asyncpg.Record]:
     """The regions where claims wait (region_id, state_version, and ``due``: some claim there is due for
     review at ``now``), in region order.

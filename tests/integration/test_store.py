@@ -23,7 +23,7 @@ from streams.handlers.intake import commit_time
 from streams.services import board as board_service, watchdog as watchdog_service
 from streams.services.dispatch import Dispatcher, keep_committed, register_reports
 from streams.services.unit_of_work import unit_of_work
-from streams.store import roster_store, watchdog_store
+from streams.store import dispatch_store, roster_store, watchdog_store
 from streams.store.dispatch_store import pending_claims, recent_scenes
 from streams.store.migrations import apply_migrations
 from streams.store.outbox import mark_published
@@ -773,3 +773,46 @@ async def test_an_arrival_promise_passed_without_the_surveyor_fires_once_and_an_
     assert missed.report_id == broken.report_id and missed.promised_arrival_at == promised[broken.report_id][1]
     assert missed.deadline_at == broken.deadline_at and missed.surveyor_id == broken.surveyor_id
     assert not mine(await watchdog_service.fire_promises_missed(db, later + timedelta(minutes=5)))
+
+
+def _everyone_busy(pending, surveyors, vehicles, now, rules, demand=()):
+    """The real planner, every limit passed and every surveyor out for two more hours: claims are left waiting,
+    each told when the backlog will reach it."""
+    due = [dataclasses.replace(p, claim=p.claim.model_copy(update={"deadline_at": now})) for p in pending]
+    out = [dataclasses.replace(s, busy=True, free_at=now + timedelta(hours=2)) for s in surveyors]
+    return plan_region(due, out, vehicles, rules, StraightLineTravel(), now)
+
+
+async def test_a_time_told_to_a_claim_still_waiting_is_watched_too_once_per_time_told(db):
+    """A claim left with no one is told an arrival at once (``all_surveyors_busy``); when that time passes and
+    still no one has been sent, the watchdog says so once (no task, no surveyor); a later time told is watched
+    again."""
+    from models.contract.dispatch_events import ArrivalPromiseMissed
+
+    accepted = await _accepted(db, "watch")
+    rid = accepted.report.report_id
+    now = datetime.now(timezone.utc)
+    done = await register_and_dispatch(db, [accepted], now, now.replace(hour=0), RULES, _everyone_busy)
+    assert not [a for p in done.plans for a in p.assigned]
+    [told] = [e for p in done.plans for e in p.escalated if e.report_id == rid]
+    assert told.reason.value == "all_surveyors_busy" and told.proposed_arrival_at > now + timedelta(hours=2)
+    assert await db.fetchval("SELECT promised_arrival_at FROM claims WHERE report_id = $1", rid) == \
+        told.proposed_arrival_at
+
+    def mine(fired):
+        return [ArrivalPromiseMissed.model_validate_json(o.value) for _, d in fired for o in d.outputs
+                if json.loads(o.value)["report_id"] == rid]
+
+    assert not mine(await watchdog_service.fire_promises_missed(db, told.proposed_arrival_at - timedelta(seconds=1)))
+    passed = told.proposed_arrival_at + timedelta(seconds=1)
+    [missed] = mine(await watchdog_service.fire_promises_missed(db, passed))
+    assert missed.task_id is None and missed.surveyor_id is None
+    assert missed.promised_arrival_at == told.proposed_arrival_at and missed.deadline_at == accepted.claim.deadline_at
+    assert not mine(await watchdog_service.fire_promises_missed(db, passed + timedelta(minutes=5)))
+    # the customer told a later time: watched again, and fired once more when that one passes too
+    later = told.proposed_arrival_at + timedelta(minutes=30)
+    async with db.acquire() as conn:
+        await dispatch_store.hold_to_promises(conn, [(rid, later)])
+    assert not mine(await watchdog_service.fire_promises_missed(db, passed + timedelta(minutes=6)))
+    [again] = mine(await watchdog_service.fire_promises_missed(db, later + timedelta(seconds=1)))
+    assert again.promised_arrival_at == later and again.event_id != missed.event_id
