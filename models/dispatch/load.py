@@ -65,6 +65,16 @@ class Load:
         return self.minute_value > 0
 
 
+def recent_rates(points: Iterable, window_minutes: float, now: datetime) -> dict:
+    """Reports per minute over the last ``window_minutes``, by the zone of each point (anything with ``zone`` and
+    ``reported_at``; a time not known is not counted)."""
+    since, rates = now - timedelta(minutes=window_minutes), {}
+    for p in points:
+        if p.reported_at is not None and since < p.reported_at <= now:
+            rates[p.zone] = rates.get(p.zone, 0.0) + 1.0 / window_minutes
+    return rates
+
+
 def region_load(reported: Iterable[datetime | None], on_duty: int, survey_minutes: float, rules: StormRules,
                 now: datetime) -> Load:
     """The load of a region whose recent reports were made at ``reported`` (None: time unknown, not counted),

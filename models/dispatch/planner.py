@@ -39,13 +39,12 @@ from models.dispatch.backlog import work_through
 from models.dispatch.coverage import DemandPoint, cover_lost
 from models.dispatch.deadlines import promise
 from models.dispatch.fleet import SurveyorState, VehicleState, local_time, suitable_vehicles
-from models.dispatch.load import region_load
+from models.dispatch.load import recent_rates, region_load
 from models.contract.dispatch_events import (ClaimRegistered, DispatchEscalated, EscalationReason, Scene, SurveyorAssigned,
                                     SurveyorReassigned)
 from models.dispatch.rules import DispatchRules
 from models.contract.event import derived_event_id
 from models.dispatch.travel import TravelTimeModel
-from models.dispatch.zones import Zone
 
 # Costs per claim of the lowest priority class; a claim's are multiplied by its class weight.
 _ON_TIME = 0.0
@@ -162,9 +161,8 @@ class _Region:
     #: Minutes until each claim is reached when the backlog is worked through (worked out once, when a claim
     #: left with no one needs a time to promise).
     backlog: np.ndarray | None = None
-    #: Reports per minute into the region lately, by zone (plain counts over the storm window): the claims still
-    #: to come that will go before one left waiting now.
-    inflow: dict[Zone, float] = field(default_factory=dict)
+    #: The region's recent scenes (where and when its claims came from).
+    demand: Sequence[DemandPoint] = ()
     #: Per claim: the region's surveyors over those who could take it (1: anyone; 4: a quarter of them). A late
     #: claim's wait counts that many times over: only those few can ever take it, the others' claims have more.
     scarcity: np.ndarray | float = 1.0
@@ -188,16 +186,11 @@ class _Region:
         # A busy surveyor free only after every deadline here has passed cannot be waited for on time (one
         # may still be worth waiting for, late: ``hold_late``).
         latest = max(p.claim.deadline_at for p in claims)
-        since = now - timedelta(minutes=rules.storm.window_minutes)
-        inflow: dict[Zone, float] = {}
-        for d in demand:
-            if d.reported_at is not None and since < d.reported_at <= now:
-                inflow[d.zone] = inflow.get(d.zone, 0.0) + 1.0 / rules.storm.window_minutes
         return cls(claims, free, busy, fleet, rules, travel, now, eta, vehicle_of, minutes_left,
                    scarcity=_scarcity(claims, free + busy),
                    weight=weight, overdue=np.maximum(0.0, -minutes_left), cover=cover,
                    minute_value=load.minute_value, in_time=np.array([s.free_at < latest for s in busy], bool),
-                   inflow=inflow)
+                   demand=demand)
 
     def who_can_wait(self, among: np.ndarray, taken: frozenset[str] = frozenset()) -> np.ndarray:
         """Which of the claims ``among`` (indices) someone busy will still reach in time, with a vehicle
@@ -471,11 +464,11 @@ class _Region:
             # In a storm the claims still to come whose deadlines (and so their turn) fall before a deferred
             # claim's turn go before it: each takes a surveyor for a cycle (time on scene and a typical drive),
             # spread over the region's surveyors.
-            if self.minute_value and self.inflow:
+            if self.minute_value:
                 storm = self.rules.storm
                 cycle = self.rules.survey_minutes + storm.typical_drive_minutes
                 ahead = sum(rate * np.maximum(0.0, release - self.rules.arrival.minutes(zone) - storm.late_defer_minutes)
-                            for zone, rate in self.inflow.items())
+                            for zone, rate in recent_rates(self.demand, storm.window_minutes, self.now).items())
                 self.backlog += np.where(not_before > 0, ahead * cycle / max(1, len(crew) + len(self.busy)), 0.0)
         minutes = self.backlog[i]
         return self.promise(self.now + timedelta(minutes=float(minutes))) if np.isfinite(minutes) else None
