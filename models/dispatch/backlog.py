@@ -14,48 +14,81 @@ scene after the time on scene there. A deferrable claim is not reached before it
 stops being deferrable, since nearer claims take the surveyors until then.
 
 What it does not see: reports still to come in a higher class (they go first), a
-vehicle two surveyors would need at once. The promise adds a margin for that
+vehicle two surveyors would need at once (each drives the one they have, or one beside
+them). The promise adds a margin for that
 (``promise_margin_minutes``); bench/dispatch_quality.py measures how often the first
 time told is kept.
 """
 
 from __future__ import annotations
 
+import heapq
 from datetime import datetime
 
 import numpy as np
 
-from models.dispatch.arrivals import eta_matrix
-from models.dispatch.fleet import SurveyorState, VehicleState
+from models.dispatch.fleet import SurveyorState, local_time
 from models.dispatch.rules import DispatchRules
 from models.dispatch.travel import TravelTimeModel
 from models.contract.dispatch_events import ClaimRegistered
 
 
+#: How many claims at the head of the backlog are worked through with each surveyor's drive from where they are;
+#: behind them, who will be where is not knowable anyway, and each takes a typical drive (``storm``'s): a backlog
+#: of hundreds costs no more to estimate than one of a hundred.
+EXACT = 40
+
+
 def work_through(queue: list[ClaimRegistered], excludes: list[frozenset[str]], not_before: np.ndarray,
-                 surveyors: list[SurveyorState], fleet: list[VehicleState], rules: DispatchRules,
-                 travel: TravelTimeModel, now: datetime) -> np.ndarray:
+                 surveyors: list[SurveyorState], rules: DispatchRules, travel: TravelTimeModel,
+                 now: datetime) -> np.ndarray:
     """Minutes from ``now`` until each claim of ``queue`` is reached when the backlog is served in that order by
-    ``surveyors`` (busy ones from ``free_at`` at their position), each claim reached no sooner than
-    ``not_before`` (minutes from now) plus the drive; ``inf`` where no one can take it."""
+    ``surveyors`` (busy ones from ``free_at`` at their position, each in the vehicle they drive), each claim
+    reached no sooner than ``not_before`` (minutes from now) plus the drive; ``inf`` where no one on duty has
+    the skill (or all who have declined it)."""
     arrive = np.full(len(queue), np.inf)
     if not queue or not surveyors:
         return arrive
-    first, _ = eta_matrix(queue, surveyors, fleet, rules, travel, now, excludes, vehicles_out_return=True)
-    start = np.array([max(0.0, (s.free_at - now).total_seconds() / 60.0) if s.busy and s.free_at else 0.0
-                      for s in surveyors])
-    lat, lon = np.array([c.lat for c in queue]), np.array([c.lon for c in queue])
-    between = travel.drive_matrix(lat, lon, lat, lon, [c.zone for c in queue], now) + travel.setup_minutes
+    local = local_time(now, rules)
+    on_duty = np.array([s.on_duty(local) for s in surveyors])
+    kinds: dict[tuple, np.ndarray] = {}  # who can take a claim, by what decides it (a backlog has few kinds)
+    for c, ex in zip(queue, excludes):
+        if (c.loss_type, ex) not in kinds:
+            kinds[c.loss_type, ex] = on_duty & np.array([c.loss_type in s.surveyor.skills and s.surveyor_id not in ex
+                                                         for s in surveyors])
+    free_at = np.array([max(0.0, (s.free_at - now).total_seconds() / 60.0) if s.busy and s.free_at else 0.0
+                        for s in surveyors])  # when each surveyor is next free, minutes from now
     survey = np.array([rules.survey_minutes_for(c.loss_type) for c in queue])
-    free_at = start.copy()                              # when each surveyor is next free, minutes from now
-    at = np.full(len(surveyors), -1)                    # the claim each one was last sent to here (-1: none yet)
-    for i in range(len(queue)):
-        able = np.isfinite(first[i])
+    head = queue[:EXACT]
+    # From every surveyor's position and every scene of the head to every scene of the head, in one matrix.
+    lat = np.array([s.lat for s in surveyors] + [c.lat for c in head])
+    lon = np.array([s.lon for s in surveyors] + [c.lon for c in head])
+    drive = travel.drive_matrix(lat, lon, lat[len(surveyors):], lon[len(surveyors):], [c.zone for c in head],
+                                now) + travel.setup_minutes
+    at = np.arange(len(surveyors))                      # where each one sets off from: a row of ``drive``
+    for i, c in enumerate(head):
+        able = kinds[c.loss_type, excludes[i]]
         if not able.any():
             continue
-        drive = np.where(at < 0, first[i] - start, between[np.maximum(at, 0), i])
-        when = np.where(able, np.maximum(free_at, not_before[i]) + drive, np.inf)
+        when = np.where(able, np.maximum(free_at, not_before[i]) + drive[at, i], np.inf)
         j = int(np.argmin(when))
         arrive[i] = when[j]
-        free_at[j], at[j] = when[j] + survey[i], i
+        free_at[j], at[j] = when[j] + survey[i], len(surveyors) + i
+    tail = range(len(head), len(queue))
+    typical = rules.storm.typical_drive_minutes + travel.setup_minutes
+    if len(kinds) == 1:  # one kind of claim (the usual backlog): a queue of surveyors
+        [able] = kinds.values()
+        ready = [(float(free_at[j]), int(j)) for j in np.flatnonzero(able)]
+        heapq.heapify(ready)
+        for i in tail if ready else ():
+            soonest, j = heapq.heappop(ready)
+            arrive[i] = max(soonest, not_before[i]) + typical
+            heapq.heappush(ready, (arrive[i] + survey[i], j))
+    else:
+        for i in tail:
+            able = kinds[queue[i].loss_type, excludes[i]]
+            if able.any():
+                j = int(np.argmin(np.where(able, free_at, np.inf)))
+                arrive[i] = max(free_at[j], not_before[i]) + typical
+                free_at[j] = arrive[i] + survey[i]
     return arrive

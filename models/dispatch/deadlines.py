@@ -6,6 +6,8 @@ import math
 import uuid
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from models.contract.dispatch_events import (ArrivalDeadlineMissed, ArrivalPromiseMissed, CustomerContactOverdue,
                                              LateArrivalNoticeIssued)
 from models.contract.event import derived_event_id
@@ -21,6 +23,13 @@ def round_up(at: datetime, minutes: int) -> datetime:
 def promise(estimate: datetime, margin_minutes: float, round_minutes: int) -> datetime:
     """The arrival a plan that cannot meet a deadline promises: its estimate, a margin, rounded up."""
     return round_up(estimate + timedelta(minutes=margin_minutes), round_minutes)
+
+
+def promises_after(now: datetime, minutes: np.ndarray, margin_minutes: float, round_minutes: int) -> list[datetime | None]:
+    """``promise`` for arrivals ``minutes`` after ``now``, many at once (None where a minute count is not finite)."""
+    step = round_minutes * 60
+    at = np.ceil((now.timestamp() + (np.asarray(minutes, float) + margin_minutes) * 60) / step) * step
+    return [datetime.fromtimestamp(x, tz=now.tzinfo) if np.isfinite(x) else None for x in at]
 
 
 def contact_overdue(task_id: uuid.UUID, report_id: str, region_id: str, surveyor_id: str, due_at: datetime,
@@ -48,11 +57,11 @@ def arrival_missed(task_id: uuid.UUID, report_id: str, region_id: str, zone: str
 
 def promise_missed(task_id: uuid.UUID | None, report_id: str, region_id: str, zone: str, surveyor_id: str | None,
                    deadline_at: datetime, promised_arrival_at: datetime, estimated_arrival_at: datetime | None,
-                   now: datetime) -> ArrivalPromiseMissed:
+                   now: datetime, told: uuid.UUID | None = None) -> ArrivalPromiseMissed:
     """The arrival promised to a claim that could not be met passed with no arrival: held like the limit. Without
-    a task (no one sent by then) it fires once per time told: a later time told is watched again."""
+    a task (no one sent by then) it fires once per time told (``told``: the escalation that told it)."""
     event_id = (derived_event_id("promise-missed", task_id) if task_id is not None else
-                derived_event_id("promise-missed-waiting", report_id, promised_arrival_at.isoformat()))
+                derived_event_id("promise-missed-waiting", told))
     return ArrivalPromiseMissed(event_id=event_id, occurred_at=now,
                                 task_id=task_id, report_id=report_id, region_id=region_id, zone=Zone(zone),
                                 surveyor_id=surveyor_id, deadline_at=deadline_at,

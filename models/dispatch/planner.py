@@ -37,7 +37,7 @@ from scipy.optimize import linear_sum_assignment
 from models.dispatch.arrivals import Option, best_option, eta_matrix
 from models.dispatch.backlog import work_through
 from models.dispatch.coverage import DemandPoint, cover_lost
-from models.dispatch.deadlines import promise
+from models.dispatch.deadlines import promise, promises_after
 from models.dispatch.fleet import SurveyorState, VehicleState, local_time, suitable_vehicles
 from models.dispatch.load import recent_rates, region_load
 from models.contract.dispatch_events import (ClaimRegistered, DispatchEscalated, EscalationReason, Scene, SurveyorAssigned,
@@ -161,6 +161,7 @@ class _Region:
     #: Minutes until each claim is reached when the backlog is worked through (worked out once, when a claim
     #: left with no one needs a time to promise).
     backlog: np.ndarray | None = None
+    backlog_told: list[datetime | None] = field(default_factory=list)  #: ``backlog`` as times to tell
     #: The region's recent scenes (where and when its claims came from).
     demand: Sequence[DemandPoint] = ()
     #: Per claim: the region's surveyors over those who could take it (1: anyone; 4: a quarter of them). A late
@@ -235,38 +236,37 @@ class _Region:
         if len(options) < len(self.claims):
             can_wait = self.who_can_wait(every)
             options = self.solve(can_wait)
-        # A claim left waiting may have counted on a vehicle that the plan sends out with a free surveyor (the
-        # only one with a camera, say): then, unless another vehicle still gets someone there in time, it has
-        # no prospect, and the plan is made again with that known. Each round only takes prospects away, so it
-        # ends (found by the property test: a claim left waiting for a surveyor without a vehicle while the one
-        # free surveyor went late elsewhere). Usually a busy surveyor's vehicle is their own, never taken here.
-        for _ in range(len(self.claims)):
+        # Each re-plan below may undo what an earlier check found, so they are made again, in turn, until none
+        # changes the plan (found by the property test: a claim kept waiting for the one busy surveyor while the
+        # plan made for the claim that lost him sent the free one out in the only vehicle). Each change only
+        # takes a prospect away or holds a claim for a busy surveyor not yet held for, so the rounds end.
+        for _ in range(len(self.claims) + len(self.busy) + 1):
+            changed = False
+            # A claim left waiting may have counted on a vehicle that the plan sends out with a free surveyor (the
+            # only one with a camera, say): then, unless another vehicle still gets someone there in time, it has
+            # no prospect. Usually a busy surveyor's vehicle is their own, never taken here.
             taken = frozenset(o.vehicle_id for o in options.values())
             doubtful = np.array([i for i in every if i not in options and can_wait[i] and self.using[i] <= taken],
                                 dtype=int)
-            if not doubtful.size:
-                break
-            still = self.who_can_wait(doubtful, taken)
-            lost = doubtful[~still[doubtful]]
-            if not lost.size:
-                break
-            can_wait[lost] = False
-            options = self.solve(can_wait)
-        # More claims may count on busy surveyors than there are busy surveyors to go round: each claim left
-        # waiting keeps its prospect only with a busy surveyor of its own (the higher class, then the earlier
-        # deadline first); the others have none and are planned again (each round only takes prospects away).
-        for _ in range(len(self.claims)):
+            if doubtful.size:
+                still = self.who_can_wait(doubtful, taken)
+                lost = doubtful[~still[doubtful]]
+                if lost.size:
+                    can_wait[lost] = False
+                    options, changed = self.solve(can_wait), True
+            # More claims may count on busy surveyors than there are busy surveyors to go round: each claim left
+            # waiting keeps its prospect only with a busy surveyor of its own (the higher class, then the earlier
+            # deadline first); the others have none.
             lost = self.overcounted(can_wait, options)
-            if not lost.size:
+            if lost.size:
+                can_wait[lost] = False
+                options, changed = self.solve(can_wait), True
+            # A late send that a busy surveyor would beat clearly: the claim waits for them, and the free
+            # surveyor is planned again for the rest.
+            if self.hold_late(options):
+                options, changed = self.solve(can_wait), True
+            if not changed:
                 break
-            can_wait[lost] = False
-            options = self.solve(can_wait)
-        # A late send that a busy surveyor would beat clearly: the claim waits for them, and the free surveyor
-        # is planned again for the rest (each round holds claims for busy surveyors not yet held for, so it ends).
-        for _ in range(len(self.busy)):
-            if not self.hold_late(options):
-                break
-            options = self.solve(can_wait)
         return can_wait, options
 
     def solve(self, can_wait: np.ndarray) -> dict[int, Option]:
@@ -295,11 +295,24 @@ class _Region:
                 + (1.0 + self.rules.overdue_preference * self.scarcity) * self.overdue)
         np.fill_diagonal(dummy, np.where(held, 0.0, w * np.where(can_wait, _WAIT, aged)))
         options: dict[int, Option] = {}
+        best, best_cost = {}, np.inf
+        index = {s.surveyor_id: j for j, s in enumerate(free)}
         for _ in range(len(fleet) + 1):
             rows, cols = linear_sum_assignment(np.hstack([cost, dummy]))
             chosen = {int(i): int(j) for i, j in zip(rows, cols) if j < len(free) and cost[i, j] < _IMPOSSIBLE}
             options, bumped = _settle_vehicles(chosen, claims, free, fleet, eta, vehicle_of, late, self.rules,
                                                self.travel, self.now)
+            # What this round's plan (each pair with the vehicle it really gets) costs, claims left unassigned
+            # included: a later round may be worse, since a bumped claim's arrivals only rise (found by the
+            # property test: one camera for two surveyors, and each claim that once lost it never got it back).
+            total = float(np.diag(dummy)[[i for i in range(len(claims)) if i not in options]].sum())
+            for i, o in options.items():
+                j = index[o.surveyor_id]
+                minutes = np.array([(o.eta - self.now).total_seconds() / 60.0])
+                total += float(self.time_cost(minutes[None, :], _pair_cost(
+                    minutes, self.minutes_left[i], workload[j], w[i], self.cover[j])[None, :], [i])[0, 0])
+            if total < best_cost:
+                best, best_cost = options, total
             if not bumped:
                 break
             for i in sorted({i for i, _, _ in bumped}):
@@ -317,7 +330,7 @@ class _Region:
                 cost[i] = self.time_cost(eta[i][None, :], _pair_cost(eta[i], self.minutes_left[i], workload, w[i],
                                                                      self.cover)[None, :], [i])[0]
                 late[i] = eta[i] - self.minutes_left[i]
-        return options
+        return best
 
     def deferrable(self) -> np.ndarray:
         """Claims that may be left without a surveyor at the cost of one deadline, not of leaving them with no
@@ -441,13 +454,13 @@ class _Region:
         """The arrival to promise claim ``i``, left with no one in time: the region's backlog worked through
         (``models/dispatch/backlog.py``) once per plan, from what this plan sends out; None if no one can take it."""
         if self.backlog is None:
-            left = [n for n in range(len(self.claims)) if n not in options]
-            defer = self.deferrable()
-            release = np.where(defer, self.minutes_left + self.rules.storm.late_defer_minutes, 0.0)
-            counted = {n for n in left if can_wait[n] or n in self.waits_late}
-            order = sorted(left, key=lambda n: (self.claims[n].claim.priority, n not in counted, release[n],
-                                                self.minutes_left[n], n))
-            not_before = np.where([n in counted for n in range(len(self.claims))], 0.0, release)
+            left = np.array([n not in options for n in range(len(self.claims))])
+            release = np.where(self.deferrable(), self.minutes_left + self.rules.storm.late_defer_minutes, 0.0)
+            counted = left & (can_wait | np.isin(np.arange(len(self.claims)), list(self.waits_late)))
+            priority = np.array([p.claim.priority for p in self.claims])
+            ranked = np.lexsort((np.arange(len(self.claims)), self.minutes_left, release, ~counted, priority))
+            order = ranked[left[ranked]]
+            not_before = np.where(counted, 0.0, release)
             by_surveyor = {o.surveyor_id: (n, o) for n, o in options.items()}
             crew = []  # the free surveyors this plan sends out are busy at their scenes until their survey is done
             for s in self.free:
@@ -460,7 +473,7 @@ class _Region:
             self.backlog = np.full(len(self.claims), np.inf)
             self.backlog[order] = work_through([self.claims[n].claim for n in order],
                                                [self.claims[n].exclude for n in order], not_before[order],
-                                               crew + self.busy, self.fleet, self.rules, self.travel, self.now)
+                                               crew + self.busy, self.rules, self.travel, self.now)
             # In a storm the claims still to come whose deadlines (and so their turn) fall before a deferred
             # claim's turn go before it: each takes a surveyor for a cycle (time on scene and a typical drive),
             # spread over the region's surveyors.
@@ -470,8 +483,9 @@ class _Region:
                 ahead = sum(rate * np.maximum(0.0, release - self.rules.arrival.minutes(zone) - storm.late_defer_minutes)
                             for zone, rate in recent_rates(self.demand, storm.window_minutes, self.now).items())
                 self.backlog += np.where(not_before > 0, ahead * cycle / max(1, len(crew) + len(self.busy)), 0.0)
-        minutes = self.backlog[i]
-        return self.promise(self.now + timedelta(minutes=float(minutes))) if np.isfinite(minutes) else None
+            self.backlog_told = promises_after(self.now, self.backlog, self.rules.promise_margin_minutes,
+                                               self.rules.promise_round_minutes)
+        return self.backlog_told[i]
 
 
 def _scarcity(claims: list[PendingClaim], crew: list[SurveyorState]) -> np.ndarray:

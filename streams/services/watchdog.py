@@ -82,13 +82,18 @@ async def fire_promises_missed(pool: asyncpg.Pool, now: datetime) -> list[tuple[
             outputs = [encode("dispatch.assignments", missed)]
             uow.queue(missed.event_id, outputs)
             fired.append((r["zone"], Dispatched(outputs)))
-        for r in await watchdog_store.waiting_promises_missed(uow.conn, now):
+        # Times told while the claim waited: fired if it still waits with no one sent, else settled silently
+        # (its task, if any, is watched above).
+        passed = await watchdog_store.times_told_passed(uow.conn, now)
+        for r in passed:
+            if not r["waiting"]:
+                continue
             missed = promise_missed(None, r["report_id"], r["region_id"], r["zone"], None, r["deadline_at"],
-                                    r["promised_arrival_at"], None, now)
-            await watchdog_store.mark_waiting_promise_missed(uow.conn, r["report_id"], now)
+                                    r["proposed_arrival_at"], None, now, told=r["event_id"])
             outputs = [encode("dispatch.assignments", missed)]
             uow.queue(missed.event_id, outputs)
             fired.append((r["zone"], Dispatched(outputs)))
+        await watchdog_store.mark_times_told_checked(uow.conn, [r["event_id"] for r in passed], now)
     return fired
 
 

@@ -208,21 +208,20 @@ async def recent_scenes(conn: asyncpg.Connection, region_ids: list[str], limit: 
     return out
 
 
-async def hold_to_promises(conn: asyncpg.Connection, promises: list[tuple[str, datetime]]) -> None:
-    """Each claim (and its live task, if any) keeps the arrival it was promised; a later promise for the same
-    claim replaces an earlier one only if it is later (what the customer was last told), and is watched again
-    while the claim waits."""
-    if not promises:
+async def hold_to_promises(conn: asyncpg.Connection, report_ids: list[str]) -> None:
+    """The claims just sent a surveyor who will be late, and their live tasks, keep the latest arrival the
+    customer was told (the escalations keep every time told, stored with them: a time told while the claim waited
+    may be later than the one told at dispatch)."""
+    if not report_ids:
         return
-    ids, times = [r for r, _ in promises], [t for _, t in promises]
     await conn.execute(
-        "UPDATE claims c SET promised_arrival_at = p.at, promise_missed_at = NULL"
-        " FROM unnest($1::text[], $2::timestamptz[]) AS p(report_id, at)"
-        " WHERE c.report_id = p.report_id AND (c.promised_arrival_at IS NULL OR c.promised_arrival_at < p.at)",
-        ids, times)
+        "UPDATE claims c SET promised_arrival_at = e.at FROM (SELECT report_id, max(proposed_arrival_at) AS at"
+        " FROM escalations WHERE report_id = ANY($1::text[]) AND proposed_arrival_at IS NOT NULL GROUP BY report_id) e"
+        " WHERE c.report_id = e.report_id AND (c.promised_arrival_at IS NULL OR c.promised_arrival_at < e.at)",
+        report_ids)
     await conn.execute(
         "UPDATE survey_tasks t SET promised_arrival_at = c.promised_arrival_at FROM claims c"
-        " WHERE c.report_id = ANY($1::text[]) AND t.report_id = c.report_id AND t.live", ids)
+        " WHERE c.report_id = ANY($1::text[]) AND t.report_id = c.report_id AND t.live", report_ids)
 
 
 async def recent_trips(conn: asyncpg.Connection, limit: int) -> list[Trip]:
@@ -255,13 +254,14 @@ async def due_for_review(conn: asyncpg.Connection, region_id: str, now: datetime
 async def store_escalations(conn: asyncpg.Connection, escalated: list, attempt_of: dict[str, int]) -> set:
     """Store escalations (each once); returns the event ids stored now, the ones to publish."""
     return {r["event_id"] for r in await conn.fetch(
-        "INSERT INTO escalations (event_id, report_id, attempt, region_id, zone, reason, detail, created_at)"
+        "INSERT INTO escalations (event_id, report_id, attempt, region_id, zone, reason, detail, created_at,"
+        " proposed_arrival_at)"
         " SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],"
-        " $8::timestamptz[]) ON CONFLICT DO NOTHING RETURNING event_id",
+        " $8::timestamptz[], $9::timestamptz[]) ON CONFLICT DO NOTHING RETURNING event_id",
         [e.event_id for e in escalated], [e.report_id for e in escalated],
         [attempt_of[e.report_id] for e in escalated], [e.region_id for e in escalated],
         [e.zone.value for e in escalated], [e.reason.value for e in escalated], [e.detail for e in escalated],
-        [e.occurred_at for e in escalated],
+        [e.occurred_at for e in escalated], [getattr(e, "proposed_arrival_at", None) for e in escalated],
     )}
 
 
@@ -337,7 +337,8 @@ async def task_for_update(conn: asyncpg.Connection, task_id: uuid.UUID, surveyor
     """The task this surveyor holds, locked: status, claim, region, zone, times (None: not theirs)."""
     return await conn.fetchrow(
         "SELECT t.status, t.report_id, t.region_id, t.zone, t.assigned_at, t.deadline_at, c.reported_at,"
-        " COALESCE(t.promised_arrival_at, c.promised_arrival_at) AS promised_arrival_at, t.estimated_arrival_at"
+        " COALESCE(t.promised_arrival_at, c.promised_arrival_at, (SELECT max(e.proposed_arrival_at) FROM escalations e"
+        " WHERE e.report_id = t.report_id)) AS promised_arrival_at, t.estimated_arrival_at"
         " FROM survey_tasks t JOIN claims c USING (report_id)"
         " WHERE t.task_id = $1 AND t.surveyor_id = $2 FOR UPDATE OF t",
         task_id, surveyor_id,

@@ -71,18 +71,21 @@ async def mark_promise_missed(conn: asyncpg.Connection, task_id: uuid.UUID, now:
     await conn.execute("UPDATE survey_tasks SET promise_missed_at = $2 WHERE task_id = $1", task_id, now)
 
 
-async def waiting_promises_missed(conn: asyncpg.Connection, now: datetime) -> list[asyncpg.Record]:
-    """Claims still waiting for a surveyor past the arrival they were told, not yet reported; locked."""
+async def times_told_passed(conn: asyncpg.Connection, now: datetime) -> list[asyncpg.Record]:
+    """Escalations whose proposed arrival (the time told) has passed, not yet looked at, with whether the claim
+    still waits for a surveyor; locked."""
     return await conn.fetch(
-        "SELECT report_id, region_id, zone, deadline_at, promised_arrival_at FROM claims"
-        " WHERE dispatch_state = 'pending' AND promise_missed_at IS NULL AND promised_arrival_at <= $1"
-        " ORDER BY promised_arrival_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        "SELECT e.event_id, e.report_id, e.region_id, e.zone, e.proposed_arrival_at, c.deadline_at,"
+        " c.dispatch_state = 'pending' AS waiting FROM escalations e JOIN claims c USING (report_id)"
+        " WHERE e.promise_checked_at IS NULL AND e.proposed_arrival_at <= $1"
+        " ORDER BY e.proposed_arrival_at LIMIT $2 FOR UPDATE OF e SKIP LOCKED",
         now, BATCH,
     )
 
 
-async def mark_waiting_promise_missed(conn: asyncpg.Connection, report_id: str, now: datetime) -> None:
-    await conn.execute("UPDATE claims SET promise_missed_at = $2 WHERE report_id = $1", report_id, now)
+async def mark_times_told_checked(conn: asyncpg.Connection, event_ids: list[uuid.UUID], now: datetime) -> None:
+    await conn.execute("UPDATE escalations SET promise_checked_at = $2 WHERE event_id = ANY($1::uuid[])",
+                       event_ids, now)
 
 
 async def waiting_regions(conn: asyncpg.Connection, now: datetime) -> list[asyncpg.Record]:

@@ -786,7 +786,7 @@ def _everyone_busy(pending, surveyors, vehicles, now, rules, demand=()):
 async def test_a_time_told_to_a_claim_still_waiting_is_watched_too_once_per_time_told(db):
     """A claim left with no one is told an arrival at once (``all_surveyors_busy``); when that time passes and
     still no one has been sent, the watchdog says so once (no task, no surveyor); a later time told is watched
-    again."""
+    too; once someone is sent, a time told that passes is settled without a word."""
     from models.contract.dispatch_events import ArrivalPromiseMissed
 
     accepted = await _accepted(db, "watch")
@@ -796,7 +796,7 @@ async def test_a_time_told_to_a_claim_still_waiting_is_watched_too_once_per_time
     assert not [a for p in done.plans for a in p.assigned]
     [told] = [e for p in done.plans for e in p.escalated if e.report_id == rid]
     assert told.reason.value == "all_surveyors_busy" and told.proposed_arrival_at > now + timedelta(hours=2)
-    assert await db.fetchval("SELECT promised_arrival_at FROM claims WHERE report_id = $1", rid) == \
+    assert await db.fetchval("SELECT proposed_arrival_at FROM escalations WHERE event_id = $1", told.event_id) == \
         told.proposed_arrival_at
 
     def mine(fired):
@@ -809,10 +809,19 @@ async def test_a_time_told_to_a_claim_still_waiting_is_watched_too_once_per_time
     assert missed.task_id is None and missed.surveyor_id is None
     assert missed.promised_arrival_at == told.proposed_arrival_at and missed.deadline_at == accepted.claim.deadline_at
     assert not mine(await watchdog_service.fire_promises_missed(db, passed + timedelta(minutes=5)))
-    # the customer told a later time: watched again, and fired once more when that one passes too
+    # the customer told a later time (another escalation of the claim): watched too, fired once when it passes
     later = told.proposed_arrival_at + timedelta(minutes=30)
+    retold = told.model_copy(update={"event_id": uuid.uuid4(), "proposed_arrival_at": later})
     async with db.acquire() as conn:
-        await dispatch_store.hold_to_promises(conn, [(rid, later)])
+        await dispatch_store.store_escalations(conn, [retold], {rid: 1})
     assert not mine(await watchdog_service.fire_promises_missed(db, passed + timedelta(minutes=6)))
     [again] = mine(await watchdog_service.fire_promises_missed(db, later + timedelta(seconds=1)))
     assert again.promised_arrival_at == later and again.event_id != missed.event_id
+    # once someone is sent, a time told that passes is settled silently (the task's own watch holds it)
+    await db.execute("UPDATE claims SET dispatch_state = 'assigned' WHERE report_id = $1", rid)
+    third = told.model_copy(update={"event_id": uuid.uuid4(), "proposed_arrival_at": later + timedelta(minutes=30)})
+    async with db.acquire() as conn:
+        await dispatch_store.store_escalations(conn, [third], {rid: 1})
+    assert not mine(await watchdog_service.fire_promises_missed(db, later + timedelta(hours=1)))
+    assert await db.fetchval("SELECT promise_checked_at IS NOT NULL FROM escalations WHERE event_id = $1",
+                             third.event_id)

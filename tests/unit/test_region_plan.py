@@ -223,6 +223,34 @@ def test_the_same_input_gives_the_same_plan():
     assert plan(cs, ss, vs).assigned == plan(list(reversed(cs)), list(reversed(ss)), list(reversed(vs))).assigned
 
 
+
+def test_a_claim_is_not_left_waiting_for_a_busy_surveyor_whose_only_vehicle_another_claims_surveyor_takes():
+    # Found by the property test below. Two claims at the busy surveyor's scene (free in 20 min: on time for
+    # either), one vehicle there, and a free surveyor 12 km off (late for either). One claim counts on the busy
+    # surveyor; the other is sent the free one, in the only vehicle: then the first has no prospect either.
+    people = [state(surveyor("far", at=offset(12))), state(surveyor("busy", at=offset(0)), busy=True,
+                                                            free_at=NOW + timedelta(minutes=20))]
+    p = plan([claim(at=offset(0), report_id="R0"), claim(at=offset(0), report_id="R1")], people,
+             [vehicle("v0", at=offset(0))])
+    assert [(a.surveyor_id, a.vehicle_id) for a in p.assigned] == [("far", "v0")] and not p.waiting
+    [left] = [e for e in p.escalated if e.report_id not in {a.report_id for a in p.assigned}]
+    assert left.reason is EscalationReason.ALL_SURVEYORS_BUSY
+
+
+def test_one_vehicle_fit_for_the_claims_goes_to_the_surveyor_on_time_however_the_rounds_go():
+    # Found by the property test below. One camera among four vehicles, two free surveyors (one beside it, one
+    # 8 km off), five town claims and a property claim only the near surveyor can take. Each round of settling
+    # vehicles leaves a claim that lost the camera without it for good; the plan is the best round's, not the
+    # last: the near surveyor takes the camera to a claim beside it, on time.
+    people = [state(surveyor("nb", region="nb")), state(surveyor("far", at=offset(8))),
+              state(surveyor("near", skills=(LossType.VEHICLE, LossType.PROPERTY)))]
+    fleet = [vehicle(f"v{k}", equipment=()) for k in range(3)] + [
+        vehicle("v3", equipment=("camera", "measuring_kit", "first_aid"))]
+    claims = ([claim(at=offset(3), report_id="R0")] + [claim(at=offset(0), report_id=f"R{k}") for k in range(1, 5)]
+              + [claim(at=offset(12), loss_type=LossType.PROPERTY, report_id="R5")])
+    [a] = plan(claims, people, fleet).assigned
+    assert (a.surveyor_id, a.vehicle_id, a.meets_deadline) == ("near", "v3", True)
+
 people = st.lists(
     st.tuples(st.booleans(), st.sampled_from([ShiftKind.DAY, ShiftKind.NIGHT]),
               st.sets(st.sampled_from(list(LossType)), min_size=1), st.floats(-40, 40), st.sampled_from(["hz", "nb"])),
