@@ -318,11 +318,10 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
         for e in escalated:
             if e.event_id in raised:
                 results[e.region_id].outputs.append(encode("dispatch.assignments", e))
-        # A claim sent someone who will be late: it and its task keep the latest time the customer was told.
-        await dispatch_store.hold_to_promises(conn, sorted({e.report_id for e in escalated if e.event_id in raised
-                                                            and e.proposed_arrival_at is not None}
-                                                           & {a.report_id for _, plan, _ in decided
-                                                              for a in plan.assigned}))
+    # A claim sent someone who will be late keeps, with its task, the latest time the customer was told: told now,
+    # or earlier while it waited (for a busy surveyor, or with no one), when no new escalation is raised at dispatch.
+    await dispatch_store.hold_to_promises(conn, sorted({a.report_id for _, plan, _ in decided for a in plan.assigned
+                                                        if not a.meets_deadline}))
     return results
 
 

@@ -93,7 +93,8 @@ async def fire_promises_missed(pool: asyncpg.Pool, now: datetime) -> list[tuple[
             outputs = [encode("dispatch.assignments", missed)]
             uow.queue(missed.event_id, outputs)
             fired.append((r["zone"], Dispatched(outputs)))
-        await watchdog_store.mark_times_told_checked(uow.conn, [r["event_id"] for r in passed], now)
+        if passed:
+            await watchdog_store.mark_times_told_checked(uow.conn, [r["event_id"] for r in passed], now)
     return fired
 
 
