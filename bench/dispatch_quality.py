@@ -53,7 +53,7 @@ from scipy.sparse import lil_matrix
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.dispatch.coverage import RECENT_SCENES, DemandPoint  # noqa: E402
-from models.dispatch.fleet import SurveyorState, VehicleState  # noqa: E402
+from models.dispatch.fleet import EnRoute, SurveyorState, VehicleState  # noqa: E402
 from models.contract.dispatch_events import ClaimRegistered  # noqa: E402
 from models.dispatch.rules import DispatchRules  # noqa: E402
 from models.dispatch.neighbours import lend  # noqa: E402
@@ -214,6 +214,11 @@ class Outcome:
     #: The first promise a claim was given while still waiting for a surveyor: (minute told, arrival promised).
     told_waiting: dict[str, tuple[float, float]] = field(default_factory=dict)
     escalations: int = 0
+    #: Each person's last trip: (minute set out, from lat, from lon, report id, arrival minute).
+    trips: dict[str, tuple] = field(default_factory=dict)
+    #: Reports whose surveyor a decision just turned round to another (sent back to wait); and how many in all.
+    withdrawn: list[str] = field(default_factory=list)
+    diverted: int = 0
 
 
 def _surveyor(p: Person) -> Surveyor:
@@ -243,14 +248,33 @@ def _simulate(reports: list[Report], people: list[Person], decide) -> Outcome:
         for region, rs in waiting.items():
             if not rs:
                 continue
-            for p, r, arrive in decide(t, region, rs, [p for p in people if p.region == region], out, people):
+            sends = decide(t, region, rs, [p for p in people if p.region == region], out, people)
+            for rid in out.withdrawn:  # a surveyor turned round: that report waits again
+                out.arrivals.pop(rid), out.sent.pop(rid)
+                waiting[by_id[rid].region].append(by_id[rid])
+            out.diverted += len(out.withdrawn)
+            out.withdrawn.clear()
+            for p, r, arrive in sends:
+                trip = out.trips.get(p.sid)
+                if trip is not None and t < trip[4]:  # on the way elsewhere: from where they are now
+                    lat, lon = _on_the_way(trip, p.lat, p.lon, t)
+                    arrive = t + _minutes(lat, lon, r.lat, r.lon, r.zone)
                 out.arrivals[r.rid], out.sent[r.rid] = arrive, t
+                out.trips[p.sid] = (t, p.lat, p.lon, r.rid, arrive)
                 p.free_at, p.lat, p.lon = arrive + r.survey, r.lat, r.lon
                 heapq.heappush(events, (p.free_at, 2, ""))
             rs[:] = [r for r in rs if r.rid not in out.arrivals]
         if t > reports[-1].t and not any(waiting.values()):
             break
     return out
+
+
+def _on_the_way(trip: tuple, to_lat: float, to_lon: float, t: float) -> tuple[float, float]:
+    """Where a person on ``trip`` to the scene at (``to_lat``, ``to_lon``) is at minute ``t``: driving at an even
+    pace along the straight line."""
+    t0, lat, lon, _, arrive = trip
+    f = min(1.0, max(0.0, (t - t0) / (arrive - t0))) if arrive > t0 else 1.0
+    return lat + f * (to_lat - lat), lon + f * (to_lon - lon)
 
 
 def yesterday(spec: Scenario, seed: int, n: int = 200) -> list[Survey]:
@@ -267,6 +291,7 @@ def run_planner(reports: list[Report], people: list[Person], regions: tuple[Regi
     offered to its neighbours' spare surveyors (``regions``' adjacency; ``neighbours=False``: never), its time
     on scene learned from ``history`` and the surveys completed since."""
     adjacent = {r.region_id: r.neighbours for r in regions} if neighbours else {}
+    priority_of = {r.rid: r.priority for r in reports}
     roster = {p.sid: _surveyor(p) for p in people}
     kit = frozenset({"camera", "measuring_kit", "first_aid", "rain_gear"})
     raised: dict[str, set[str]] = {}
@@ -284,9 +309,18 @@ def run_planner(reports: list[Report], people: list[Person], regions: tuple[Regi
                 "survey_minutes_by_loss_type": learn_scene_times(done, RULES.survey_minutes_for)})
         return learned["rules"]
 
-    def states_of(staff: list[Person], region: str, t: float):
+    def on_way(p: Person, region: str, t: float, out: Outcome) -> EnRoute | None:
+        trip = out.trips.get(p.sid)
+        if trip is None or trip[4] <= t:
+            return None
+        t0, lat, lon, rid, arrive = trip
+        return EnRoute(uuid.uuid5(uuid.NAMESPACE_OID, "task-" + rid), rid, region, priority_of[rid], f"v-{p.sid}", T0 + timedelta(minutes=t0), lat, lon,
+                       T0 + timedelta(minutes=arrive))
+
+    def states_of(staff: list[Person], region: str, t: float, out: Outcome):
         return ([SurveyorState(roster[p.sid], p.lat, p.lon, p.free_at > t, 0,
-                               T0 + timedelta(minutes=p.free_at) if p.free_at > t else None) for p in staff],
+                               T0 + timedelta(minutes=p.free_at) if p.free_at > t else None, None,
+                               on_way(p, region, t, out)) for p in staff],
                 [VehicleState(SurveyVehicle(vehicle_id=f"v-{p.sid}", region_id=region, equipment=kit,
                                             base_lat=p.lat, base_lon=p.lon), p.free_at > t) for p in staff])
 
@@ -304,14 +338,15 @@ def run_planner(reports: list[Report], people: list[Person], regions: tuple[Regi
             reported_at=T0 + timedelta(minutes=r.t), lat=r.lat, lon=r.lon,
             deadline_at=T0 + timedelta(minutes=r.deadline)), pending_since=T0 + timedelta(minutes=r.t),
             raised=frozenset(raised.get(r.rid, ()))) for r in waiting]
-        states, vehicles = states_of(staff, region, t)
+        states, vehicles = states_of(staff, region, t, out)
         rules = rules_at(t, out) if LEARN_EVERY else RULES
         plan = plan_region(claims, states, vehicles, rules, TRAVEL, now, demand=recent.get(region, []))
         if adjacent.get(region):
-            lend(claims, plan, {n: states_of([p for p in everyone if p.region == n], n, t)
+            lend(claims, plan, {n: states_of([p for p in everyone if p.region == n], n, t, out)
                                 for n in adjacent[region]}, rules, TRAVEL, now,
                  {n: recent.get(n, []) for n in adjacent[region]})
         sent_now = {a.report_id for a in plan.assigned}
+        out.withdrawn += [w.report_id for w in plan.withdrawn]
         for e in plan.escalated:
             raised.setdefault(e.report_id, set()).add(e.reason.value)
             out.escalations += 1

@@ -172,15 +172,17 @@ class LateArrivalNoticeIssued(Event):
 
 
 class TaskWithdrawn(Event):
-    """A surveyor's task taken back by a dispatcher (reassigned, the claim cancelled, the surveyor off duty):
-    the surveyor stops; a new task, if any, follows as its own event."""
+    """A surveyor's task taken back: by a dispatcher (reassigned, the claim cancelled, the surveyor off duty),
+    or by dispatch, the surveyor turned round on the way to a claim of a higher class that no one else reaches in
+    time (diverted; the claim given up is dispatched again). The surveyor stops; a new task, if any, follows as
+    its own event."""
 
     type: Literal["task_withdrawn"] = "task_withdrawn"
     task_id: uuid.UUID
     report_id: str
     region_id: str
     surveyor_id: str
-    reason: str = Field(description="reassigned, claim_cancelled or surveyor_off_duty.")
+    reason: str = Field(description="reassigned, claim_cancelled, surveyor_off_duty or diverted.")
 
 
 class ArrivalTimeAgreed(Event):

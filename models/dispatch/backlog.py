@@ -51,42 +51,50 @@ def work_through(queue: list[ClaimRegistered], excludes: list[frozenset[str]], n
         return arrive
     local = local_time(now, rules)
     on_duty = np.array([s.on_duty(local) for s in surveyors])
-    kinds: dict[tuple, np.ndarray] = {}  # who can take a claim, by what decides it (a backlog has few kinds)
-    for c, ex in zip(queue, excludes):
-        if (c.loss_type, ex) not in kinds:
-            kinds[c.loss_type, ex] = on_duty & np.array([c.loss_type in s.surveyor.skills and s.surveyor_id not in ex
-                                                         for s in surveyors])
+    # Who can take a claim, by what decides it: a backlog has few kinds, and hundreds of claims (plain lists and
+    # floats below: a storm's plan works its backlog through in every batch).
+    key = [(c.loss_type, ex) for c, ex in zip(queue, excludes)]
+    kinds = {k: on_duty & np.array([k[0] in s.surveyor.skills and s.surveyor_id not in k[1] for s in surveyors])
+             for k in dict.fromkeys(key)}
+    minutes = {t: rules.survey_minutes_for(t) for t, _ in kinds}
+    survey = [minutes[t] for t, _ in key]
+    not_before = np.asarray(not_before, float).tolist()
     free_at = np.array([max(0.0, (s.free_at - now).total_seconds() / 60.0) if s.busy and s.free_at else 0.0
                         for s in surveyors])  # when each surveyor is next free, minutes from now
-    survey = np.array([rules.survey_minutes_for(c.loss_type) for c in queue])
     head = queue[:EXACT]
     # From every surveyor's position and every scene of the head to every scene of the head, in one matrix.
     lat = np.array([s.lat for s in surveyors] + [c.lat for c in head])
     lon = np.array([s.lon for s in surveyors] + [c.lon for c in head])
     drive = travel.drive_matrix(lat, lon, lat[len(surveyors):], lon[len(surveyors):], [c.zone for c in head],
                                 now) + travel.setup_minutes
+    to = np.ascontiguousarray(drive.T)                  # to each scene of the head, from each row
     at = np.arange(len(surveyors))                      # where each one sets off from: a row of ``drive``
-    for i, c in enumerate(head):
-        able = kinds[c.loss_type, excludes[i]]
-        if not able.any():
+    barred = {k: np.where(able, 0.0, np.inf) for k, able in kinds.items()}
+    for i in range(len(head)):
+        if not kinds[key[i]].any():
             continue
-        when = np.where(able, np.maximum(free_at, not_before[i]) + drive[at, i], np.inf)
-        j = int(np.argmin(when))
+        when = np.maximum(free_at, not_before[i])
+        when += to[i].take(at)
+        when += barred[key[i]]
+        j = int(when.argmin())
         arrive[i] = when[j]
         free_at[j], at[j] = when[j] + survey[i], len(surveyors) + i
     tail = range(len(head), len(queue))
     typical = rules.storm.typical_drive_minutes + travel.setup_minutes
     if len(kinds) == 1:  # one kind of claim (the usual backlog): a queue of surveyors
         [able] = kinds.values()
-        ready = [(float(free_at[j]), int(j)) for j in np.flatnonzero(able)]
+        ready = [(t, j) for t, j in zip(free_at[able].tolist(), np.flatnonzero(able).tolist())]
         heapq.heapify(ready)
+        reached = []
         for i in tail if ready else ():
             soonest, j = heapq.heappop(ready)
-            arrive[i] = max(soonest, not_before[i]) + typical
-            heapq.heappush(ready, (arrive[i] + survey[i], j))
+            t = max(soonest, not_before[i]) + typical
+            reached.append(t)
+            heapq.heappush(ready, (t + survey[i], j))
+        arrive[len(head):len(head) + len(reached)] = reached
     else:
         for i in tail:
-            able = kinds[queue[i].loss_type, excludes[i]]
+            able = kinds[key[i]]
             if able.any():
                 j = int(np.argmin(np.where(able, free_at, np.inf)))
                 arrive[i] = max(free_at[j], not_before[i]) + typical

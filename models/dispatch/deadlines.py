@@ -6,8 +6,6 @@ import math
 import uuid
 from datetime import datetime, timedelta
 
-import numpy as np
-
 from models.contract.dispatch_events import (ArrivalDeadlineMissed, ArrivalPromiseMissed, CustomerContactOverdue,
                                              LateArrivalNoticeIssued)
 from models.contract.event import derived_event_id
@@ -23,13 +21,6 @@ def round_up(at: datetime, minutes: int) -> datetime:
 def promise(estimate: datetime, margin_minutes: float, round_minutes: int) -> datetime:
     """The arrival a plan that cannot meet a deadline promises: its estimate, a margin, rounded up."""
     return round_up(estimate + timedelta(minutes=margin_minutes), round_minutes)
-
-
-def promises_after(now: datetime, minutes: np.ndarray, margin_minutes: float, round_minutes: int) -> list[datetime | None]:
-    """``promise`` for arrivals ``minutes`` after ``now``, many at once (None where a minute count is not finite)."""
-    step = round_minutes * 60
-    at = np.ceil((now.timestamp() + (np.asarray(minutes, float) + margin_minutes) * 60) / step) * step
-    return [datetime.fromtimestamp(x, tz=now.tzinfo) if np.isfinite(x) else None for x in at]
 
 
 def contact_overdue(task_id: uuid.UUID, report_id: str, region_id: str, surveyor_id: str, due_at: datetime,

@@ -13,6 +13,29 @@ from models.dispatch.rules import DispatchRules
 
 
 @dataclass(frozen=True)
+class EnRoute:
+    """A busy surveyor's live task while they are still on the way to its scene: what they could be diverted
+    from to a claim of a higher class, and where they are about now."""
+
+    task_id: object
+    report_id: str
+    region_id: str                       # the task's region (a loan's claim is in a neighbour's)
+    priority: int                        # of the task's claim (1: the highest class)
+    vehicle_id: str | None
+    set_out_at: datetime
+    from_lat: float                      # where they set out from
+    from_lon: float
+    arrive_at: datetime                  # expected at the scene (``SurveyorState.lat``/``lon``)
+
+    def position(self, to_lat: float, to_lon: float, now: datetime) -> tuple[float, float]:
+        """About where they are at ``now`` on their way to the scene at (``to_lat``, ``to_lon``): the share
+        of the trip's expected time gone, along the straight line (the app's positions are not a track)."""
+        span = (self.arrive_at - self.set_out_at).total_seconds()
+        f = 1.0 if span <= 0 else min(1.0, max(0.0, (now - self.set_out_at).total_seconds() / span))
+        return self.from_lat + f * (to_lat - self.from_lat), self.from_lon + f * (to_lon - self.from_lon)
+
+
+@dataclass(frozen=True)
 class SurveyorState:
     """A surveyor now: position (base, or the scene of the last task), live task, workload, duty override.
 
@@ -28,6 +51,7 @@ class SurveyorState:
     tasks_today: int = 0
     free_at: datetime | None = None
     duty: bool | None = None
+    en_route: EnRoute | None = None      # the live task, while they are on the way (None: at the scene, or free)
 
     @property
     def surveyor_id(self) -> str:
@@ -58,6 +82,8 @@ class SurveyorRecord:
     duty_until: datetime | None = None           # ... overriding the roster window until then
     scene: tuple[float, float] | None = None     # (lat, lon) of the live task
     loss_type: LossType | None = None            # of the live task's claim (how long its survey takes)
+    task: tuple | None = None                    # of the live task: (task id, report id, region id, the claim's
+                                                 # priority, assigned at)
 
     @property
     def sets_out_from(self) -> tuple[float, float]:
@@ -82,13 +108,25 @@ class SurveyorRecord:
             else:
                 free_at = max(self.estimated_arrival_at, now) + survey
                 until = min(until, self.estimated_arrival_at) if now < self.estimated_arrival_at else now
-        return SurveyorState(self.surveyor, *self.sets_out_from, self.busy, self.tasks_today, free_at, duty), until
+        return SurveyorState(self.surveyor, *self.sets_out_from, self.busy, self.tasks_today, free_at, duty,
+                             self.en_route), until
+
+    @property
+    def en_route(self) -> EnRoute | None:
+        if not (self.busy and self.arrived_at is None and self.task is not None and self.scene is not None
+                and self.estimated_arrival_at is not None):
+            return None
+        task_id, report_id, region_id, priority, assigned_at = self.task
+        return EnRoute(task_id, report_id, region_id, priority, self.vehicle_id, assigned_at, self.lat, self.lon,
+                       self.estimated_arrival_at)
 
     def with_task(self, vehicle_id: str, estimated_arrival_at: datetime, scene: tuple[float, float],
-                  loss_type: LossType | None = None) -> "SurveyorRecord":
-        """The record once a new task at ``scene`` (lat, lon) is stored for this (free) surveyor."""
+                  loss_type: LossType | None = None, task: tuple | None = None) -> "SurveyorRecord":
+        """The record once a new task at ``scene`` (lat, lon) is stored for this (free) surveyor (``task``: as
+        ``SurveyorRecord.task``)."""
         return replace(self, busy=True, arrived_at=None, estimated_arrival_at=estimated_arrival_at,
-                       vehicle_id=vehicle_id, tasks_today=self.tasks_today + 1, scene=scene, loss_type=loss_type)
+                       vehicle_id=vehicle_id, tasks_today=self.tasks_today + 1, scene=scene, loss_type=loss_type,
+                       task=task)
 
 
 @dataclass(frozen=True)

@@ -37,11 +37,12 @@ from scipy.optimize import linear_sum_assignment
 from models.dispatch.arrivals import Option, best_option, eta_matrix
 from models.dispatch.backlog import work_through
 from models.dispatch.coverage import DemandPoint, cover_lost
-from models.dispatch.deadlines import promise, promises_after
-from models.dispatch.fleet import SurveyorState, VehicleState, local_time, suitable_vehicles
+from models.dispatch.diversion import divert
+from models.dispatch.deadlines import promise
+from models.dispatch.fleet import EnRoute, SurveyorState, VehicleState, local_time, suitable_vehicles
 from models.dispatch.load import recent_rates, region_load
 from models.contract.dispatch_events import (ClaimRegistered, DispatchEscalated, EscalationReason, Scene, SurveyorAssigned,
-                                    SurveyorReassigned)
+                                    SurveyorReassigned, TaskWithdrawn)
 from models.dispatch.rules import DispatchRules
 from models.contract.event import derived_event_id
 from models.dispatch.travel import TravelTimeModel
@@ -94,6 +95,11 @@ class RegionPlan:
     expected: dict[str, datetime] = field(default_factory=dict)
     #: What a surveyor-minute was worth in this plan (``models/dispatch/load.py``): 0 unless a storm.
     minute_value: float = 0.0
+    #: Tasks taken back from surveyors on the way to a claim of a lower class, each turned to one of a higher
+    #: class in ``assigned`` (``models/dispatch/diversion.py``); their claims go back to dispatch.
+    withdrawn: list[TaskWithdrawn] = field(default_factory=list)
+    #: Where each surveyor turned round is estimated to be now (surveyor id → lat, lon): where they set out from.
+    turned_at: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 _OPTIONS = {
@@ -119,6 +125,7 @@ def plan_region(pending: list[PendingClaim], surveyors: list[SurveyorState], veh
         return RegionPlan()
     region = _Region.of(pending, surveyors, vehicles, rules, travel, now, demand)
     can_wait, options = region.choose()
+    region.turn_round(can_wait, options)
     return region.plan(can_wait, options, surveyors, vehicles)
 
 
@@ -138,7 +145,8 @@ class _Region:
     eta: np.ndarray
     vehicle_of: np.ndarray
     minutes_left: np.ndarray
-    #: Each claim's weight (its priority class) and minutes past its deadline already waited.
+    #: Each claim's priority class, its weight, and minutes past its deadline already waited.
+    priority: np.ndarray = None
     weight: np.ndarray = None
     overdue: np.ndarray = None
     cover: np.ndarray = None       #: per free surveyor: what their departure costs the region's cover
@@ -151,7 +159,7 @@ class _Region:
     using: dict[int, set[str]] = field(default_factory=dict)
     reach: dict[int, np.ndarray] = field(default_factory=dict)
     #: The busy surveyors the claims left waiting on time count on, one each (indices in ``busy``).
-    counted_on: set[int] = field(default_factory=set)
+    counted_on: dict[int, int] = field(default_factory=dict)  # busy surveyor → the claim counting on them
     #: The claims no one reaches in time: when each busy surveyor would arrive (minutes; worked out once).
     busy_eta: np.ndarray | None = None
     busy_known: np.ndarray | None = None
@@ -161,9 +169,10 @@ class _Region:
     #: Minutes until each claim is reached when the backlog is worked through (worked out once, when a claim
     #: left with no one needs a time to promise).
     backlog: np.ndarray | None = None
-    backlog_told: list[datetime | None] = field(default_factory=list)  #: ``backlog`` as times to tell
     #: The region's recent scenes (where and when its claims came from).
     demand: Sequence[DemandPoint] = ()
+    #: Claims given a surveyor turned round on the way to a claim of a lower class: the task given up.
+    diverted: dict[int, tuple[EnRoute, tuple[float, float]]] = field(default_factory=dict)
     #: Per claim: the region's surveyors over those who could take it (1: anyone; 4: a quarter of them). A late
     #: claim's wait counts that many times over: only those few can ever take it, the others' claims have more.
     scarcity: np.ndarray | float = 1.0
@@ -177,7 +186,9 @@ class _Region:
         eta, vehicle_of = eta_matrix([p.claim for p in claims], free, fleet, rules, travel, now,
                                      [p.exclude for p in claims])
         minutes_left = np.array([(p.claim.deadline_at - now).total_seconds() / 60.0 for p in claims])
-        weight = np.array([rules.priority.weight(p.claim.priority) for p in claims])
+        priority = np.array([p.claim.priority for p in claims], int)
+        weight = {k: rules.priority.weight(k) for k in np.unique(priority).tolist()}  # a handful of classes
+        weight = np.array([weight[k] for k in priority.tolist()])
         # What a free surveyor's departure costs the region's cover, in the units of an on-time pair: all the
         # plan's pairs together weigh less than half a deadline, so cover only ranks surveyors who are all on time.
         cover = cover_lost(free, list(demand), rules.arrival, travel, now) * (_LATE / len(claims))
@@ -189,7 +200,7 @@ class _Region:
         latest = max(p.claim.deadline_at for p in claims)
         return cls(claims, free, busy, fleet, rules, travel, now, eta, vehicle_of, minutes_left,
                    scarcity=_scarcity(claims, free + busy),
-                   weight=weight, overdue=np.maximum(0.0, -minutes_left), cover=cover,
+                   priority=priority, weight=weight, overdue=np.maximum(0.0, -minutes_left), cover=cover,
                    minute_value=load.minute_value, in_time=np.array([s.free_at < latest for s in busy], bool),
                    demand=demand)
 
@@ -332,6 +343,29 @@ class _Region:
                 late[i] = eta[i] - self.minutes_left[i]
         return best
 
+    def turn_round(self, can_wait: np.ndarray, options: dict[int, Option]) -> None:
+        """Claims of the classes that may (``priority.divert_up_to``) and that this plan leaves late take a
+        surveyor on the way to a claim of a lower class who is in time (``models/dispatch/diversion.py``); not
+        one a claim of the same class or a higher one counts on (waiting on time, or held for while late)."""
+        if not (self.priority <= self.rules.priority.divert_up_to).any() or not self.busy:
+            return
+        late = [i for i in np.flatnonzero(self.priority <= self.rules.priority.divert_up_to).tolist()
+                if not can_wait[i] and (i not in options or options[i].eta > self.claims[i].claim.deadline_at)]
+        if not late:
+            return
+        # The busy surveyors claims count on (on time, or held for a late one), and the highest class counting on
+        # each: only a claim of a higher class than that turns one round.
+        self.overcounted(can_wait, options)
+        keep = {k: self.claims[n].claim.priority for k, n in self.counted_on.items()}
+        for n, (k, _) in self.waits_late.items():
+            keep[k] = min(keep.get(k, 9), self.claims[n].claim.priority)
+        for i, (k, option) in divert(self.claims, self.minutes_left, late, self.busy, self.fleet, keep, self.rules,
+                                     self.travel, self.now).items():
+            options[i] = option
+            self.waits_late.pop(i, None)
+            s = self.busy[k]
+            self.diverted[i] = s.en_route, s.en_route.position(s.lat, s.lon, self.now)
+
     def deferrable(self) -> np.ndarray:
         """Claims that may be left without a surveyor at the cost of one deadline, not of leaving them with no
         prospect: in a storm, any claim not yet ``late_defer_minutes`` past its deadline (one a free surveyor
@@ -354,14 +388,14 @@ class _Region:
     def overcounted(self, can_wait: np.ndarray, options: dict[int, Option]) -> np.ndarray:
         """The claims left waiting that no busy surveyor is left for once each of the others has one."""
         waiting = [i for i in range(len(self.claims)) if i not in options and can_wait[i]]
-        self.counted_on = set()
+        self.counted_on = {}
         if not waiting:
             return np.array([], dtype=int)
         reach = np.array([self.reach[i] for i in waiting])
         urgency = np.array([self.weight[i] * 1e3 - self.minutes_left[i] * 1e-3 for i in waiting])
         rows, cols = linear_sum_assignment(np.where(reach, urgency[:, None] + 1e6, 0.0), maximize=True)
         kept = {int(r) for r, c in zip(rows, cols) if reach[r, c]}
-        self.counted_on = {int(c) for r, c in zip(rows, cols) if reach[r, c]}
+        self.counted_on = {int(c): waiting[r] for r, c in zip(rows, cols) if reach[r, c]}
         return np.array([i for n, i in enumerate(waiting) if n not in kept], dtype=int)
 
     def hold_late(self, options: dict[int, Option]) -> list[int]:
@@ -380,7 +414,7 @@ class _Region:
                                   self.travel, self.now, [self.claims[i].exclude for i in todo],
                                   vehicles_out_return=True)
             self.busy_eta[todo], self.busy_known[todo] = later, True
-        reserved = {k for k, _ in self.waits_late.values()} | self.counted_on
+        reserved = {k for k, _ in self.waits_late.values()} | set(self.counted_on)
         held = []
         for i in sorted(late, key=lambda i: (self.claims[i].claim.priority, -self.overdue[i], i)):
             sent = (options[i].eta - self.now).total_seconds() / 60.0
@@ -402,11 +436,21 @@ class _Region:
         plan, rules, now = RegionPlan(minute_value=self.minute_value), self.rules, self.now
         reasons: dict[tuple, tuple[EscalationReason, str]] = {}  # why not, per kind of claim: a storm has few
         on_duty: list[SurveyorState] | None = None                # worked out for the first claim needing it
+        # Whether a free surveyor could reach each claim at all (kept for nearer ones in a storm), and the reasons'
+        # values, looked up once: a storm's plan goes through hundreds of claims already escalated.
+        reachable = np.isfinite(self.eta).any(axis=1) if self.minute_value else np.zeros(len(self.claims), bool)
+        overdue, all_busy = EscalationReason.DISPATCH_OVERDUE.value, EscalationReason.ALL_SURVEYORS_BUSY.value
         for i, p in enumerate(self.claims):
             plan.reviews[p.claim.report_id] = None
             if i in options:
                 o = options[i]
                 plan.assigned.append(assignment_for(p, o, now))
+                if i in self.diverted:
+                    e, plan.turned_at[o.surveyor_id] = self.diverted[i]
+                    plan.withdrawn.append(TaskWithdrawn(
+                        event_id=derived_event_id("diverted", e.task_id), occurred_at=now, task_id=e.task_id,
+                        report_id=e.report_id, region_id=e.region_id, surveyor_id=o.surveyor_id,
+                        reason="diverted"))
                 if o.eta > p.claim.deadline_at:
                     _raise(plan, p, EscalationReason.DEADLINE_UNREACHABLE,
                            f"best estimate arrives {o.lateness_minutes(p.claim.deadline_at):.0f} min after the "
@@ -418,7 +462,7 @@ class _Region:
                 if now >= due:
                     _raise(plan, p, EscalationReason.DISPATCH_OVERDUE,
                            f"no surveyor free for {rules.dispatch_within_minutes:g} min; one is expected in time", now)
-                elif EscalationReason.DISPATCH_OVERDUE.value not in p.raised:
+                elif overdue not in p.raised:
                     plan.reviews[p.claim.report_id] = due
             elif i in self.waits_late:
                 plan.no_prospect.append(p.claim.report_id)
@@ -429,9 +473,9 @@ class _Region:
                        f"waiting for {s.surveyor_id}, free at about {local_time(s.free_at, rules):%H:%M}: arrives "
                        f"about {minutes - self.minutes_left[i]:.0f} min after the deadline, sooner than any free "
                        "surveyor", now, self.promise(now + timedelta(minutes=minutes)))
-            elif self.minute_value and np.isfinite(self.eta[i]).any():
+            elif reachable[i]:
                 plan.no_prospect.append(p.claim.report_id)
-                if EscalationReason.ALL_SURVEYORS_BUSY.value not in p.raised:
+                if all_busy not in p.raised:
                     _raise(plan, p, EscalationReason.ALL_SURVEYORS_BUSY,
                            f"claims are coming faster than the region's surveyors can serve them: the free ones are "
                            f"kept for claims they reach sooner (the nearest is {np.nanmin(self.eta[i]):.0f} min from "
@@ -454,11 +498,14 @@ class _Region:
         """The arrival to promise claim ``i``, left with no one in time: the region's backlog worked through
         (``models/dispatch/backlog.py``) once per plan, from what this plan sends out; None if no one can take it."""
         if self.backlog is None:
-            left = np.array([n not in options for n in range(len(self.claims))])
+            n = len(self.claims)
+            left = np.ones(n, bool)
+            left[list(options)] = False
             release = np.where(self.deferrable(), self.minutes_left + self.rules.storm.late_defer_minutes, 0.0)
-            counted = left & (can_wait | np.isin(np.arange(len(self.claims)), list(self.waits_late)))
-            priority = np.array([p.claim.priority for p in self.claims])
-            ranked = np.lexsort((np.arange(len(self.claims)), self.minutes_left, release, ~counted, priority))
+            counted = can_wait.copy()
+            counted[list(self.waits_late)] = True
+            counted &= left
+            ranked = np.lexsort((np.arange(n), self.minutes_left, release, ~counted, self.priority))
             order = ranked[left[ranked]]
             not_before = np.where(counted, 0.0, release)
             by_surveyor = {o.surveyor_id: (n, o) for n, o in options.items()}
@@ -483,19 +530,21 @@ class _Region:
                 ahead = sum(rate * np.maximum(0.0, release - self.rules.arrival.minutes(zone) - storm.late_defer_minutes)
                             for zone, rate in recent_rates(self.demand, storm.window_minutes, self.now).items())
                 self.backlog += np.where(not_before > 0, ahead * cycle / max(1, len(crew) + len(self.busy)), 0.0)
-            self.backlog_told = promises_after(self.now, self.backlog, self.rules.promise_margin_minutes,
-                                               self.rules.promise_round_minutes)
-        return self.backlog_told[i]
+        minutes = float(self.backlog[i])
+        return self.promise(self.now + timedelta(minutes=minutes)) if np.isfinite(minutes) else None
 
 
 def _scarcity(claims: list[PendingClaim], crew: list[SurveyorState]) -> np.ndarray:
     """For each claim, how many of ``crew`` there are for each one who has its skill and has not declined it."""
-    able: dict[tuple, int] = {}
-    for p in claims:
+    ratio: dict[tuple, float] = {}  # by what decides it: a storm's hundreds of claims are of few kinds
+    out = np.empty(len(claims))
+    for n, p in enumerate(claims):
         key = (p.claim.loss_type, p.exclude)
-        if key not in able:
-            able[key] = sum(1 for s in crew if p.claim.loss_type in s.surveyor.skills and s.surveyor_id not in p.exclude)
-    return np.array([len(crew) / max(1, able[p.claim.loss_type, p.exclude]) for p in claims])
+        if key not in ratio:
+            able = sum(1 for s in crew if key[0] in s.surveyor.skills and s.surveyor_id not in key[1])
+            ratio[key] = len(crew) / max(1, able)
+        out[n] = ratio[key]
+    return out
 
 
 def _pair_cost(eta, minutes_left, tasks_today, weight, cover):

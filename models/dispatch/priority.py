@@ -36,6 +36,11 @@ class PriorityRules(BaseModel):
     #: How much more a deadline of each class weighs in the plan than one of the class below (rule: a higher
     #: class is never left waiting so that a lower one is met; one decision moves few claims, so 100 is ample).
     class_weight: float = Field(default=100.0, gt=1.0)
+    divert_up_to: int = Field(
+        default=2, ge=0, le=3,
+        description="A claim of this class or a higher one (1: serious injury only; 0: never) that no one else "
+                    "reaches in time takes a surveyor on the way to a claim of a lower class "
+                    "(models/dispatch/diversion.py).")
 
     def of(self, report: LossReported) -> Priority:
         severity = report.injuries.severity

@@ -45,9 +45,10 @@ class RegionRows:
         return people, list(self._fleet)
 
     def assigned(self, version: int, tasks: list, scenes: dict[str, tuple[float, float]],
-                 kinds: dict[str, LossType] | None = None) -> "RegionRows":
+                 kinds: dict[str, LossType] | None = None, priorities: dict[str, int] | None = None) -> "RegionRows":
         """These rows after this worker's own survey tasks were stored (``SurveyorAssigned`` or
-        ``SurveyorReassigned``; ``scenes``: each task's report id → its location; ``kinds``: → its loss type):
+        ``SurveyorReassigned``; ``scenes``: each task's report id → its location; ``kinds``: → its loss type;
+        ``priorities``: → its claim's priority class):
         what reading them back at ``version`` would give: each surveyor sent carries the task's scene, which their vehicle
         follows (as ``fleet_states`` would have it; the fleet is updated, not built again: 120 vehicles a
         region in the pipeline bench, after every assignment)."""
@@ -58,7 +59,9 @@ class RegionRows:
             t = task_of.get(record.surveyor.surveyor_id)
             records.append(record if t is None else
                            record.with_task(t.vehicle_id, t.estimated_arrival_at, scenes[t.report_id],
-                                            (kinds or {}).get(t.report_id)))
+                                            (kinds or {}).get(t.report_id),
+                                            (t.task_id, t.report_id, t.region_id, (priorities or {}).get(t.report_id, 3),
+                                             t.occurred_at)))
             built.append(self._built[n] if t is None and keep_built else None)
         fleet = None
         if self._fleet is not None:  # what fleet_states would build again: each vehicle taken, at its scene

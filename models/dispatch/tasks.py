@@ -38,6 +38,9 @@ TERMINAL = frozenset({TaskStatus.COMPLETED, TaskStatus.DECLINED, TaskStatus.CANC
 #: Ended without the surveyor going: the claim went back to dispatch, and that surveyor is not offered it again;
 #: such a task is left out of every count of arrivals and of live tasks per claim.
 WITHDRAWN = frozenset({TaskStatus.DECLINED, TaskStatus.CANCELLED})
+#: Why a task was cancelled when dispatch turned its surveyor round to a claim of a higher class
+#: (``models/dispatch/diversion.py``): its claim goes back to dispatch, and that surveyor may be offered it again.
+DIVERTED = "diverted"
 #: The surveyor has not yet called the customer; a reminder may be due.
 BEFORE_CONTACT = frozenset({TaskStatus.ASSIGNED, TaskStatus.ACCEPTED})
 

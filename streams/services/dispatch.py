@@ -24,7 +24,7 @@ from models.dispatch.intake import Accepted
 from models.dispatch.neighbours import lend, unmet
 from models.dispatch.planner import PendingClaim, RegionPlan, appointment_case, possible_duplicate_case
 from models.contract.surveyor_events import PositionReported, ShiftEnded, ShiftStarted, SurveyorStatus
-from models.dispatch.tasks import TaskStatus, TaskStep, arrival_verdict, duty_until, step_after, task_due
+from models.dispatch.tasks import DIVERTED, TaskStatus, TaskStep, arrival_verdict, duty_until, step_after, task_due
 from models.dispatch.travel import StraightLineTravel, TravelTimeModel
 from models.dispatch.zones import Region
 from streams.codec import Outgoing, encode
@@ -280,6 +280,17 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
     # Encoded once the neighbours have lent: a loan replaces the home plan's assignment of that claim.
     for pending, plan, _ in decided:
         results[pending[0].claim.region_id].outputs = [encode("dispatch.assignments", a) for a in plan.assigned]
+    # A surveyor turned round to a claim of a higher class: the task given up first (one live task per surveyor),
+    # its claim back to dispatch and looked at again at once; the surveyor is where they were estimated to be.
+    for pending, plan, _ in decided:
+        if plan.withdrawn:
+            results[pending[0].claim.region_id].outputs[:0] = [encode("dispatch.assignments", w)
+                                                               for w in plan.withdrawn]
+        for w in plan.withdrawn:
+            await dispatch_store.set_task_status(conn, w.task_id, TaskStatus.CANCELLED, cancel_reason=DIVERTED)
+            await dispatch_store.send_back_to_dispatch(conn, w.task_id, w.report_id, DIVERTED, now)
+            await dispatch_store.set_position(conn, w.surveyor_id, *plan.turned_at[w.surveyor_id])
+            plan.reviews[w.report_id] = now
     attempt_of = {p.claim.report_id: p.attempt for pending, _, _ in decided for p in pending}
     home = {a.task_id: plan.loans[a.report_id] for _, plan, _ in decided for a in plan.assigned
             if a.report_id in plan.loans}
@@ -300,8 +311,8 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
                                             for report_id, at in plan.reviews.items()
                                             if at is not None or report_id not in in_hand])
     for rid in (versions if d.cache is not None else ()):
-        if rid in lenders or (results[rid].plan is not None and results[rid].plan.loans):
-            continue  # a loan changed rows of two regions: read again next time
+        if rid in lenders or (results[rid].plan is not None and (results[rid].plan.loans or results[rid].plan.withdrawn)):
+            continue  # a loan changed rows of two regions, a surveyor turned round more than one: read again next time
         # Inserting the tasks bumped the version of each region that got some, once (one statement, the only
         # write here to what region state reads), so the rows after it are at the version read under the
         # lock plus one. Had another transaction bumped it too, the region's stored version is higher than

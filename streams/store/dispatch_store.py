@@ -19,7 +19,7 @@ from models.dispatch.duplicates import Fingerprint, cell_key, cell_of
 from models.dispatch.intake import Accepted
 from models.dispatch.planner import PendingClaim
 from models.contract.loss_report import LossReported, LossType
-from models.dispatch.tasks import DispatchState, TaskDue, TaskStatus
+from models.dispatch.tasks import DIVERTED, DispatchState, TaskDue, TaskStatus
 from models.dispatch.scene_times import Survey
 from models.dispatch.trip_learning import Trip
 from models.dispatch.zones import Zone
@@ -151,7 +151,8 @@ _PENDING_COLUMNS = f"""
         (c.report->'location'->>'lat')::float8 AS lat, (c.report->'location'->>'lon')::float8 AS lon,
         c.report->'location'->>'address' AS address, (c.report->'reporter')::text AS reporter,
         ARRAY(SELECT t.surveyor_id FROM survey_tasks t
-               WHERE t.report_id = c.report_id AND t.status IN {WITHDRAWN_SQL}) AS exclude,
+               WHERE t.report_id = c.report_id AND t.status IN {WITHDRAWN_SQL}
+                 AND t.cancel_reason IS DISTINCT FROM '{DIVERTED}') AS exclude,
         ARRAY(SELECT e.reason FROM escalations e
                WHERE e.report_id = c.report_id AND e.attempt = c.attempts + 1) AS raised
 """

@@ -151,12 +151,12 @@ async def test_claims_just_stored_are_planned_exactly_as_the_store_gives_them_ba
     now = datetime.now(timezone.utc)
     await register_and_dispatch(db, [accepted], now, now.replace(hour=0), RULES, planner)
     async with db.acquire() as conn:
-        # Read back as the plan would have, had it read it: undecided again (escalations gone, pending) in
-        # a transaction rolled back.
+        # Read back as the plan would have, had it read it: undecided again (escalations gone, pending, no
+        # attempt made: it may have been sent someone, free or turned round) in a transaction rolled back.
         undo = conn.transaction()
         await undo.start()
         await conn.execute("DELETE FROM escalations WHERE report_id = $1", accepted.report.report_id)
-        await conn.execute("UPDATE claims SET dispatch_state = 'pending' WHERE report_id = $1",
+        await conn.execute("UPDATE claims SET dispatch_state = 'pending', attempts = 0 WHERE report_id = $1",
                            accepted.report.report_id)
         stored = await pending_claims(conn, [accepted.report.report_id], [])
         await undo.rollback()
@@ -825,3 +825,62 @@ async def test_a_time_told_to_a_claim_still_waiting_is_watched_too_once_per_time
     assert not mine(await watchdog_service.fire_promises_missed(db, later + timedelta(hours=1)))
     assert await db.fetchval("SELECT promise_checked_at IS NOT NULL FROM escalations WHERE event_id = $1",
                              third.event_id)
+
+
+async def test_a_surveyor_on_the_way_to_a_routine_claim_is_turned_round_to_a_serious_injury(store_url):
+    """The region's one surveyor is on the way to a scratched bumper 6.7 km north when a serious injury is reported
+    3.3 km south of where they set out: no one else can be there in time, so they are turned round (rule: a higher
+    class is never left waiting so that a lower one is met). The routine claim's task is withdrawn and the claim is
+    back with dispatch at once, the surveyor still allowed to take it; a redelivered report changes nothing."""
+    from models.dispatch.roster import Roster
+    from streams.commands.bootstrap import load_roster
+    from tests.conftest import own_database
+    from tests.report_factory import report_dict
+
+    roster = {"regions": [{"region_id": "turn", "name": "turn", "centre_lat": 30.0, "centre_lon": 120.0}],
+              "surveyors": [{"surveyor_id": "turn-s0", "name": "測試", "region_id": "turn", "skills": ["vehicle"],
+                             "base_lat": 30.0, "base_lon": 120.0, "shift": "on_call", "shift_start": "00:00:00",
+                             "shift_end": "00:00:00", "all_day": True}],
+              "vehicles": [{"vehicle_id": "v-turn-s0", "region_id": "turn", "equipment": ["camera"],
+                            "base_lat": 30.0, "base_lon": 120.0}]}
+    async with own_database(store_url, "turn") as (url, pool):
+        await load_roster(url, Roster.model_validate(roster))
+        regions = await roster_store.regions(pool)
+        sent = datetime.now(timezone.utc)
+
+        def report(at, when, **fields):
+            raw = report_dict(at=at, report_id=f"turn-{uuid.uuid4().hex[:8]}", now=when, **fields)
+            return register_report(json.dumps(raw).encode(), regions, RULES, when)
+
+        routine = report((30.06, 120.0), sent)
+        first = await register_and_dispatch(pool, [routine], sent, sent.replace(hour=0), RULES, _planner([]))
+        [going] = [a for p in first.plans for a in p.assigned]
+        assert going.surveyor_id == "turn-s0" and going.meets_deadline
+
+        now = sent + timedelta(minutes=3)
+        urgent = report((29.97, 120.0), now, injuries={"count": 1, "severity": "serious"})
+        assert urgent.claim.priority == 1
+        done = await register_and_dispatch(pool, [urgent], now, now.replace(hour=0), RULES, _planner([]))
+        [plan] = done.plans
+        [turned] = plan.assigned
+        assert (turned.report_id, turned.surveyor_id, turned.meets_deadline) == \
+            (urgent.report.report_id, "turn-s0", True)
+        published = [json.loads(o.value) for o in done.outputs if o.topic == "dispatch.assignments"]
+        assert [(m["type"], m["report_id"]) for m in published] == \
+            [("task_withdrawn", routine.report.report_id), ("surveyor_assigned", urgent.report.report_id)]
+        assert published[0]["task_id"] == str(going.task_id) and published[0]["reason"] == "diverted"
+        task = await pool.fetchrow("SELECT status, cancel_reason FROM survey_tasks WHERE task_id = $1", going.task_id)
+        assert (task["status"], task["cancel_reason"]) == ("cancelled", "diverted")
+        claim = await pool.fetchrow("SELECT dispatch_state, review_at, reassign_reason FROM claims"
+                                    " WHERE report_id = $1", routine.report.report_id)
+        assert (claim["dispatch_state"], claim["review_at"], claim["reassign_reason"]) == ("pending", now, "diverted")
+        # Set out from about where they were turned round: a quarter of the way (3 of about 12 minutes) north.
+        lat = await pool.fetchval("SELECT lat FROM surveyors WHERE surveyor_id = 'turn-s0'")
+        assert 30.005 < lat < 30.03
+        async with pool.acquire() as conn:
+            [back] = await pending_claims(conn, [routine.report.report_id], [])
+        assert back.exclude == frozenset() and back.reassign_reason == "diverted" and back.attempt == 2
+
+        again = await register_and_dispatch(pool, [urgent], now, now.replace(hour=0), RULES, _planner([]))
+        assert again.plans == [] and sorted(o.event_id for o in again.outputs) == sorted(o.event_id for o in done.outputs)
+        assert await pool.fetchval("SELECT count(*) FROM survey_tasks") == 2

@@ -1,0 +1,84 @@
+"""Rule 1 when everyone is out: a surveyor on the way to a claim of a lower class is turned round to one of a higher
+class that no one else reaches in time (models/dispatch/diversion.py)."""
+
+import uuid
+from datetime import timedelta
+
+from models.dispatch.fleet import EnRoute
+from models.dispatch.planner import plan_region
+from models.dispatch.priority import PriorityRules
+from models.dispatch.rules import DispatchRules
+from models.dispatch.travel import StraightLineTravel
+from tests.unit.builders import NOW, claim, offset, pending, state, surveyor, vehicle
+
+RULES = DispatchRules()
+TRAVEL = StraightLineTravel()
+
+
+def on_the_way(sid, from_km, to_km, priority=3, minutes=(-6, 14), arrived=False):
+    """A surveyor sent ``minutes[0]`` minutes ago from ``from_km`` north to a claim ``to_km`` north (expected at
+    ``minutes[1]``); ``arrived``: already at that scene."""
+    s = surveyor(sid, at=offset(from_km))
+    task = uuid.uuid5(uuid.NAMESPACE_URL, f"task-{sid}")
+    route = None if arrived else EnRoute(task, f"going-{sid}", "hz", priority, f"v-{sid}",
+                                         NOW + timedelta(minutes=minutes[0]), *offset(from_km),
+                                         NOW + timedelta(minutes=minutes[1]))
+    busy = state(s, busy=True, at=offset(to_km), free_at=NOW + timedelta(minutes=minutes[1] + 25))
+    return busy.__class__(**{**busy.__dict__, "en_route": route}), vehicle(f"v-{sid}", at=offset(to_km), busy=True)
+
+
+def plan(claims, people, rules=RULES):
+    states, cars = zip(*people)
+    return plan_region([pending(c) for c in claims], list(states), list(cars), rules, TRAVEL, NOW)
+
+
+def test_the_surveyor_on_the_way_to_a_routine_claim_is_turned_to_a_serious_injury_no_one_else_reaches():
+    # Sent 6 minutes ago from the centre to a claim 12 km north; the injury is 3 km south of the centre.
+    urgent = claim(at=offset(-3), report_id="urgent", priority=1)
+    p = plan([urgent], [on_the_way("s", 0, 12)])
+    [a] = p.assigned
+    assert (a.report_id, a.surveyor_id, a.vehicle_id, a.meets_deadline) == ("urgent", "s", "v-s", True)
+    [w] = p.withdrawn
+    assert (w.report_id, w.surveyor_id, w.reason) == ("going-s", "s", "diverted")
+    assert w.task_id == uuid.uuid5(uuid.NAMESPACE_URL, "task-s")
+    # from about where they are: 6 of 20 minutes along, 3.6 km north
+    assert abs(p.turned_at["s"][0] - offset(3.6)[0]) < 1e-6 and not p.escalated
+
+
+def test_no_one_is_turned_round_for_a_claim_of_the_same_class_or_when_the_rules_say_never():
+    routine = claim(at=offset(-3), report_id="routine")
+    p = plan([routine], [on_the_way("s", 0, 12)])
+    assert not p.assigned and not p.withdrawn and p.escalated
+    never = RULES.model_copy(update={"priority": PriorityRules(divert_up_to=0)})
+    q = plan([claim(at=offset(-3), report_id="urgent", priority=1)], [on_the_way("s", 0, 12)], never)
+    assert not q.assigned and not q.withdrawn
+    # a vulnerable claim (class 2) turns round a surveyor going to a routine one, not one going to an urgent one
+    r = plan([claim(at=offset(-3), report_id="hurt", priority=2)], [on_the_way("s", 0, 12, priority=1)])
+    assert not r.withdrawn
+
+
+def test_not_turned_round_when_at_the_scene_already_or_too_far_to_be_in_time_or_someone_free_is():
+    urgent = claim(at=offset(-3), report_id="urgent", priority=1)
+    assert not plan([urgent], [on_the_way("s", 0, 12, arrived=True)]).withdrawn
+    # 40 km north by now: about 80 min to the injury, late anyway
+    assert not plan([urgent], [on_the_way("s", 40, 60, minutes=(-30, 1))]).withdrawn
+    free = surveyor("free", at=offset(-1))
+    p = plan([urgent], [on_the_way("s", 0, 12), (state(free), vehicle("v-free", at=offset(-1)))])
+    assert [a.surveyor_id for a in p.assigned] == ["free"] and not p.withdrawn
+
+
+def test_of_two_on_the_way_the_one_going_to_the_lower_class_is_turned_round():
+    urgent = claim(at=offset(-3), report_id="urgent", priority=1)
+    p = plan([urgent], [on_the_way("near", 0, 12, priority=2), on_the_way("far", 2, 14, priority=3)])
+    assert [(a.surveyor_id, w.report_id) for a, w in zip(p.assigned, p.withdrawn)] == [("far", "going-far")]
+
+
+def test_a_surveyor_a_claim_of_the_same_class_counts_on_to_be_in_time_is_not_turned_round():
+    # "s" frees up in time for a claim waiting on them 13 km north; the urgent claim 3 km south is out of everyone's
+    # reach but theirs. Waiting is of the urgent class too: "s" stays theirs. Waiting routine: "s" turns round.
+    urgent = claim(at=offset(-3), report_id="urgent", priority=1)
+    waiting = claim(at=offset(13), report_id="waiting", minutes=60, priority=1)
+    p = plan([waiting, urgent], [on_the_way("s", 0, 12, minutes=(-6, 4))])
+    assert p.waiting == ["waiting"] and not p.withdrawn
+    q = plan([claim(at=offset(13), report_id="waiting", minutes=60), urgent], [on_the_way("s", 0, 12, minutes=(-6, 4))])
+    assert [(a.report_id, a.surveyor_id) for a in q.assigned] == [("urgent", "s")] and len(q.withdrawn) == 1
