@@ -226,8 +226,9 @@ def initialise(zones, kinds, reasons, departments, finding_kinds, commands=()) -
             PREDICTED_ON_TIME.labels(zone, flag)
     for reason in reasons["escalation"]:
         ESCALATIONS.labels(reason)
-    for reason in ("declined", "no_acknowledgement"):
+    for reason in ("declined", "no_acknowledgement", "diverted"):
         REASSIGNMENTS.labels(reason)
+    DISPATCH_DECISIONS.labels("withdrawn", "diverted")
     for reason in reasons["dead_letter"]:
         REPORTS_DEAD_LETTERED.labels(reason)
         DEAD_LETTERS.labels("hotline.reports", reason)

@@ -83,7 +83,8 @@ class SurveyorRecord:
     scene: tuple[float, float] | None = None     # (lat, lon) of the live task
     loss_type: LossType | None = None            # of the live task's claim (how long its survey takes)
     task: tuple | None = None                    # of the live task: (task id, report id, region id, the claim's
-                                                 # priority, assigned at)
+                                                 # priority, set out at, from lat, lon): at the assignment from
+                                                 # the recorded position, or since from a position reported
 
     @property
     def sets_out_from(self) -> tuple[float, float]:
@@ -116,8 +117,8 @@ class SurveyorRecord:
         if not (self.busy and self.arrived_at is None and self.task is not None and self.scene is not None
                 and self.estimated_arrival_at is not None):
             return None
-        task_id, report_id, region_id, priority, assigned_at = self.task
-        return EnRoute(task_id, report_id, region_id, priority, self.vehicle_id, assigned_at, self.lat, self.lon,
+        task_id, report_id, region_id, priority, set_out_at, from_lat, from_lon = self.task
+        return EnRoute(task_id, report_id, region_id, priority, self.vehicle_id, set_out_at, from_lat, from_lon,
                        self.estimated_arrival_at)
 
     def with_task(self, vehicle_id: str, estimated_arrival_at: datetime, scene: tuple[float, float],

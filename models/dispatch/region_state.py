@@ -4,7 +4,7 @@ holds. Pure: the store reads the records, the dispatch service asks for states."
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from models.contract.loss_report import LossType
@@ -45,23 +45,30 @@ class RegionRows:
         return people, list(self._fleet)
 
     def assigned(self, version: int, tasks: list, scenes: dict[str, tuple[float, float]],
-                 kinds: dict[str, LossType] | None = None, priorities: dict[str, int] | None = None) -> "RegionRows":
+                 kinds: dict[str, LossType] | None = None, priorities: dict[str, int] | None = None,
+                 set_out: dict[str, tuple[float, float]] | None = None) -> "RegionRows":
         """These rows after this worker's own survey tasks were stored (``SurveyorAssigned`` or
         ``SurveyorReassigned``; ``scenes``: each task's report id → its location; ``kinds``: → its loss type;
-        ``priorities``: → its claim's priority class):
+        ``priorities``: → its claim's priority class; ``set_out``: surveyor id → where a surveyor turned round on
+        the way set out from, the task they gave up ended by the new one):
         what reading them back at ``version`` would give: each surveyor sent carries the task's scene, which their vehicle
         follows (as ``fleet_states`` would have it; the fleet is updated, not built again: 120 vehicles a
         region in the pipeline bench, after every assignment)."""
         task_of = {t.surveyor_id: t for t in tasks}
+        set_out = set_out or {}
         keep_built = len(self._built) == len(self.surveyors)
         records, built = [], []
         for n, record in enumerate(self.surveyors):
             t = task_of.get(record.surveyor.surveyor_id)
-            records.append(record if t is None else
-                           record.with_task(t.vehicle_id, t.estimated_arrival_at, scenes[t.report_id],
-                                            (kinds or {}).get(t.report_id),
-                                            (t.task_id, t.report_id, t.region_id, (priorities or {}).get(t.report_id, 3),
-                                             t.occurred_at)))
+            if t is not None:
+                turned = t.surveyor_id in set_out
+                if turned:  # the task given up no longer counts in today's tasks, the new one does
+                    record = replace(record, tasks_today=record.tasks_today - 1)
+                task = (t.task_id, t.report_id, t.region_id, (priorities or {}).get(t.report_id, 3), t.occurred_at,
+                        *(set_out[t.surveyor_id] if turned else (record.lat, record.lon)))
+                record = record.with_task(t.vehicle_id, t.estimated_arrival_at, scenes[t.report_id],
+                                          (kinds or {}).get(t.report_id), task)
+            records.append(record)
             built.append(self._built[n] if t is None and keep_built else None)
         fleet = None
         if self._fleet is not None:  # what fleet_states would build again: each vehicle taken, at its scene

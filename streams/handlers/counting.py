@@ -25,6 +25,10 @@ def count_plan(plan: RegionPlan | None, now) -> None:
         metrics.PREDICTED_ON_TIME.labels(a.zone.value, str(a.meets_deadline).lower()).inc()
         log.info("surveyor_assigned", report_id=a.report_id, task_id=str(a.task_id), surveyor_id=a.surveyor_id,
                  zone=a.zone.value, meets_deadline=a.meets_deadline, reassigned=isinstance(a, SurveyorReassigned))
+    if plan.withdrawn:  # surveyors turned round on the way to a claim of a lower class: what that claim lost
+        metrics.DISPATCH_DECISIONS.labels("withdrawn", "diverted").inc(len(plan.withdrawn))
+        log.info("surveyors_turned_round", claims=len(plan.withdrawn),
+                 given_up=[w.report_id for w in plan.withdrawn], surveyor_ids=[w.surveyor_id for w in plan.withdrawn])
     # Escalations: one line per reason and plan (a storm escalates thousands of claims a minute; a line
     # each drowned every other warning and cost the worker more than writing them to the database).
     escalated: dict[str, list[str]] = {}

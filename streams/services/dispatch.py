@@ -24,7 +24,7 @@ from models.dispatch.intake import Accepted
 from models.dispatch.neighbours import lend, unmet
 from models.dispatch.planner import PendingClaim, RegionPlan, appointment_case, possible_duplicate_case
 from models.contract.surveyor_events import PositionReported, ShiftEnded, ShiftStarted, SurveyorStatus
-from models.dispatch.tasks import DIVERTED, TaskStatus, TaskStep, arrival_verdict, duty_until, step_after, task_due
+from models.dispatch.tasks import TaskStatus, TaskStep, arrival_verdict, duty_until, step_after, task_due
 from models.dispatch.travel import StraightLineTravel, TravelTimeModel
 from models.dispatch.zones import Region
 from streams.codec import Outgoing, encode
@@ -281,22 +281,21 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
     for pending, plan, _ in decided:
         results[pending[0].claim.region_id].outputs = [encode("dispatch.assignments", a) for a in plan.assigned]
     # A surveyor turned round to a claim of a higher class: the task given up first (one live task per surveyor),
-    # its claim back to dispatch and looked at again at once; the surveyor is where they were estimated to be.
+    # its claim back to dispatch and looked at again at once; the new task sets out from where they were estimated
+    # to be.
+    withdrawn = [w for _, plan, _ in decided for w in plan.withdrawn]
     for pending, plan, _ in decided:
         if plan.withdrawn:
             results[pending[0].claim.region_id].outputs[:0] = [encode("dispatch.assignments", w)
                                                                for w in plan.withdrawn]
-        for w in plan.withdrawn:
-            await dispatch_store.set_task_status(conn, w.task_id, TaskStatus.CANCELLED, cancel_reason=DIVERTED)
-            await dispatch_store.send_back_to_dispatch(conn, w.task_id, w.report_id, DIVERTED, now)
-            await dispatch_store.set_position(conn, w.surveyor_id, *plan.turned_at[w.surveyor_id])
-            plan.reviews[w.report_id] = now
+    await dispatch_store.divert_tasks(conn, withdrawn, now)
     attempt_of = {p.claim.report_id: p.attempt for pending, _, _ in decided for p in pending}
     home = {a.task_id: plan.loans[a.report_id] for _, plan, _ in decided for a in plan.assigned
             if a.report_id in plan.loans}
+    set_out = {sid: at for _, plan, _ in decided for sid, at in plan.turned_at.items()}
     await dispatch_store.insert_tasks(
         conn, [(a, attempt_of[a.report_id], task_due(now, r)) for _, plan, r in decided for a in plan.assigned], now,
-        home)
+        home, set_out)
     # A claim that had escalations and now has a surveyor: the system solved them (a deadline it will miss
     # stays open: the dispatcher may still agree a time). Only claims that can have any cost a statement.
     escalated_before = {p.claim.report_id for pending, _, _ in decided for p in pending if p.raised or p.attempt > 1}
@@ -311,18 +310,23 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
                                             for report_id, at in plan.reviews.items()
                                             if at is not None or report_id not in in_hand])
     for rid in (versions if d.cache is not None else ()):
-        if rid in lenders or (results[rid].plan is not None and (results[rid].plan.loans or results[rid].plan.withdrawn)):
-            continue  # a loan changed rows of two regions, a surveyor turned round more than one: read again next time
-        # Inserting the tasks bumped the version of each region that got some, once (one statement, the only
-        # write here to what region state reads), so the rows after it are at the version read under the
-        # lock plus one. Had another transaction bumped it too, the region's stored version is higher than
+        if rid in lenders or (results[rid].plan is not None and results[rid].plan.loans):
+            continue  # a loan changed rows of two regions: read again next time
+        # Inserting the tasks bumped the version of each region that got some, once (one statement), and
+        # cancelling the tasks given up by surveyors turned round once more (one statement): the only writes here
+        # to what region state reads, so the rows after them are at the version read under the lock plus those
+        # bumps. Had another transaction bumped it too, the region's stored version is higher than
         # that whatever the order of the commits (versions only grow, and only by their writes): the rows
         # kept at this version are never current, and the region is read again the next time.
-        assigned = results[rid].plan.assigned if results[rid].plan is not None else []
+        plan = results[rid].plan
+        assigned = plan.assigned if plan is not None else []
+        turned = plan.turned_at if plan is not None else {}
         scenes = {p.claim.report_id: (p.claim.lat, p.claim.lon) for p in pending_of[rid]}
         kinds = {p.claim.report_id: p.claim.loss_type for p in pending_of[rid]}
-        results[rid].rows_after = state_rows[rid].assigned(versions[rid] + (1 if assigned else 0), assigned, scenes,
-                                                           kinds)
+        priorities = {p.claim.report_id: p.claim.priority for p in pending_of[rid]}
+        bumps = (1 if assigned else 0) + (1 if plan is not None and plan.withdrawn else 0)
+        results[rid].rows_after = state_rows[rid].assigned(versions[rid] + bumps, assigned, scenes, kinds, priorities,
+                                                           turned)
     escalated = [e for _, plan, _ in decided for e in plan.escalated]
     if escalated:
         raised = await dispatch_store.store_escalations(conn, escalated, attempt_of)
@@ -415,7 +419,7 @@ async def _apply(uow: UnitOfWork, event: SurveyorStatus, now: datetime, day_star
                  callback_context: "callbacks.CallbackContext") -> Progress:
     conn = uow.conn
     if isinstance(event, PositionReported):
-        await dispatch_store.set_position(conn, event.surveyor_id, event.lat, event.lon)
+        await dispatch_store.set_position(conn, event.surveyor_id, event.lat, event.lon, event.occurred_at)
         return Progress()
     if isinstance(event, (ShiftStarted, ShiftEnded)):
         region = await dispatch_store.set_duty(conn, event.surveyor_id, isinstance(event, ShiftStarted),

@@ -278,23 +278,25 @@ async def set_reviews(conn: asyncpg.Connection, reviews: list[tuple[str, datetim
 
 async def insert_tasks(conn: asyncpg.Connection,
                        tasks: list[tuple[SurveyorAssigned | SurveyorReassigned, int, TaskDue]],
-                       now: datetime, home_regions: dict[uuid.UUID, str] | None = None) -> None:
+                       now: datetime, home_regions: dict[uuid.UUID, str] | None = None,
+                       set_out: dict[str, tuple[float, float]] | None = None) -> None:
     """New tasks (each with its claim's attempt number and its watchdog limits), and their claims marked
-    assigned: one statement. ``home_regions``: a task's surveyor's region where it is not the claim's."""
+    assigned: one statement. ``home_regions``: a task's surveyor's region where it is not the claim's;
+    ``set_out``: where a surveyor sets out from when not from their recorded position (surveyor id → lat, lon)."""
     if not tasks:
         return
-    home = home_regions or {}
+    home, out = home_regions or {}, set_out or {}
     await conn.execute(
         """
         WITH tasks AS (
             INSERT INTO survey_tasks (task_id, report_id, attempt, surveyor_id, vehicle_id, region_id, zone, status,
                                       assigned_at, deadline_at, estimated_arrival_at, meets_deadline,
-                                      ack_due_at, contact_due_at, home_region_id)
-            SELECT t, r, a, s, v, rg, z, $14, $1, d, eta, m, ack, contact, COALESCE(h, rg)
+                                      ack_due_at, contact_due_at, home_region_id, set_out_lat, set_out_lon)
+            SELECT t, r, a, s, v, rg, z, $14, $1, d, eta, m, ack, contact, COALESCE(h, rg), olat, olon
               FROM unnest($2::uuid[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[],
                           $9::timestamptz[], $10::timestamptz[], $11::bool[], $12::timestamptz[], $13::timestamptz[],
-                          $16::text[])
-                   AS x(t, r, a, s, v, rg, z, d, eta, m, ack, contact, h)
+                          $16::text[], $17::float8[], $18::float8[])
+                   AS x(t, r, a, s, v, rg, z, d, eta, m, ack, contact, h, olat, olon)
             RETURNING report_id, attempt)
         UPDATE claims c SET dispatch_state = $15, attempts = tasks.attempt
           FROM tasks WHERE c.report_id = tasks.report_id
@@ -305,7 +307,23 @@ async def insert_tasks(conn: asyncpg.Connection,
         [a.estimated_arrival_at for a, _, _ in tasks], [a.meets_deadline for a, _, _ in tasks],
         [d.ack_due_at for _, _, d in tasks], [d.contact_due_at for _, _, d in tasks],
         TaskStatus.ASSIGNED.value, DispatchState.ASSIGNED.value, [home.get(a.task_id) for a, _, _ in tasks],
+        [out[a.surveyor_id][0] if a.surveyor_id in out else None for a, _, _ in tasks],
+        [out[a.surveyor_id][1] if a.surveyor_id in out else None for a, _, _ in tasks],
     )
+
+
+async def divert_tasks(conn: asyncpg.Connection, withdrawn: list, now: datetime) -> None:
+    """Tasks given up by surveyors turned round to a claim of a higher class (``TaskWithdrawn``): cancelled,
+    their claims pending again at once with the reason (one statement for the tasks, one for the claims)."""
+    if not withdrawn:
+        return
+    await conn.execute(
+        "UPDATE survey_tasks SET status = $2, cancel_reason = $3, updated_at = now() WHERE task_id = ANY($1::uuid[])",
+        [w.task_id for w in withdrawn], TaskStatus.CANCELLED.value, DIVERTED)
+    await conn.execute(
+        "UPDATE claims c SET dispatch_state = $3, pending_since = $2, previous_task_id = x.t, reassign_reason = $4,"
+        " review_at = $2 FROM unnest($1::text[], $5::uuid[]) AS x(r, t) WHERE c.report_id = x.r",
+        [w.report_id for w in withdrawn], now, DispatchState.PENDING.value, DIVERTED, [w.task_id for w in withdrawn])
 
 
 async def send_back_to_dispatch(conn: asyncpg.Connection, task_id: uuid.UUID, report_id: str, reason: str,
@@ -318,9 +336,14 @@ async def send_back_to_dispatch(conn: asyncpg.Connection, task_id: uuid.UUID, re
     )
 
 
-async def set_position(conn: asyncpg.Connection, surveyor_id: str, lat: float, lon: float) -> None:
+async def set_position(conn: asyncpg.Connection, surveyor_id: str, lat: float, lon: float, at: datetime) -> None:
+    """Where the app says the surveyor is, at ``at``; on the way to a scene, the trip goes on from there then
+    (what a turn round for a claim of a higher class reckons from)."""
     await conn.execute("UPDATE surveyors SET lat = $2, lon = $3, updated_at = now() WHERE surveyor_id = $1",
                        surveyor_id, lat, lon)
+    await conn.execute(
+        "UPDATE survey_tasks SET set_out_lat = $2, set_out_lon = $3, set_out_at = $4"
+        " WHERE surveyor_id = $1 AND live AND arrived_at IS NULL", surveyor_id, lat, lon, at)
 
 
 async def set_duty(conn: asyncpg.Connection, surveyor_id: str, on_duty: bool, until: datetime,

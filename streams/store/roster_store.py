@@ -131,6 +131,7 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
         f"""
         WITH live AS (SELECT t.surveyor_id, t.vehicle_id, t.arrived_at, t.estimated_arrival_at, c.loss_type,
                              t.task_id, t.report_id, t.region_id AS task_region, c.priority, t.assigned_at,
+                             t.set_out_lat, t.set_out_lon, COALESCE(t.set_out_at, t.assigned_at) AS set_out_at,
                              (c.report->'location'->>'lat')::float8 AS scene_lat,
                              (c.report->'location'->>'lon')::float8 AS scene_lon
                         FROM survey_tasks t JOIN claims c USING (report_id)
@@ -142,7 +143,8 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
         SELECT s.region_id, s.surveyor_id, s.definition_hash AS h, s.lat, s.lon, s.duty, s.duty_until,
                l.scene_lat, l.scene_lon,
                l.surveyor_id IS NOT NULL AS busy, l.arrived_at, l.estimated_arrival_at, l.vehicle_id, l.loss_type,
-               l.task_id, l.report_id, l.task_region, l.priority, l.assigned_at,
+               l.task_id, l.report_id, l.task_region, l.priority, l.set_out_at,
+               COALESCE(l.set_out_lat, s.lat) AS set_out_lat, COALESCE(l.set_out_lon, s.lon) AS set_out_lon,
                COALESCE(t.n, 0) AS today
           FROM surveyors s
           LEFT JOIN live l USING (surveyor_id)
@@ -165,7 +167,8 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
                 None if r["scene_lat"] is None else (r["scene_lat"], r["scene_lon"]),
                 LossType(r["loss_type"]) if r["loss_type"] else None,
                 None if r["task_id"] is None else
-                (r["task_id"], r["report_id"], r["task_region"], r["priority"], r["assigned_at"])))
+                (r["task_id"], r["report_id"], r["task_region"], r["priority"], r["set_out_at"],
+                 r["set_out_lat"], r["set_out_lon"])))
     for r in vrows:
         if r["vehicle_id"] in fleet:
             read[r["region_id"]].vehicles.append((fleet[r["vehicle_id"]], r["lat"], r["lon"]))

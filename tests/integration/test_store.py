@@ -852,15 +852,29 @@ async def test_a_surveyor_on_the_way_to_a_routine_claim_is_turned_round_to_a_ser
             raw = report_dict(at=at, report_id=f"turn-{uuid.uuid4().hex[:8]}", now=when, **fields)
             return register_report(json.dumps(raw).encode(), regions, RULES, when)
 
+        cache = RegionStateCache()
+
+        async def kept_is_current(at):
+            version = await pool.fetchval("SELECT state_version FROM regions WHERE region_id = 'turn'")
+            kept = cache.get("turn", version, sent.replace(hour=0))
+            assert kept is not None  # its own writes mirrored, the turn included
+            async with pool.acquire() as conn:
+                read = (await roster_store.region_rows(conn, ["turn"], sent.replace(hour=0)))["turn"]
+            fresh = RegionRows(None, sent.replace(hour=0), read.surveyors, read.vehicles)
+            for mine, theirs in zip(kept.states(at, RULES), fresh.states(at, RULES)):
+                assert list(map(repr, mine)) == list(map(repr, theirs))
+
         routine = report((30.06, 120.0), sent)
-        first = await register_and_dispatch(pool, [routine], sent, sent.replace(hour=0), RULES, _planner([]))
+        first = await register_and_dispatch(pool, [routine], sent, sent.replace(hour=0), RULES, _planner([]), cache)
+        await kept_is_current(sent)
         [going] = [a for p in first.plans for a in p.assigned]
         assert going.surveyor_id == "turn-s0" and going.meets_deadline
 
         now = sent + timedelta(minutes=3)
         urgent = report((29.97, 120.0), now, injuries={"count": 1, "severity": "serious"})
         assert urgent.claim.priority == 1
-        done = await register_and_dispatch(pool, [urgent], now, now.replace(hour=0), RULES, _planner([]))
+        done = await register_and_dispatch(pool, [urgent], now, sent.replace(hour=0), RULES, _planner([]), cache)
+        await kept_is_current(now)
         [plan] = done.plans
         [turned] = plan.assigned
         assert (turned.report_id, turned.surveyor_id, turned.meets_deadline) == \
@@ -874,13 +888,45 @@ async def test_a_surveyor_on_the_way_to_a_routine_claim_is_turned_round_to_a_ser
         claim = await pool.fetchrow("SELECT dispatch_state, review_at, reassign_reason FROM claims"
                                     " WHERE report_id = $1", routine.report.report_id)
         assert (claim["dispatch_state"], claim["review_at"], claim["reassign_reason"]) == ("pending", now, "diverted")
-        # Set out from about where they were turned round: a quarter of the way (3 of about 12 minutes) north.
-        lat = await pool.fetchval("SELECT lat FROM surveyors WHERE surveyor_id = 'turn-s0'")
+        # The new task sets out from about where they were turned round: a quarter of the way (3 of about 12
+        # minutes) north.
+        lat = await pool.fetchval("SELECT set_out_lat FROM survey_tasks WHERE task_id = $1", turned.task_id)
         assert 30.005 < lat < 30.03
         async with pool.acquire() as conn:
             [back] = await pending_claims(conn, [routine.report.report_id], [])
         assert back.exclude == frozenset() and back.reassign_reason == "diverted" and back.attempt == 2
 
-        again = await register_and_dispatch(pool, [urgent], now, now.replace(hour=0), RULES, _planner([]))
+        again = await register_and_dispatch(pool, [urgent], now, sent.replace(hour=0), RULES, _planner([]))
         assert again.plans == [] and sorted(o.event_id for o in again.outputs) == sorted(o.event_id for o in done.outputs)
         assert await pool.fetchval("SELECT count(*) FROM survey_tasks") == 2
+
+
+async def test_a_position_reported_on_the_way_is_where_the_trip_goes_on_from(db):
+    """A turn round reckons where a surveyor is from where they set out and when: a position the app reports on
+    the way restarts that from there, then; one reported at the scene changes no trip."""
+    now = datetime.now(timezone.utc)
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    accepted = await _accepted(db, "twice")
+    done = await register_and_dispatch(db, [accepted], now, day_start, RULES, _planner([]))
+    [task] = [a for p in done.plans for a in p.assigned]
+
+    async def en_route():
+        async with db.acquire() as conn:
+            rows = (await roster_store.region_rows(conn, [task.region_id], day_start))[task.region_id]
+        return next(r for r in rows.surveyors if r.surveyor.surveyor_id == task.surveyor_id).en_route
+
+    first = await en_route()
+    assert first.task_id == task.task_id and first.set_out_at == task.occurred_at
+    later = now + timedelta(minutes=4)
+    async with db.acquire() as conn:
+        await dispatch_store.set_position(conn, task.surveyor_id, accepted.claim.lat - 0.01, accepted.claim.lon, later)
+    moved = await en_route()
+    assert (moved.from_lat, moved.from_lon, moved.set_out_at) == (accepted.claim.lat - 0.01, accepted.claim.lon, later)
+    assert moved.position(accepted.claim.lat, accepted.claim.lon, later) == (moved.from_lat, moved.from_lon)
+    await db.execute("UPDATE survey_tasks SET status = 'arrived', arrived_at = $2 WHERE task_id = $1", task.task_id,
+                     later + timedelta(minutes=5))
+    async with db.acquire() as conn:
+        await dispatch_store.set_position(conn, task.surveyor_id, 0.0, 0.0, later + timedelta(minutes=6))
+    assert await en_route() is None
+    assert await db.fetchval("SELECT set_out_lat FROM survey_tasks WHERE task_id = $1", task.task_id) == \
+        accepted.claim.lat - 0.01

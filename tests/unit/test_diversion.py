@@ -52,9 +52,13 @@ def test_no_one_is_turned_round_for_a_claim_of_the_same_class_or_when_the_rules_
     never = RULES.model_copy(update={"priority": PriorityRules(divert_up_to=0)})
     q = plan([claim(at=offset(-3), report_id="urgent", priority=1)], [on_the_way("s", 0, 12)], never)
     assert not q.assigned and not q.withdrawn
-    # a vulnerable claim (class 2) turns round a surveyor going to a routine one, not one going to an urgent one
-    r = plan([claim(at=offset(-3), report_id="hurt", priority=2)], [on_the_way("s", 0, 12, priority=1)])
-    assert not r.withdrawn
+    # a vulnerable claim (class 2): by default no one is turned round for it; where the rules say so, one going
+    # to a routine claim, never one going to an urgent one
+    hurt = claim(at=offset(-3), report_id="hurt", priority=2)
+    assert not plan([hurt], [on_the_way("s", 0, 12)]).withdrawn
+    also = RULES.model_copy(update={"priority": PriorityRules(divert_up_to=2)})
+    assert [w.report_id for w in plan([hurt], [on_the_way("s", 0, 12)], also).withdrawn] == ["going-s"]
+    assert not plan([hurt], [on_the_way("s", 0, 12, priority=1)], also).withdrawn
 
 
 def test_not_turned_round_when_at_the_scene_already_or_too_far_to_be_in_time_or_someone_free_is():
