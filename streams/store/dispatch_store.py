@@ -379,13 +379,15 @@ _TIME_COLUMN = {
 
 async def stamp_first(conn: asyncpg.Connection, task_id: uuid.UUID, event_type: str, at: datetime) -> bool:
     """Keep when a step of the task first happened (accepted, contacted, arrived, completed); True when
-    this is the first report of that step, False when it was reported before or is no such step."""
+    this is the first report of that step, False when it was reported before, is no such step, or the task was
+    taken back (an app that had not yet heard of a withdrawal or a turn round: that trip is no arrival)."""
     column = _TIME_COLUMN.get(event_type)
     if column is None:
         return False
     # The column's name comes from the fixed map above, never from input.
     return bool(await conn.fetchval(
-        f"UPDATE survey_tasks SET {column} = $2 WHERE task_id = $1 AND {column} IS NULL RETURNING true",
+        f"UPDATE survey_tasks SET {column} = $2 WHERE task_id = $1 AND {column} IS NULL"
+        f" AND status NOT IN {WITHDRAWN_SQL} RETURNING true",
         task_id, at,
     ))
 

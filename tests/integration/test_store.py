@@ -896,6 +896,17 @@ async def test_a_surveyor_on_the_way_to_a_routine_claim_is_turned_round_to_a_ser
             [back] = await pending_claims(conn, [routine.report.report_id], [])
         assert back.exclude == frozenset() and back.reassign_reason == "diverted" and back.attempt == 2
 
+        # The app had not heard of it yet and reports arriving at the scene given up: that trip is no arrival.
+        from models.contract.surveyor_events import ArrivedAtScene
+        from streams.services.dispatch import apply_surveyor_status
+        stale = ArrivedAtScene(event_id=uuid.uuid4(), occurred_at=now, surveyor_id="turn-s0", task_id=going.task_id,
+                               report_id=routine.report.report_id, lat=30.06, lon=120.0)
+        async with unit_of_work(pool, "surveyor") as uow:
+            progress = await apply_surveyor_status(uow, stale, now, sent.replace(hour=0), Dispatcher(RULES, _planner([])),
+                                                   None)
+        assert progress.on_time is None and progress.outputs == []
+        assert await pool.fetchval("SELECT arrived_at FROM survey_tasks WHERE task_id = $1", going.task_id) is None
+
         again = await register_and_dispatch(pool, [urgent], now, sent.replace(hour=0), RULES, _planner([]))
         assert again.plans == [] and sorted(o.event_id for o in again.outputs) == sorted(o.event_id for o in done.outputs)
         assert await pool.fetchval("SELECT count(*) FROM survey_tasks") == 2
