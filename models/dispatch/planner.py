@@ -358,7 +358,8 @@ class _Region:
         self.overcounted(can_wait, options)
         keep = {k: self.claims[n].claim.priority for k, n in self.counted_on.items()}
         for n, (k, _) in self.waits_late.items():
-            keep[k] = min(keep.get(k, 9), self.claims[n].claim.priority)
+            p = self.claims[n].claim.priority
+            keep[k] = min(keep.get(k, p), p)
         for i, (k, option) in divert(self.claims, self.minutes_left, late, self.busy, self.fleet, keep, self.rules,
                                      self.travel, self.now).items():
             options[i] = option
