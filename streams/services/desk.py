@@ -122,8 +122,8 @@ async def _carry_out(conn: asyncpg.Connection, command: DispatchCommand, decisio
         task, reason = decision.withdraw
         await dispatch_store.set_task_status(conn, task.task_id, TaskStatus.CANCELLED, cancel_reason=reason)
     if decision.back_to_dispatch is not None:
-        await dispatch_store.send_back_to_dispatch(conn, decision.withdraw[0].task_id,
-                                                   decision.back_to_dispatch.claim.report_id, decision.withdraw[1], now)
+        await dispatch_store.send_back_to_dispatch(
+            conn, [(decision.withdraw[0].task_id, decision.back_to_dispatch.claim.report_id)], decision.withdraw[1], now)
     if decision.duty is not None:
         await dispatch_store.set_duty(conn, command.surveyor_id, decision.duty, duty_until(now), None, None)
     if decision.deadline is not None and claim is not None:

@@ -283,12 +283,10 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
     # A surveyor turned round to a claim of a higher class: the task given up first (one live task per surveyor),
     # its claim back to dispatch and looked at again at once; the new task sets out from where they were estimated
     # to be.
-    withdrawn = [w for _, plan, _ in decided for w in plan.withdrawn]
     for pending, plan, _ in decided:
-        if plan.withdrawn:
-            results[pending[0].claim.region_id].outputs[:0] = [encode("dispatch.assignments", w)
-                                                               for w in plan.withdrawn]
-    await dispatch_store.divert_tasks(conn, withdrawn, now)
+        results[pending[0].claim.region_id].outputs[:0] = [encode("dispatch.assignments", w) for w in plan.withdrawn]
+        plan.reviews.update((w.report_id, now) for w in plan.withdrawn)
+    await dispatch_store.divert_tasks(conn, [w for _, plan, _ in decided for w in plan.withdrawn], now)
     attempt_of = {p.claim.report_id: p.attempt for pending, _, _ in decided for p in pending}
     home = {a.task_id: plan.loans[a.report_id] for _, plan, _ in decided for a in plan.assigned
             if a.report_id in plan.loans}
@@ -453,7 +451,8 @@ async def _apply(uow: UnitOfWork, event: SurveyorStatus, now: datetime, day_star
     if step.at_scene:
         await dispatch_store.move_to_scene(conn, event.task_id)
     if step.back_to_dispatch:
-        await dispatch_store.send_back_to_dispatch(conn, event.task_id, task["report_id"], step.back_to_dispatch, now)
+        await dispatch_store.send_back_to_dispatch(conn, [(event.task_id, task["report_id"])], step.back_to_dispatch,
+                                                   now)
     if step.frees_surveyor:
         replanned = await replan_region(uow, task["region_id"], now, day_start, d)
         progress.outputs, progress.plan = replanned.outputs, replanned.plan

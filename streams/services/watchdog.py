@@ -35,7 +35,7 @@ async def fire_ack_timeouts(pool: asyncpg.Pool, now: datetime, day_start: dateti
             step = step_after(task["status"], ACK_TIMED_OUT)
             await dispatch_store.set_task_status(uow.conn, task["task_id"], step.status,
                                                  cancel_reason=step.back_to_dispatch, ack_timed_out_at=now)
-            await dispatch_store.send_back_to_dispatch(uow.conn, task["task_id"], task["report_id"],
+            await dispatch_store.send_back_to_dispatch(uow.conn, [(task["task_id"], task["report_id"])],
                                                        step.back_to_dispatch, now)
             result = await replan_region(uow, task["region_id"], now, day_start, d)
             uow.queue(derived_event_id("ack-timeout", task["task_id"]), result.outputs)

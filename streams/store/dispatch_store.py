@@ -313,26 +313,24 @@ async def insert_tasks(conn: asyncpg.Connection,
 
 
 async def divert_tasks(conn: asyncpg.Connection, withdrawn: list, now: datetime) -> None:
-    """Tasks given up by surveyors turned round to a claim of a higher class (``TaskWithdrawn``): cancelled,
-    their claims pending again at once with the reason (one statement for the tasks, one for the claims)."""
+    """Tasks given up by surveyors turned round to a claim of a higher class (``TaskWithdrawn``): cancelled, their
+    claims pending again with the reason (one statement for the tasks, one for the claims)."""
     if not withdrawn:
         return
     await conn.execute(
         "UPDATE survey_tasks SET status = $2, cancel_reason = $3, updated_at = now() WHERE task_id = ANY($1::uuid[])",
         [w.task_id for w in withdrawn], TaskStatus.CANCELLED.value, DIVERTED)
-    await conn.execute(
-        "UPDATE claims c SET dispatch_state = $3, pending_since = $2, previous_task_id = x.t, reassign_reason = $4,"
-        " review_at = $2 FROM unnest($1::text[], $5::uuid[]) AS x(r, t) WHERE c.report_id = x.r",
-        [w.report_id for w in withdrawn], now, DispatchState.PENDING.value, DIVERTED, [w.task_id for w in withdrawn])
+    await send_back_to_dispatch(conn, [(w.task_id, w.report_id) for w in withdrawn], DIVERTED, now)
 
 
-async def send_back_to_dispatch(conn: asyncpg.Connection, task_id: uuid.UUID, report_id: str, reason: str,
+async def send_back_to_dispatch(conn: asyncpg.Connection, tasks: list[tuple[uuid.UUID, str]], reason: str,
                                 now: datetime) -> None:
-    """The claim of a task that ended without the surveyor going is pending again, with the reason."""
+    """The claims of tasks (task id, report id) that ended without the surveyor going are pending again, with the
+    reason: one statement."""
     await conn.execute(
-        "UPDATE claims SET dispatch_state = $5, pending_since = $2, previous_task_id = $3,"
-        " reassign_reason = $4 WHERE report_id = $1",
-        report_id, now, task_id, reason, DispatchState.PENDING.value,
+        "UPDATE claims c SET dispatch_state = $5, pending_since = $2, previous_task_id = x.t, reassign_reason = $4"
+        " FROM unnest($1::text[], $3::uuid[]) AS x(r, t) WHERE c.report_id = x.r",
+        [r for _, r in tasks], now, [t for t, _ in tasks], reason, DispatchState.PENDING.value,
     )
 
 
