@@ -65,7 +65,8 @@ class RegionRows:
                 turned = t.surveyor_id in set_out
                 if turned:  # the task given up no longer counts in today's tasks, the new one does
                     record = replace(record, tasks_today=record.tasks_today - 1)
-                task = (t.task_id, t.report_id, t.region_id, (priorities or {}).get(t.report_id, int(Priority.ROUTINE)), t.occurred_at,
+                priority = (priorities or {}).get(t.report_id, int(Priority.ROUTINE))
+                task = (t.task_id, t.report_id, t.region_id, priority, t.occurred_at,
                         *(set_out[t.surveyor_id] if turned else (record.lat, record.lon)))
                 record = record.with_task(t.vehicle_id, t.estimated_arrival_at, scenes[t.report_id],
                                           (kinds or {}).get(t.report_id), task)
