@@ -10,9 +10,11 @@ planned again like any claim whose surveyor declined.
 
 Not turned round: a surveyor already at a scene (their survey is under way), one that a claim of the same class or
 a higher one counts on (waiting for them on time, or held for them while late), one on a loan to a neighbour's
-claim. Where they are is estimated along the
-straight line from where they set out, by the share of the trip's expected time gone
-(``EnRoute.position``).
+claim. Where they are is estimated along the straight line from where they set out, by the share of the trip's
+expected time gone (``EnRoute.position``).
+
+The turn is the home plan's; a neighbour's spare surveyor in time still comes first: ``models.dispatch.neighbours``
+offers the claim for an on-time loan, which undoes the turn.
 """
 
 from __future__ import annotations

@@ -30,8 +30,10 @@ class EnRoute:
     def position(self, to_lat: float, to_lon: float, now: datetime) -> tuple[float, float]:
         """About where they are at ``now`` on their way to the scene at (``to_lat``, ``to_lon``): the share
         of the trip's expected time gone, along the straight line (the app's positions are not a track)."""
-        span = (self.arrive_at - self.set_out_at).total_seconds()
-        f = 1.0 if span <= 0 else min(1.0, max(0.0, (now - self.set_out_at).total_seconds() / span))
+        gone, span = (now - self.set_out_at).total_seconds(), (self.arrive_at - self.set_out_at).total_seconds()
+        # Where they set out (or last reported) is where they are then, even when that is past the time expected
+        # at the scene (a slow trip, the app reporting on the way); after that, overdue: about at the scene.
+        f = 0.0 if gone <= 0 else 1.0 if span <= 0 else min(1.0, gone / span)
         return self.from_lat + f * (to_lat - self.from_lat), self.from_lon + f * (to_lon - self.from_lon)
 
 

@@ -9,6 +9,10 @@ who reaches it within its deadline, or, for a claim that will be late anyway, wh
 claim is no longer deferred there); and it keeps ``neighbour_keeps_free`` free surveyors of its own, so that
 its own next claims do not lose by the loan. On-time loans go first. Adjacency is the region definition's
 ``neighbours``. Anything else (a neighbour beyond the distance, one not clearly sooner) stays a desk option.
+
+A claim the home plan met only by turning a surveyor round from a claim of a lower class
+(``models/dispatch/diversion.py``) is offered too, for an on-time loan only: a neighbour's spare surveyor in time
+spares the customer that surveyor was on the way to, so the turn is undone (the task is not taken back).
 """
 
 from __future__ import annotations
@@ -53,8 +57,9 @@ def lend(claims: list[PendingClaim], plan: RegionPlan, lenders: dict[str, tuple[
     claims come from (its recent scenes): a surveyor who alone of its free ones reaches one of them in time
     is not lent. Returns the loans."""
     left = unmet(plan)
+    turned = turned_for(plan)
     wanting = [p for p in sorted(claims, key=lambda p: (p.claim.priority, p.claim.deadline_at, p.claim.report_id))
-               if p.claim.report_id in left]
+               if p.claim.report_id in left or p.claim.report_id in turned]
     if not wanting or not lenders:
         return []
     local = local_time(now, rules)
@@ -89,6 +94,9 @@ def lend(claims: list[PendingClaim], plan: RegionPlan, lenders: dict[str, tuple[
     sooner = np.isfinite(eta) & (eta + rules.late_wait_gain_minutes <= home[:, None])
     if plan.minute_value:
         sooner &= (-minutes_left >= rules.storm.late_defer_minutes)[:, None]
+    # A claim met by a turn round is met already: only an on-time loan spares the claim given up for it.
+    was_turned = np.array([p.claim.report_id in turned for p in wanting])
+    sooner &= ~was_turned[:, None]
     # On time first, the higher class first, then the earlier arrival: a loan is worth most where it meets a
     # deadline.
     weight = np.array([rules.priority.weight(p.claim.priority) for p in wanting])
@@ -109,7 +117,7 @@ def lend(claims: list[PendingClaim], plan: RegionPlan, lenders: dict[str, tuple[
         reach, first = guards[block]
         if reach.size and (reach[j - first] & (reach.sum(axis=0) == 1)).any():
             continue  # the only free one of its region to reach one of its recent scenes in time: kept home
-        if wanting[i].claim.report_id in home_eta and home_eta[wanting[i].claim.report_id] <= eta[i, j]:
+        if not was_turned[i] and home_eta.get(wanting[i].claim.report_id, np.inf) <= eta[i, j]:
             continue
         spare_left[region_id] -= 1
         reach[j - first] = False
@@ -117,6 +125,8 @@ def lend(claims: list[PendingClaim], plan: RegionPlan, lenders: dict[str, tuple[
         s = columns[j][1]
         loans.append(Loan(wanting[i].claim.report_id, s.surveyor_id, vehicles[k].vehicle.vehicle_id, region_id))
         plan.loans[wanting[i].claim.report_id] = region_id
+        if was_turned[i]:
+            _turn_undone(plan, turned[wanting[i].claim.report_id])
         _apply(plan, wanting[i], Option(s.surveyor_id, vehicles[k].vehicle.vehicle_id,
                                       now + timedelta(minutes=float(eta[i, j])), s.tasks_today), now)
     return loans
@@ -126,6 +136,23 @@ def unmet(plan: RegionPlan) -> set[str]:
     """The claims ``plan`` does not meet: sent late, or left with no prospect (waiting late for someone busy,
     or no one at all), whether escalated in this plan or an earlier one."""
     return {a.report_id for a in plan.assigned if not a.meets_deadline} | set(plan.no_prospect)
+
+
+def turned_for(plan: RegionPlan) -> dict[str, str]:
+    """The claims ``plan`` meets by turning a surveyor round (report id → that surveyor)."""
+    return {a.report_id: a.surveyor_id for a in plan.assigned if a.surveyor_id in plan.turned_at}
+
+
+def wants_help(plan: RegionPlan) -> bool:
+    """Whether a neighbour could do better for some claim of ``plan``: one it leaves unmet, or one it meets by
+    turning a surveyor round."""
+    return bool(unmet(plan)) or bool(plan.turned_at)
+
+
+def _turn_undone(plan: RegionPlan, surveyor_id: str) -> None:
+    """The surveyor turned round goes on to the claim they were on the way to."""
+    plan.withdrawn[:] = [w for w in plan.withdrawn if w.surveyor_id != surveyor_id]
+    del plan.turned_at[surveyor_id]
 
 
 def _apply(plan: RegionPlan, p: PendingClaim, o: Option, now: datetime) -> None:

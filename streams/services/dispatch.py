@@ -21,7 +21,7 @@ from models.dispatch.coverage import RECENT_SCENES, DemandPoint, RecentScenes
 from models.dispatch.fleet import SurveyorState, VehicleState, free_on_duty
 from models.dispatch.rules import DispatchRules, rules_for
 from models.dispatch.intake import Accepted
-from models.dispatch.neighbours import lend, unmet
+from models.dispatch.neighbours import lend, wants_help
 from models.dispatch.planner import PendingClaim, RegionPlan, appointment_case, possible_duplicate_case
 from models.contract.surveyor_events import PositionReported, ShiftEnded, ShiftStarted, SurveyorStatus
 from models.dispatch.tasks import TaskStatus, TaskStep, arrival_verdict, duty_until, step_after, task_due
@@ -348,15 +348,15 @@ async def _read_scenes(conn, d: Dispatcher, region_ids: list[str], now: datetime
 
 async def _lend(conn, decided: list[tuple[list[PendingClaim], RegionPlan, DispatchRules]], stored, states,
                 state_rows, day_start: datetime, now: datetime, d: Dispatcher) -> set[str]:
-    """Offer each region's unmet claims its neighbours' spare surveyors (``models.dispatch.neighbours``),
-    changing the plans; returns the regions that lent. Neighbours already decided in this transaction lend
+    """Offer each region's unmet claims, and those it meets by turning a surveyor round, its neighbours' spare
+    surveyors (``models.dispatch.neighbours``), changing the plans; returns the regions that lent. Neighbours already decided in this transaction lend
     what their own plans left free; others are taken only if their lock is free at once."""
     definitions = {r["region_id"]: r["definition"] for r in stored}
     wanting = []
     for pending, plan, rules in decided:
         region_id = pending[0].claim.region_id
         near = parsed(Region, definitions[region_id]).neighbours if definitions.get(region_id) else ()
-        if near and unmet(plan):
+        if near and wants_help(plan):
             wanting.append((pending, plan, rules, near))
     if not wanting:
         return set()

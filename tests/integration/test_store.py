@@ -622,30 +622,44 @@ async def test_a_claim_that_cannot_be_met_keeps_the_arrival_it_was_promised(db):
     assert row["claim_deadline"] == accepted.claim.deadline_at and row["task_deadline"] == escalation.deadline_at
 
 
+def _all_day(sid, region, lat):
+    """A surveyor on call all day at ``lat``, 120.0, and a vehicle beside them."""
+    return ({"surveyor_id": sid, "name": "測試", "region_id": region, "skills": ["vehicle"], "base_lat": lat,
+             "base_lon": 120.0, "shift": "on_call", "shift_start": "00:00:00", "shift_end": "00:00:00",
+             "all_day": True},
+            {"vehicle_id": f"v-{sid}", "region_id": region, "equipment": ["camera"], "base_lat": lat,
+             "base_lon": 120.0})
+
+
+async def _with_roster(url, pool, regions, people):
+    """Load a roster of ``regions`` and ``people`` (``_all_day``); returns a maker of reports there."""
+    from models.dispatch.roster import Roster
+    from streams.commands.bootstrap import load_roster
+    from tests.report_factory import report_dict
+
+    await load_roster(url, Roster.model_validate({"regions": regions, "surveyors": [p for p, _ in people],
+                                                  "vehicles": [v for _, v in people]}))
+    known = await roster_store.regions(pool)
+
+    def report(at, when, **fields):
+        raw = report_dict(at=at, report_id=f"roster-{uuid.uuid4().hex[:8]}", now=when, **fields)
+        return register_report(json.dumps(raw).encode(), known, RULES, when)
+    return report
+
+
 async def test_a_neighbours_spare_surveyor_is_sent_when_home_cannot_be_on_time(store_url):
     """Home's one surveyor is 28 km from an urban scene (52 min: late); its neighbour region has two free,
     one 5.5 km off (17 min): that one is sent, the task kept as the neighbour's surveyor's (home_region_id)."""
-    from models.dispatch.roster import Roster
-    from streams.commands.bootstrap import load_roster
     from tests.conftest import own_database
-    from tests.report_factory import report_dict
 
-    def person(sid, region, lat):
-        return ({"surveyor_id": sid, "name": "測試", "region_id": region, "skills": ["vehicle"], "base_lat": lat,
-                 "base_lon": 120.0, "shift": "on_call", "shift_start": "00:00:00", "shift_end": "00:00:00",
-                 "all_day": True},
-                {"vehicle_id": f"v-{sid}", "region_id": region, "equipment": ["camera"], "base_lat": lat,
-                 "base_lon": 120.0})
-    people = [person("home-s0", "home", 29.75), person("next-s0", "next", 30.05), person("next-s1", "next", 30.3)]
-    roster = {"regions": [{"region_id": "home", "name": "home", "centre_lat": 30.0, "centre_lon": 120.0,
-                           "neighbours": ["next"]},
-                          {"region_id": "next", "name": "next", "centre_lat": 30.3, "centre_lon": 120.0}],
-              "surveyors": [s for s, _ in people], "vehicles": [v for _, v in people]}
+    regions = [{"region_id": "home", "name": "home", "centre_lat": 30.0, "centre_lon": 120.0, "neighbours": ["next"]},
+               {"region_id": "next", "name": "next", "centre_lat": 30.3, "centre_lon": 120.0}]
     async with own_database(store_url, "lend") as (url, pool):
-        await load_roster(url, Roster.model_validate(roster))
+        report = await _with_roster(url, pool, regions, [_all_day("home-s0", "home", 29.75),
+                                                         _all_day("next-s0", "next", 30.05),
+                                                         _all_day("next-s1", "next", 30.3)])
         now = datetime.now(timezone.utc)
-        raw = report_dict(at=(30.0, 120.0), report_id=f"lend-{uuid.uuid4().hex[:8]}", now=now)
-        accepted = register_report(json.dumps(raw).encode(), await roster_store.regions(pool), RULES, now)
+        accepted = report((30.0, 120.0), now)
         done = await register_and_dispatch(pool, [accepted], now, now.replace(hour=0), RULES, _planner([]))
         [a] = [a for p in done.plans for a in p.assigned]
         assert (a.surveyor_id, a.meets_deadline, a.region_id) == ("next-s0", True, "home")
@@ -832,25 +846,12 @@ async def test_a_surveyor_on_the_way_to_a_routine_claim_is_turned_round_to_a_ser
     3.3 km south of where they set out: no one else can be there in time, so they are turned round (rule: a higher
     class is never left waiting so that a lower one is met). The routine claim's task is withdrawn and the claim is
     back with dispatch at once, the surveyor still allowed to take it; a redelivered report changes nothing."""
-    from models.dispatch.roster import Roster
-    from streams.commands.bootstrap import load_roster
     from tests.conftest import own_database
-    from tests.report_factory import report_dict
 
-    roster = {"regions": [{"region_id": "turn", "name": "turn", "centre_lat": 30.0, "centre_lon": 120.0}],
-              "surveyors": [{"surveyor_id": "turn-s0", "name": "測試", "region_id": "turn", "skills": ["vehicle"],
-                             "base_lat": 30.0, "base_lon": 120.0, "shift": "on_call", "shift_start": "00:00:00",
-                             "shift_end": "00:00:00", "all_day": True}],
-              "vehicles": [{"vehicle_id": "v-turn-s0", "region_id": "turn", "equipment": ["camera"],
-                            "base_lat": 30.0, "base_lon": 120.0}]}
     async with own_database(store_url, "turn") as (url, pool):
-        await load_roster(url, Roster.model_validate(roster))
-        regions = await roster_store.regions(pool)
+        report = await _with_roster(url, pool, [{"region_id": "turn", "name": "turn", "centre_lat": 30.0,
+                                                 "centre_lon": 120.0}], [_all_day("turn-s0", "turn", 30.0)])
         sent = datetime.now(timezone.utc)
-
-        def report(at, when, **fields):
-            raw = report_dict(at=at, report_id=f"turn-{uuid.uuid4().hex[:8]}", now=when, **fields)
-            return register_report(json.dumps(raw).encode(), regions, RULES, when)
 
         cache = RegionStateCache()
 
@@ -910,6 +911,39 @@ async def test_a_surveyor_on_the_way_to_a_routine_claim_is_turned_round_to_a_ser
         again = await register_and_dispatch(pool, [urgent], now, sent.replace(hour=0), RULES, _planner([]))
         assert again.plans == [] and sorted(o.event_id for o in again.outputs) == sorted(o.event_id for o in done.outputs)
         assert await pool.fetchval("SELECT count(*) FROM survey_tasks") == 2
+
+
+async def test_a_neighbours_spare_surveyor_in_time_is_sent_rather_than_turning_one_round(store_url):
+    """As above, but the region next door has two free surveyors, one 2 km from the injury: she is lent, and the
+    surveyor on the way to the scratched bumper goes on to it (no task withdrawn, nothing back with dispatch)."""
+    from tests.conftest import own_database
+
+    regions = [{"region_id": "turn", "name": "turn", "centre_lat": 30.0, "centre_lon": 120.0, "neighbours": ["next"]},
+               {"region_id": "next", "name": "next", "centre_lat": 29.9, "centre_lon": 120.0, "neighbours": ["turn"]}]
+    async with own_database(store_url, "lend") as (url, pool):
+        report = await _with_roster(url, pool, regions, [_all_day("turn-s0", "turn", 30.0),
+                                                         _all_day("next-s0", "next", 29.95),
+                                                         _all_day("next-s1", "next", 29.8)])
+        sent = datetime.now(timezone.utc)
+
+        routine = report((30.06, 120.0), sent)
+        first = await register_and_dispatch(pool, [routine], sent, sent.replace(hour=0), RULES, _planner([]))
+        [going] = [a for p in first.plans for a in p.assigned]
+        assert going.surveyor_id == "turn-s0"
+
+        now = sent + timedelta(minutes=3)
+        urgent = report((29.97, 120.0), now, injuries={"count": 1, "severity": "serious"})
+        assert urgent.claim.region_id == "turn" and urgent.claim.priority == 1
+        done = await register_and_dispatch(pool, [urgent], now, sent.replace(hour=0), RULES, _planner([]))
+        [plan] = done.plans
+        [lent] = plan.assigned
+        assert (lent.surveyor_id, lent.meets_deadline, plan.loans) == ("next-s0", True, {urgent.report.report_id: "next"})
+        assert not plan.withdrawn
+        assert [json.loads(o.value)["type"] for o in done.outputs if o.topic == "dispatch.assignments"] == \
+            ["surveyor_assigned"]
+        assert await pool.fetchval("SELECT status FROM survey_tasks WHERE task_id = $1", going.task_id) == "assigned"
+        assert await pool.fetchval("SELECT dispatch_state FROM claims WHERE report_id = $1",
+                                   routine.report.report_id) == "assigned"
 
 
 async def test_a_position_reported_on_the_way_is_where_the_trip_goes_on_from(db):

@@ -5,6 +5,7 @@ import uuid
 from datetime import timedelta
 
 from models.dispatch.fleet import EnRoute
+from models.dispatch.neighbours import lend
 from models.dispatch.planner import plan_region
 from models.dispatch.priority import PriorityRules
 from models.dispatch.rules import DispatchRules
@@ -86,3 +87,46 @@ def test_a_surveyor_a_claim_of_the_same_class_counts_on_to_be_in_time_is_not_tur
     assert p.waiting == ["waiting"] and not p.withdrawn
     q = plan([claim(at=offset(13), report_id="waiting", minutes=60), urgent], [on_the_way("s", 0, 12, minutes=(-6, 4))])
     assert [(a.report_id, a.surveyor_id) for a in q.assigned] == [("urgent", "s")] and len(q.withdrawn) == 1
+
+
+def _neighbour(*people):
+    """Region "sx"'s free surveyors, ``(id, km north)`` each, with a vehicle beside them."""
+    states, cars = zip(*[(state(surveyor(sid, at=offset(km), region="sx")),
+                          vehicle(f"v-{sid}", at=offset(km), region="sx")) for sid, km in people])
+    return {"sx": (list(states), list(cars))}
+
+
+def test_a_neighbours_spare_surveyor_in_time_takes_the_claim_instead_of_turning_someone_round():
+    # The home plan turns "s" round from a routine claim; the neighbour has two free, one 6 km from the injury
+    # (3 km south of the centre, so 9 km off: in time). The loan spares the routine customer: the turn is undone.
+    urgent = claim(at=offset(-3), report_id="urgent", priority=1)
+    p = plan([urgent], [on_the_way("s", 0, 12)])
+    assert p.withdrawn
+    loans = lend([pending(urgent)], p, _neighbour(("sx-a", -9), ("sx-b", 40)), RULES, TRAVEL, NOW)
+    assert [(x.report_id, x.surveyor_id) for x in loans] == [("urgent", "sx-a")]
+    [a] = p.assigned
+    assert (a.surveyor_id, a.meets_deadline) == ("sx-a", True)
+    assert not p.withdrawn and not p.turned_at and p.loans == {"urgent": "sx"}
+
+
+def test_the_turn_stands_when_the_neighbour_would_only_be_late_or_cannot_spare_anyone():
+    urgent = claim(at=offset(-3), report_id="urgent", priority=1)
+    # 20 km from the injury (about 50 min): late, however much sooner than nobody; the turned surveyor is in time
+    p = plan([urgent], [on_the_way("s", 0, 12)])
+    assert not lend([pending(urgent)], p, _neighbour(("sx-a", -23), ("sx-b", 40)), RULES, TRAVEL, NOW)
+    assert [a.surveyor_id for a in p.assigned] == ["s"] and [w.report_id for w in p.withdrawn] == ["going-s"]
+    assert "s" in p.turned_at
+    # in time, but the neighbour's only free surveyor: kept for its own claims
+    q = plan([urgent], [on_the_way("s", 0, 12)])
+    assert not lend([pending(urgent)], q, _neighbour(("sx-a", -9)), RULES, TRAVEL, NOW)
+    assert [w.report_id for w in q.withdrawn] == ["going-s"]
+
+
+def test_where_the_app_last_reported_is_where_they_are_then_even_past_the_time_expected_at_the_scene():
+    # Expected at the scene 10 minutes ago; the app reports them 1 km short of it now: that is where they are now,
+    # not at the scene (later, overdue, about at the scene).
+    route = EnRoute(uuid.uuid4(), "r", "hz", 3, "v", NOW, *offset(11), NOW - timedelta(minutes=10))
+    assert route.position(*offset(12), NOW) == offset(11)
+    assert route.position(*offset(12), NOW + timedelta(minutes=1)) == offset(12)
+    halfway = EnRoute(uuid.uuid4(), "r", "hz", 3, "v", NOW, *offset(0), NOW + timedelta(minutes=20))
+    assert abs(halfway.position(*offset(12), NOW + timedelta(minutes=10))[0] - offset(6)[0]) < 1e-9
