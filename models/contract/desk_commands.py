@@ -53,7 +53,11 @@ class _Command(BaseModel):
 class _SendSurveyor(_Command):
     report_id: str
     surveyor_id: str
-    vehicle_id: str | None = Field(default=None, description="Unset: the surveyor's fastest free vehicle.")
+    vehicle_id: str | None = Field(default=None, description="Unset: the surveyor's fastest free vehicle (turned "
+                                                            "round: the one they drive).")
+    turn_round: bool = Field(default=False, description=(
+        "The surveyor is on the way to another claim, of a lower class: that task is taken back (task_withdrawn, "
+        "reason diverted), its claim back to dispatch, and they come here from about where they are now."))
 
 
 class AssignSurveyor(_SendSurveyor):
@@ -149,9 +153,12 @@ class Refusal(StrEnum):
     ESCALATION_UNKNOWN = "escalation_unknown"
     ESCALATION_CLOSED = "escalation_closed"
     FORCE_WITHOUT_REASON = "force_without_reason"
+    SURVEYOR_NOT_ON_THE_WAY = "surveyor_not_on_the_way"  # turn round: free, or at a scene already
+    NOT_A_LOWER_CLASS = "not_a_lower_class"          # turn round: the task given up is of this claim's class or higher
 
 
-FORCEABLE = frozenset({Refusal.SURVEYOR_OFF_DUTY, Refusal.SURVEYOR_UNSKILLED, Refusal.VEHICLE_MISSING_EQUIPMENT})
+FORCEABLE = frozenset({Refusal.SURVEYOR_OFF_DUTY, Refusal.SURVEYOR_UNSKILLED, Refusal.VEHICLE_MISSING_EQUIPMENT,
+                       Refusal.NOT_A_LOWER_CLASS})
 
 
 class Outcome(StrEnum):
@@ -180,11 +187,13 @@ class DeskOption(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["neighbour_surveyor", "home_surveyor", "on_call_surveyor", "agree_later_time"]
+    kind: Literal["neighbour_surveyor", "home_surveyor", "on_call_surveyor", "turn_round_surveyor", "agree_later_time"]
     summary: str
     surveyor_id: str | None = None
     region_id: str | None = None
     vehicle_id: str | None = None
     estimated_arrival_at: AwareDatetime | None = None
     minutes_late: float | None = Field(default=None, description="Against the claim's deadline; negative: early.")
+    gives_up: str | None = Field(default=None, description="turn_round_surveyor: the report the surveyor was on the "
+                                                          "way to, back to dispatch if this is done.")
     command: dict = Field(description="The command that carries it out (without command_id, dispatcher and reason).")

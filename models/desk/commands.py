@@ -12,6 +12,10 @@ the desk's service writes in one unit of work. The rules:
 - An agreed arrival time must lie ahead; it becomes the claim's deadline (and its live task's), the
   zone's limit kept beside it. An appointment case with an agreed time is dispatched against it.
 - Taking a surveyor off duty withdraws their live task: the claim goes back to dispatch, without them.
+- Turning a surveyor round (``turn_round`` on an assignment or a reassignment) needs one on the way to a claim
+  of a lower class (not yet at its scene): that task is withdrawn (``diverted``), its claim goes back to
+  dispatch, and they come from about where they are, in the vehicle they drive. A supervisor may force a turn
+  from a claim of the same class or a higher one.
 - Merging a claim into another (another report of its accident) withdraws its task: the trip saved; keeping
   a flagged claim apart clears the flag.
 - Acknowledging needs an escalation not yet acknowledged or closed.
@@ -31,10 +35,11 @@ from models.contract.dispatch_events import (ArrivalTimeAgreed, ClaimCancelled, 
                                              SurveyorAssigned, SurveyorReassigned, TaskWithdrawn)
 from models.contract.event import Event, derived_event_id
 from models.dispatch.arrivals import Option, eta_with
+from models.dispatch.diversion import turned
 from models.dispatch.fleet import SurveyorState, VehicleState, local_time
 from models.dispatch.planner import PendingClaim, assignment_for
 from models.dispatch.rules import DispatchRules
-from models.dispatch.tasks import DispatchState, TaskStatus
+from models.dispatch.tasks import DIVERTED, DispatchState, TaskStatus
 from models.dispatch.travel import TravelTimeModel
 
 
@@ -99,8 +104,9 @@ class Decision:
     assignment: SurveyorAssigned | SurveyorReassigned | None = None
     attempt: int | None = None                  # the new task's attempt number
     home_region_id: str | None = None           # the new task's surveyor's region
-    withdraw: tuple[LiveTask, str] | None = None  # the task taken back, and why
-    back_to_dispatch: ClaimView | None = None   # the withdrawn task's claim, pending again
+    withdraw: tuple[tuple[LiveTask, str], ...] = ()  # the tasks taken back, and why, in the order written
+    back_to_dispatch: ClaimView | None = None   # a withdrawn task's claim, pending again (its ``live``: that task)
+    set_out_from: tuple[float, float] | None = None  # a surveyor turned round: where the new task sets out from
     deadline: tuple[datetime, datetime] | None = None  # (the agreed deadline, the limit it replaces)
     dispatch_now: bool = False                  # an appointment case becomes a pending claim
     cancel: CancelClaim | None = None
@@ -193,10 +199,13 @@ def _assign(command: AssignSurveyor | Reassign, state: DeskState, rules: Dispatc
                 check.refuse(Refusal.CLAIM_HAS_NO_LIVE_TASK)
             elif live.surveyor_id == command.surveyor_id:
                 check.refuse(Refusal.SAME_SURVEYOR)
+    turn = None  # turning round: the surveyor's task given up, its claim, and the surveyor and vehicle from now
     if s is None:
         check.refuse(Refusal.SURVEYOR_UNKNOWN)
     else:
-        if s.busy:
+        if command.turn_round:
+            turn = _turn(s, state, claim, now, check)
+        elif s.busy:
             check.refuse(Refusal.SURVEYOR_BUSY)
         if not s.on_duty(local_time(now, rules)):
             check.refuse(Refusal.SURVEYOR_OFF_DUTY)
@@ -204,9 +213,15 @@ def _assign(command: AssignSurveyor | Reassign, state: DeskState, rules: Dispatc
             check.refuse(Refusal.SURVEYOR_UNSKILLED)
     vehicle = None
     if s is not None and claim is not None:
-        # The vehicle of the task a reassignment withdraws is free for the new one.
-        freed = live.vehicle_id if isinstance(command, Reassign) and live is not None else None
-        vehicle = _vehicle(command.vehicle_id, s, claim.claim, state.vehicles, freed, rules, travel, now, check)
+        # The vehicle of a task withdrawn here is free for the new one (a turn: the one they drive, unless named).
+        freed = {t.vehicle_id for t in (live if isinstance(command, Reassign) else None,
+                                        turn[0].live if turn else None) if t is not None}
+        fleet = state.vehicles
+        if turn is not None:
+            s = turn[1]
+            fleet = tuple(turn[2] if v.vehicle.vehicle_id == turn[2].vehicle.vehicle_id else v for v in fleet)
+        named = command.vehicle_id or (turn[2].vehicle.vehicle_id if turn else None)
+        vehicle = _vehicle(named, s, claim.claim, fleet, freed, rules, travel, now, check)
     outcome = _outcome(command, check)
     if outcome is Outcome.REFUSED or vehicle is None or s is None or claim is None:
         return _refused(command, check, now, **ids)
@@ -220,33 +235,57 @@ def _assign(command: AssignSurveyor | Reassign, state: DeskState, rules: Dispatc
                     s.tasks_today)
     assignment = assignment_for(pending, option, now)
     events: list[Event] = []
-    withdraw = None
+    withdraw: list[tuple[LiveTask, str]] = []
+    if turn is not None:
+        given = turn[0]
+        withdraw.append((given.live, DIVERTED))
+        events.append(_withdrawn(command, given.live, given, DIVERTED, now))
     if isinstance(command, Reassign) and live is not None:
-        withdraw = (live, "reassigned")
+        withdraw.append((live, "reassigned"))
         events.append(_withdrawn(command, live, claim, "reassigned", now))
     events.append(assignment)
     late = (option.eta - claim.claim.deadline_at).total_seconds() / 60.0
     detail = (f"{s.surveyor_id} with {vehicle.vehicle.vehicle_id} to {claim.claim.report_id}, arriving "
               f"{option.eta.astimezone(ZoneInfo(rules.timezone)):%H:%M} "
               f"({abs(late):.0f} min {'late' if late > 0 else 'early'})")
+    if turn is not None:
+        detail += f"; turned round from {turn[0].claim.report_id}, back to dispatch"
     if outcome is Outcome.FORCED:
         detail += "; forced over " + ", ".join(r.value.replace("_", " ") for r in check.refusals)
-    replan = tuple(sorted({live.home_region_id} if withdraw else set()))
+    replan = tuple(sorted({t.home_region_id for t, _ in withdraw} | ({turn[0].claim.region_id} if turn else set())))
     return Decision(_result(command, outcome, check, detail, now, task_id=assignment.task_id, **ids),
                     events=tuple(events), assignment=assignment, attempt=attempt,
-                    home_region_id=s.surveyor.region_id, withdraw=withdraw, replan=replan,
-                    resolves=claim.claim.report_id)
+                    home_region_id=s.surveyor.region_id, withdraw=tuple(withdraw), replan=replan,
+                    back_to_dispatch=turn[0] if turn else None,
+                    set_out_from=(s.lat, s.lon) if turn else None, resolves=claim.claim.report_id)
+
+
+def _turn(s: SurveyorState, state: DeskState, claim: ClaimView | None, now: datetime,
+          check: _Check) -> tuple[ClaimView, SurveyorState, VehicleState] | None:
+    """The surveyor's task to give up and its claim, and the surveyor and vehicle as they would set out now."""
+    given, route = state.surveyor_task_claim, s.en_route
+    if (not s.busy or route is None or given is None or given.live is None
+            or given.live.task_id != route.task_id or given.live.surveyor_id != s.surveyor_id):
+        check.refuse(Refusal.SURVEYOR_NOT_ON_THE_WAY)
+        return None
+    if claim is not None and given.claim.priority <= claim.claim.priority:
+        check.refuse(Refusal.NOT_A_LOWER_CLASS)
+    now_s, v = turned(s, state.vehicles, now)
+    if v is None:
+        check.refuse(Refusal.VEHICLE_UNKNOWN)
+        return None
+    return given, now_s, v
 
 
 def _vehicle(named: str | None, s: SurveyorState, claim: ClaimRegistered, vehicles: tuple[VehicleState, ...],
-             freed: str | None, rules: DispatchRules, travel: TravelTimeModel, now: datetime,
+             freed: set[str], rules: DispatchRules, travel: TravelTimeModel, now: datetime,
              check: _Check) -> VehicleState | None:
     """The named vehicle, or the surveyor's fastest way there among their region's free vehicles (those
     carrying the equipment first)."""
     need = rules.equipment_needed(claim.loss_type)
 
     def free(v: VehicleState) -> bool:
-        return not v.busy or v.vehicle.vehicle_id == freed
+        return not v.busy or v.vehicle.vehicle_id in freed
 
     if named is not None:
         v = next((v for v in vehicles if v.vehicle.vehicle_id == named), None)
@@ -309,9 +348,9 @@ def _cancel(command: CancelClaim, state: DeskState, now: datetime, check: _Check
         return _refused(command, check, now, report_id=command.report_id)
     c = claim.claim
     events: list[Event] = []
-    withdraw = None
+    withdraw = ()
     if claim.live is not None:
-        withdraw = (claim.live, "claim_cancelled")
+        withdraw = ((claim.live, "claim_cancelled"),)
         events.append(_withdrawn(command, claim.live, claim, "claim_cancelled", now))
     events.append(ClaimCancelled(event_id=derived_event_id("cancelled", command.command_id), occurred_at=now,
                                  report_id=c.report_id, region_id=c.region_id,
@@ -336,9 +375,9 @@ def _merge(command: MergeDuplicate, state: DeskState, now: datetime, check: _Che
         return _refused(command, check, now, report_id=command.report_id)
     c = claim.claim
     events: list[Event] = []
-    withdraw = None
+    withdraw = ()
     if claim.live is not None:
-        withdraw = (claim.live, "merged")
+        withdraw = ((claim.live, "merged"),)
         events.append(_withdrawn(command, claim.live, claim, "merged", now))
     events.append(DuplicateReportLinked(
         event_id=derived_event_id("duplicate-linked", c.report_id, into.claim.report_id), occurred_at=now,
@@ -373,11 +412,11 @@ def _duty(command: SetSurveyorDuty, state: DeskState, now: datetime, check: _Che
     if _outcome(command, check) is Outcome.REFUSED or s is None:
         return _refused(command, check, now, surveyor_id=command.surveyor_id)
     events: list[Event] = []
-    withdraw = back = None
+    withdraw, back = (), None
     regions = {s.surveyor.region_id}
     task, claim = state.surveyor_task, state.surveyor_task_claim
     if not command.on_duty and task is not None and claim is not None:
-        withdraw, back = (task, "surveyor_off_duty"), claim
+        withdraw, back = ((task, "surveyor_off_duty"),), claim
         events.append(_withdrawn(command, task, claim, "surveyor_off_duty", now))
         regions.add(claim.claim.region_id)
     detail = f"{s.surveyor_id} {'on' if command.on_duty else 'off'} duty ({command.cause.value.replace('_', ' ')})"

@@ -7,6 +7,9 @@ Worked out when the desk asks (so never stale), from every region's surveyors an
 - ``neighbour_surveyor``: the same in another region, within ``max_km`` of the scene;
 - ``on_call_surveyor``: a surveyor off shift now, not on a task, within ``max_km``, who could be called in
   (their arrival counts ``call_in_minutes`` to get going);
+- ``turn_round_surveyor``: a surveyor on the way to a claim of a lower class than this one (not yet at its
+  scene), of its region or within ``max_km``, turned round from about where they are in the vehicle they drive;
+  the claim they give up goes back to dispatch (``gives_up``);
 - ``agree_later_time``: the earliest arrival the claim's region can promise with its own people (a busy
   surveyor from when they are free), for the customer to agree to.
 
@@ -25,6 +28,7 @@ from models.contract.desk_commands import DeskOption
 from models.contract.dispatch_events import ClaimRegistered
 from models.dispatch.deadlines import round_up
 from models.dispatch.arrivals import eta_matrix, eta_with
+from models.dispatch.diversion import turned
 from models.dispatch.fleet import SurveyorState, VehicleState, local_time
 from models.dispatch.geo import distance_km
 from models.dispatch.rules import DispatchRules
@@ -41,9 +45,12 @@ def desk_options(claim: ClaimRegistered, exclude: frozenset[str], regions: Regio
     local = local_time(now, rules)
     zone = ZoneInfo(rules.timezone)  # summaries in the dispatchers' clock
     need = rules.equipment_needed(claim.loss_type)
-    found: dict[str, list[DeskOption]] = {"home_surveyor": [], "neighbour_surveyor": [], "on_call_surveyor": []}
+    found: dict[str, list[DeskOption]] = {"home_surveyor": [], "neighbour_surveyor": [], "on_call_surveyor": [],
+                                          "turn_round_surveyor": []}
     for region_id, (surveyors, vehicles) in sorted(regions.items()):
         home = region_id == claim.region_id
+        found["turn_round_surveyor"] += _turns(claim, exclude, home, surveyors, vehicles, need, travel, now, local,
+                                               max_km, zone, has_surveyor)
         fleet = [v for v in vehicles if not v.busy and need <= v.vehicle.equipment]
         if not fleet:
             continue
@@ -72,12 +79,36 @@ def desk_options(claim: ClaimRegistered, exclude: frozenset[str], regions: Regio
     return sorted(options, key=lambda o: (o.estimated_arrival_at, o.kind, o.surveyor_id or ""))
 
 
+def _turns(claim: ClaimRegistered, exclude: frozenset[str], home: bool, surveyors: list[SurveyorState],
+           vehicles: list[VehicleState], need: frozenset[str], travel: TravelTimeModel, now: datetime, local,
+           max_km: float, zone: ZoneInfo, reassign: bool) -> list[DeskOption]:
+    """The region's surveyors on the way to a claim of a lower class whom this claim could turn round."""
+    options = []
+    for s in surveyors:
+        e = s.en_route
+        if (e is None or not s.busy or e.priority <= claim.priority or s.surveyor_id in exclude
+                or claim.loss_type not in s.surveyor.skills or not s.on_duty(local)):
+            continue
+        turned_s, v = turned(s, vehicles, now)
+        if v is None or not need <= v.vehicle.equipment:
+            continue
+        if not home and distance_km(turned_s.lat, turned_s.lon, claim.lat, claim.lon) > max_km:
+            continue
+        eta = eta_with(turned_s, v, claim.lat, claim.lon, claim.zone, travel, now)
+        option = _surveyor_option("turn_round_surveyor", claim, turned_s, v, eta, True, zone, reassign,
+                                  turning=f" round from {e.report_id} (class {e.priority}, back to dispatch)")
+        options.append(option.model_copy(update={"gives_up": e.report_id,
+                                                 "command": {**option.command, "turn_round": True}}))
+    return options
+
+
 def _surveyor_option(kind: str, claim: ClaimRegistered, s: SurveyorState, v: VehicleState, eta: datetime,
-                     on_duty: bool, zone: ZoneInfo, reassign: bool) -> DeskOption:
+                     on_duty: bool, zone: ZoneInfo, reassign: bool, turning: str = "") -> DeskOption:
+    """``turning``: what a surveyor turned round gives up (their summary says turn, not send)."""
     late = (eta - claim.deadline_at).total_seconds() / 60.0
-    where = "" if kind == "home_surveyor" else f" of {s.surveyor.region_id}"
+    where = "" if kind == "home_surveyor" or s.surveyor.region_id == claim.region_id else f" of {s.surveyor.region_id}"
     called = "" if on_duty else ", called in off shift"
-    summary = (f"send {s.surveyor_id}{where} with {v.vehicle.vehicle_id}{called}: arrives {eta.astimezone(zone):%H:%M}, "
+    summary = (f"{'turn' if turning else 'send'} {s.surveyor_id}{where}{turning} with {v.vehicle.vehicle_id}{called}: arrives {eta.astimezone(zone):%H:%M}, "
                f"{abs(late):.0f} min {'late' if late > 0 else 'early'}")
     command = {"type": "reassign" if reassign else "assign_surveyor", "report_id": claim.report_id, "surveyor_id": s.surveyor_id,
                "vehicle_id": v.vehicle.vehicle_id}

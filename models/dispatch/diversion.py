@@ -19,6 +19,7 @@ offers the claim for an on-time loan, which undoes the turn.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -75,3 +76,14 @@ def divert(claims: list, minutes_left: np.ndarray, late: list[int], busy: list[S
             turned[i] = (k, Option(s.surveyor_id, s.en_route.vehicle_id, now + timedelta(minutes=minutes),
                                    s.tasks_today))
     return turned
+
+
+def turned(s: SurveyorState, fleet: list[VehicleState] | tuple[VehicleState, ...],
+           now: datetime) -> tuple[SurveyorState, VehicleState | None]:
+    """A surveyor on the way (``s.en_route``) as if turned round now: free where they are estimated to be, with the
+    vehicle they drive there too (None: that vehicle is not in ``fleet``). For estimating a turn a dispatcher names
+    with the estimates used for any other surveyor (``models.dispatch.arrivals.eta_with``)."""
+    lat, lon = s.en_route.position(s.lat, s.lon, now)
+    v = next((v for v in fleet if v.vehicle.vehicle_id == s.en_route.vehicle_id), None)
+    return (replace(s, lat=lat, lon=lon, busy=False, free_at=None, en_route=None),
+            replace(v, lat=lat, lon=lon, busy=False) if v is not None else None)

@@ -65,7 +65,9 @@ async def apply_command(uow: UnitOfWork, command: DispatchCommand, now: datetime
         escalation = await desk_store.escalation_view(conn, command.escalation_id)
         report_id = escalation.report_id if escalation else None
     homes = await desk_store.regions_of(conn, surveyor_id, getattr(command, "vehicle_id", None))
-    duty_report = await desk_store.surveyor_task(conn, surveyor_id) if isinstance(command, SetSurveyorDuty) else None
+    # The surveyor's own live task: taken back when they go off duty, or when they are turned round.
+    duty_report = (await desk_store.surveyor_task(conn, surveyor_id)
+                   if isinstance(command, SetSurveyorDuty) or getattr(command, "turn_round", False) else None)
     into_report = getattr(command, "into", None)
     claim_regions = await _claim_regions(conn, [r for r in (report_id, duty_report, into_report) if r])
     regions = sorted({*homes.values(), *claim_regions.values()})
@@ -118,12 +120,11 @@ async def _carry_out(conn: asyncpg.Connection, command: DispatchCommand, decisio
                      now: datetime, rules) -> None:
     """Write what ``decision`` changes, in the order that keeps every invariant true at each statement
     (one live task per claim, surveyor and vehicle): withdraw first, then assign."""
-    if decision.withdraw is not None:
-        task, reason = decision.withdraw
+    for task, reason in decision.withdraw:
         await dispatch_store.set_task_status(conn, task.task_id, TaskStatus.CANCELLED, cancel_reason=reason)
-    if decision.back_to_dispatch is not None:
-        await dispatch_store.send_back_to_dispatch(
-            conn, [(decision.withdraw[0].task_id, decision.back_to_dispatch.claim.report_id)], decision.withdraw[1], now)
+    if (back := decision.back_to_dispatch) is not None:
+        reason = next(r for t, r in decision.withdraw if t.task_id == back.live.task_id)
+        await dispatch_store.send_back_to_dispatch(conn, [(back.live.task_id, back.claim.report_id)], reason, now)
     if decision.duty is not None:
         await dispatch_store.set_duty(conn, command.surveyor_id, decision.duty, duty_until(now), None, None)
     if decision.deadline is not None and claim is not None:
@@ -139,7 +140,8 @@ async def _carry_out(conn: asyncpg.Connection, command: DispatchCommand, decisio
     if decision.assignment is not None:
         a = decision.assignment
         await dispatch_store.insert_tasks(conn, [(a, decision.attempt, task_due(now, rules))], now,
-                                          {a.task_id: decision.home_region_id})
+                                          {a.task_id: decision.home_region_id},
+                                          {a.surveyor_id: decision.set_out_from} if decision.set_out_from else None)
     if decision.acknowledge is not None:
         await desk_store.acknowledge(conn, decision.acknowledge, command.dispatcher_id, now)
     if decision.resolves is not None:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.conftest import valid_report
+from tests.conftest import area_centre, valid_report
 
 pytestmark = pytest.mark.integration
 
@@ -192,3 +192,61 @@ def _original(letter: dict) -> bytes:
     import base64
 
     return base64.b64decode(letter["original_value_b64"])
+
+
+async def test_a_dispatcher_turns_a_surveyor_round_from_a_routine_claim_to_a_serious_injury(bus, db):
+    # A routine claim 11 km north of the region's surveyors: one of them is on the way. A serious injury among
+    # them is given another, free, surveyor; the dispatcher turns the first one round to it instead (their
+    # judgement: say, she has first-aid training). Both tasks are withdrawn, the routine claim goes back to dispatch
+    # and is planned again at once.
+    lat, lon = area_centre("deskturn")
+    far = await report(bus, "deskturn", location={"address": "North Road 9", "lat": lat + 0.1, "lon": lon})
+    going = await live_task(db, far["report_id"])
+    # What the desk would offer a serious injury at the centre, from the stored state: turning that one round.
+    turns = [o for o in await _options_now(db, lat, lon) if o.kind == "turn_round_surveyor"]
+    assert [(o.surveyor_id, o.gives_up, o.command["turn_round"]) for o in turns] == \
+        [(going["surveyor_id"], far["report_id"], True)]
+    urgent = await report(bus, "deskturn", injuries={"count": 1, "severity": "serious"})
+    first = await live_task(db, urgent["report_id"])
+    assert first["surveyor_id"] != going["surveyor_id"]
+
+    turn = command("reassign", report_id=urgent["report_id"], surveyor_id=going["surveyor_id"], turn_round=True)
+    result = await send(bus, turn)
+    assert result["outcome"] == "applied", result
+    assert f"turned round from {far['report_id']}" in result["detail"]
+    now_task = await live_task(db, urgent["report_id"])
+    assert now_task["surveyor_id"] == going["surveyor_id"] and str(now_task["task_id"]) == result["task_id"]
+    reasons = {r["task_id"]: f"{r['status']}/{r['cancel_reason']}" for r in await db.fetch(
+        "SELECT task_id, status, cancel_reason FROM survey_tasks WHERE task_id = ANY($1::uuid[])",
+        [going["task_id"], first["task_id"]])}
+    assert reasons == {going["task_id"]: "cancelled/diverted", first["task_id"]: "cancelled/reassigned"}
+    # The new trip sets out from about where they were on the way north, not from the scene they gave up.
+    set_out = await db.fetchval("SELECT set_out_lat FROM survey_tasks WHERE task_id = $1", now_task["task_id"])
+    assert lat - 0.05 < set_out < lat + 0.1
+
+    # The surveyor the injury had first is free again: the routine claim gets someone at once.
+    turned = await bus.wait_for(lambda: _types(bus, far["report_id"], {"task_withdrawn", "surveyor_reassigned"}),
+                                what="the routine claim given up and planned again")
+    withdrawn = next(d for d in turned if d["type"] == "task_withdrawn")
+    assert (withdrawn["reason"], withdrawn["task_id"]) == ("diverted", str(going["task_id"]))
+    again = next(d for d in turned if d["type"] == "surveyor_reassigned")
+    assert again["reason"] == "diverted" and again["previous_task_id"] == str(going["task_id"])
+    row = await audit(db, turn["command_id"])
+    assert row["state_before"]["claim"]["live_task"]["surveyor_id"] == first["surveyor_id"]
+    assert row["state_after"]["claim"]["live_task"]["surveyor_id"] == going["surveyor_id"]
+
+
+async def _options_now(db, lat: float, lon: float):
+    """The desk's options for a serious injury at (lat, lon) in "deskturn", from every region's stored state."""
+    from models.desk.options import desk_options
+    from models.dispatch.rules import DispatchRules
+    from models.dispatch.travel import StraightLineTravel
+    from streams.store import watchdog_store
+    from tests.unit.builders import claim
+
+    now = datetime.now(timezone.utc)
+    rules = DispatchRules()
+    rows = await watchdog_store.every_region(db, now.replace(hour=0, minute=0, second=0, microsecond=0))
+    urgent = claim(at=(lat, lon), priority=1, reported=now).model_copy(update={"region_id": "deskturn"})
+    return desk_options(urgent, frozenset(), {rid: r.states(now, rules) for rid, r in rows.items()}, rules,
+                        StraightLineTravel(), now)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 import uuid
 from datetime import datetime, time, timedelta, timezone
 
-from models.dispatch.fleet import SurveyorState, VehicleState
+from models.dispatch.fleet import EnRoute, SurveyorState, VehicleState
 from models.contract.dispatch_events import ClaimRegistered
 from models.dispatch.planner import PendingClaim
 from models.contract.loss_report import LossType
@@ -49,3 +50,15 @@ def claim(at=None, loss_type=LossType.VEHICLE, zone=Zone.URBAN, minutes=30, repo
 
 def pending(c: ClaimRegistered, **kw) -> PendingClaim:
     return PendingClaim(c, **kw)
+
+
+def on_the_way(sid, from_km, to_km, priority=3, minutes=(-6, 14), arrived=False):
+    """A surveyor sent ``minutes[0]`` minutes ago from ``from_km`` north to a claim ``to_km`` north (expected at
+    ``minutes[1]``); ``arrived``: already at that scene."""
+    s = surveyor(sid, at=offset(from_km))
+    task = uuid.uuid5(uuid.NAMESPACE_URL, f"task-{sid}")
+    route = None if arrived else EnRoute(task, f"going-{sid}", "hz", priority, f"v-{sid}",
+                                         NOW + timedelta(minutes=minutes[0]), *offset(from_km),
+                                         NOW + timedelta(minutes=minutes[1]))
+    busy = state(s, busy=True, at=offset(to_km), free_at=NOW + timedelta(minutes=minutes[1] + 25))
+    return replace(busy, en_route=route), vehicle(f"v-{sid}", at=offset(to_km), busy=True)

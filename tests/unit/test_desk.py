@@ -19,7 +19,7 @@ from models.desk.options import desk_options, earliest_promise
 from models.dispatch.rules import DispatchRules
 from models.dispatch.tasks import DispatchState, TaskStatus
 from models.dispatch.travel import StraightLineTravel
-from tests.unit.builders import NOW, claim, offset, state, surveyor, vehicle
+from tests.unit.builders import NOW, claim, offset, on_the_way, state, surveyor, vehicle
 
 RULES = DispatchRules()
 TRAVEL = StraightLineTravel()
@@ -105,7 +105,7 @@ def test_reassigning_withdraws_the_live_task_and_its_vehicle_is_free_for_the_new
     assert d.result.outcome is Outcome.APPLIED
     assert isinstance(d.assignment, SurveyorReassigned) and d.assignment.previous_task_id == held.task_id
     assert d.assignment.vehicle_id == "hz-v1" and d.attempt == 2
-    assert d.withdraw == (held, "reassigned") and d.replan == ("hz",)
+    assert d.withdraw == ((held, "reassigned"),) and d.replan == ("hz",)
     withdrawn = [e for e in d.events if isinstance(e, TaskWithdrawn)]
     assert [(w.task_id, w.surveyor_id, w.reason) for w in withdrawn] == [(held.task_id, "hz-s2", "reassigned")]
     same = decide(cmd(Reassign, report_id="R1", surveyor_id="hz-s2"),
@@ -138,7 +138,7 @@ def test_cancelling_withdraws_the_live_task_and_a_duplicate_must_name_a_known_cl
     held = live()
     d = decide(cmd(CancelClaim, report_id="R1", cancellation="withdrawn_by_customer"),
                DeskState(claim=view(live=held, state_=DispatchState.ASSIGNED)), RULES, TRAVEL, NOW)
-    assert d.result.outcome is Outcome.APPLIED and d.cancel is not None and d.withdraw == (held, "claim_cancelled")
+    assert d.result.outcome is Outcome.APPLIED and d.cancel is not None and d.withdraw == ((held, "claim_cancelled"),)
     assert [type(e) for e in d.events] == [TaskWithdrawn, ClaimCancelled] and d.replan == ("hz",)
     unknown = decide(cmd(CancelClaim, report_id="R1", cancellation="duplicate", duplicate_of="R9"),
                      DeskState(claim=view(), duplicate_of_known=False), RULES, TRAVEL, NOW)
@@ -158,11 +158,11 @@ def test_a_surveyor_taken_off_duty_gives_up_their_task_and_the_claim_goes_back_t
                DeskState(surveyor=state(S1, busy=True), surveyor_task=held, surveyor_task_claim=their_claim),
                RULES, TRAVEL, NOW)
     assert d.result.outcome is Outcome.APPLIED and d.duty is False
-    assert d.withdraw == (held, "surveyor_off_duty") and d.back_to_dispatch == their_claim
+    assert d.withdraw == ((held, "surveyor_off_duty"),) and d.back_to_dispatch == their_claim
     assert d.replan == ("hz",) and d.result.report_id == "R5"
     back = decide(cmd(SetSurveyorDuty, surveyor_id="hz-s1", on_duty=True, cause="back_on_duty"),
                   DeskState(surveyor=FREE), RULES, TRAVEL, NOW)
-    assert back.duty is True and back.withdraw is None
+    assert back.duty is True and back.withdraw == ()
     assert decide(cmd(SetSurveyorDuty, surveyor_id="x", on_duty=True, cause="other"), DeskState(), RULES, TRAVEL,
                   NOW).result.refusals == (Refusal.SURVEYOR_UNKNOWN,)
 
@@ -214,11 +214,35 @@ def test_no_command_gives_a_surveyor_a_vehicle_or_a_claim_a_second_live_task(des
     claim_task = desk_state.claim.live
     assert not desk_state.surveyor.busy                              # the surveyor had no live task
     assert not desk_state.claim.closed
-    assert claim_task is None or (d.withdraw is not None and d.withdraw[0] == claim_task)  # the claim's is withdrawn
+    assert claim_task is None or [t for t, _ in d.withdraw] == [claim_task]  # the claim's is withdrawn
     chosen = next(v for v in desk_state.vehicles if v.vehicle.vehicle_id == d.assignment.vehicle_id)
     assert not chosen.busy or (claim_task is not None and claim_task.vehicle_id == chosen.vehicle.vehicle_id)
     assert d.result.outcome is (Outcome.FORCED if d.result.refusals else Outcome.APPLIED)
     assert all(r in FORCEABLE for r in d.result.refusals)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([1, 2, 3]), st.booleans(), st.sampled_from([None, "hz-s2"]),
+       st.sampled_from([AssignSurveyor, Reassign]), st.sampled_from([None, "v-hz-s9", "hz-v1"]), st.booleans())
+def test_a_turn_round_leaves_every_surveyor_vehicle_and_claim_with_one_live_task_at_most(
+        given_class, arrived, claim_held_by, kind, vehicle_id, force):
+    base = _turning(priority=given_class, arrived=arrived)
+    held = live(sid=claim_held_by, vid="hz-v2") if claim_held_by else None
+    desk_state = DeskState(**{**base.__dict__, "claim": view(base.claim.claim, live=held, attempts=1 if held else 0)})
+    extra = dict(forced_by="sup-1", force_reason="judgement") if force else {}
+    d = decide(cmd(kind, report_id="R1", surveyor_id="hz-s9", vehicle_id=vehicle_id, turn_round=True, **extra),
+               desk_state, RULES, TRAVEL, NOW)
+    if d.assignment is None:
+        assert not d.applied
+        return
+    their = desk_state.surveyor_task
+    assert not arrived and d.withdraw[0] == (their, "diverted")     # on the way, and that task taken back
+    assert [t for t, _ in d.withdraw[1:]] == ([held] if held else [])  # and the claim's own (reassign only)
+    assert isinstance(d.assignment, SurveyorReassigned if held else SurveyorAssigned)
+    freed = {t.vehicle_id for t, _ in d.withdraw}
+    chosen = next(v for v in desk_state.vehicles if v.vehicle.vehicle_id == d.assignment.vehicle_id)
+    assert not chosen.busy or chosen.vehicle.vehicle_id in freed
+    assert given_class > 1 or d.result.outcome is Outcome.FORCED     # from class 1 only by a supervisor
 
 
 def test_options_name_a_neighbours_surveyor_an_on_call_one_and_the_earliest_promise():
@@ -247,6 +271,78 @@ def test_options_name_a_neighbours_surveyor_an_on_call_one_and_the_earliest_prom
     assert {o.command["type"] for o in held if o.surveyor_id} == {"reassign"}  # a claim with a surveyor: reassign
 
 
+def _turning(priority=3, arrived=False):
+    """An urgent claim 3 km south of the centre, and "hz-s9" on the way (6 of 20 minutes gone) from the centre to
+    "going-hz-s9", 12 km north, of class ``priority``: the desk state of turning them round."""
+    s, car = on_the_way("hz-s9", 0, 12, priority=priority, arrived=arrived)
+    task = LiveTask(uuid.uuid5(uuid.NAMESPACE_URL, "task-hz-s9"), "hz-s9", "v-hz-s9", TaskStatus.ACCEPTED, "hz")
+    given = view(claim(at=offset(12), report_id="going-hz-s9", priority=priority), state_=DispatchState.ASSIGNED,
+                 live=task, attempts=1)
+    urgent = view(claim(at=offset(-3), report_id="R1", priority=1))
+    return DeskState(claim=urgent, surveyor=s, surveyor_task=task, surveyor_task_claim=given, vehicles=(car, CAR))
+
+
+def test_a_dispatcher_turns_a_surveyor_round_from_a_routine_claim_to_a_serious_injury():
+    desk_state = _turning()
+    d = decide(cmd(AssignSurveyor, report_id="R1", surveyor_id="hz-s9", turn_round=True), desk_state, RULES, TRAVEL,
+               NOW)
+    assert d.result.outcome is Outcome.APPLIED
+    given = desk_state.surveyor_task_claim
+    assert d.withdraw == ((given.live, "diverted"),) and d.back_to_dispatch == given and d.replan == ("hz",)
+    withdrawn, assigned = d.events
+    assert isinstance(withdrawn, TaskWithdrawn) and (withdrawn.report_id, withdrawn.reason) == ("going-hz-s9", "diverted")
+    assert (assigned.report_id, assigned.surveyor_id, assigned.vehicle_id) == ("R1", "hz-s9", "v-hz-s9")
+    # from about where they are (3.6 km north): 6.6 km to the injury, well within its 30 minutes
+    assert abs(d.set_out_from[0] - offset(3.6)[0]) < 1e-6 and assigned.meets_deadline
+    assert "turned round from going-hz-s9" in d.result.detail
+    # the same surveyor without turn_round is busy
+    busy = decide(cmd(AssignSurveyor, report_id="R1", surveyor_id="hz-s9"), desk_state, RULES, TRAVEL, NOW)
+    assert busy.result.refusals == (Refusal.SURVEYOR_BUSY,)
+
+
+def test_a_turn_round_needs_someone_on_the_way_and_from_a_lower_class_unless_a_supervisor_forces_it():
+    turn = dict(report_id="R1", surveyor_id="hz-s9", turn_round=True)
+    at_scene = decide(cmd(AssignSurveyor, **turn), _turning(arrived=True), RULES, TRAVEL, NOW)
+    assert Refusal.SURVEYOR_NOT_ON_THE_WAY in at_scene.result.refusals and at_scene.assignment is None
+    free = decide(cmd(AssignSurveyor, report_id="R1", surveyor_id="hz-s1", turn_round=True),
+                  DeskState(claim=view(), surveyor=FREE, vehicles=(CAR,)), RULES, TRAVEL, NOW)
+    assert free.result.refusals == (Refusal.SURVEYOR_NOT_ON_THE_WAY,)
+    forced = dict(forced_by="sup-1", force_reason="the other customer agreed to wait")
+    assert not decide(cmd(AssignSurveyor, **turn, **forced), _turning(arrived=True), RULES, TRAVEL, NOW).applied
+    same = decide(cmd(AssignSurveyor, **turn), _turning(priority=1), RULES, TRAVEL, NOW)
+    assert same.result.refusals == (Refusal.NOT_A_LOWER_CLASS,) and not same.applied
+    over = decide(cmd(AssignSurveyor, **turn, **forced), _turning(priority=1), RULES, TRAVEL, NOW)
+    assert over.result.outcome is Outcome.FORCED and [r for _, r in over.withdraw] == ["diverted"]
+
+
+def test_reassigning_a_late_claim_to_a_surveyor_turned_round_withdraws_both_tasks():
+    desk_state = _turning()
+    late = live(sid="hz-s2", vid="hz-v2")
+    desk_state = DeskState(**{**desk_state.__dict__, "claim": view(desk_state.claim.claim, live=late,
+                                                                   state_=DispatchState.ASSIGNED, attempts=1)})
+    d = decide(cmd(Reassign, report_id="R1", surveyor_id="hz-s9", turn_round=True), desk_state, RULES, TRAVEL, NOW)
+    assert d.applied and [(t.surveyor_id, r) for t, r in d.withdraw] == [("hz-s9", "diverted"), ("hz-s2", "reassigned")]
+    assert isinstance(d.assignment, SurveyorReassigned) and d.assignment.previous_task_id == late.task_id
+
+
+def test_options_offer_to_turn_round_a_surveyor_on_the_way_to_a_lower_class():
+    urgent = claim(at=offset(-3), report_id="R1", priority=1)
+    s, car = on_the_way("hz-s9", 0, 12)
+    regions = {"hz": ([s], [car])}
+    [turn, promise] = desk_options(urgent, frozenset(), regions, RULES, TRAVEL, NOW)
+    assert (turn.kind, turn.surveyor_id, turn.vehicle_id, turn.gives_up) == \
+        ("turn_round_surveyor", "hz-s9", "v-hz-s9", "going-hz-s9")
+    assert turn.command == {"type": "assign_surveyor", "report_id": "R1", "surveyor_id": "hz-s9",
+                            "vehicle_id": "v-hz-s9", "turn_round": True}
+    assert turn.minutes_late < 0 and turn.summary.startswith("turn hz-s9 round from going-hz-s9 (class 3")
+    assert promise.kind == "agree_later_time"
+    # not for a claim of the same class, nor with the surveyor at the scene already
+    assert all(o.kind != "turn_round_surveyor" for o in desk_options(claim(at=offset(-3)), frozenset(), regions,
+                                                                     RULES, TRAVEL, NOW))
+    there = {"hz": [list(x) for x in zip(on_the_way("hz-s9", 0, 12, arrived=True))]}
+    assert all(o.kind != "turn_round_surveyor" for o in desk_options(urgent, frozenset(), there, RULES, TRAVEL, NOW))
+
+
 def test_no_promise_when_nobody_of_the_region_handles_the_claim():
     c = claim(loss_type=LossType.CARGO)
     assert earliest_promise(c, frozenset(), [state(S1)], [CAR], RULES, TRAVEL, NOW) is None
@@ -271,7 +367,7 @@ def test_merging_withdraws_the_extra_task_and_keeping_apart_needs_a_flag():
     extra = view(claim(report_id="R2"), state_=DispatchState.ASSIGNED, live=held)
     first = view(claim(report_id="R1"), state_=DispatchState.ASSIGNED, live=theirs)
     d = decide(cmd(MergeDuplicate, report_id="R2", into="R1"), DeskState(claim=extra, into=first), RULES, TRAVEL, NOW)
-    assert d.result.outcome is Outcome.APPLIED and d.withdraw == (held, "merged") and d.merge is not None
+    assert d.result.outcome is Outcome.APPLIED and d.withdraw == ((held, "merged"),) and d.merge is not None
     linked = next(e for e in d.events if isinstance(e, DuplicateReportLinked))
     assert (linked.linked_to, linked.task_id, linked.by) == ("R1", theirs.task_id, "d-07")
     for into in (None, view(claim(report_id="R1"), state_=DispatchState.CANCELLED)):
@@ -284,4 +380,4 @@ def test_merging_withdraws_the_extra_task_and_keeping_apart_needs_a_flag():
     assert not_flagged.result.refusals == (Refusal.NOT_FLAGGED,)
     flagged = ClaimView(claim=extra.claim, state=extra.state, attempts=1, live=held, possible_duplicate_of="R1")
     apart = decide(cmd(KeepApart, report_id="R2"), DeskState(claim=flagged), RULES, TRAVEL, NOW)
-    assert apart.keep_apart and apart.resolves == "R2" and apart.withdraw is None
+    assert apart.keep_apart and apart.resolves == "R2" and apart.withdraw == ()

@@ -10,22 +10,10 @@ from models.dispatch.planner import plan_region
 from models.dispatch.priority import PriorityRules
 from models.dispatch.rules import DispatchRules
 from models.dispatch.travel import StraightLineTravel
-from tests.unit.builders import NOW, claim, offset, pending, state, surveyor, vehicle
+from tests.unit.builders import NOW, claim, offset, on_the_way, pending, state, surveyor, vehicle
 
 RULES = DispatchRules()
 TRAVEL = StraightLineTravel()
-
-
-def on_the_way(sid, from_km, to_km, priority=3, minutes=(-6, 14), arrived=False):
-    """A surveyor sent ``minutes[0]`` minutes ago from ``from_km`` north to a claim ``to_km`` north (expected at
-    ``minutes[1]``); ``arrived``: already at that scene."""
-    s = surveyor(sid, at=offset(from_km))
-    task = uuid.uuid5(uuid.NAMESPACE_URL, f"task-{sid}")
-    route = None if arrived else EnRoute(task, f"going-{sid}", "hz", priority, f"v-{sid}",
-                                         NOW + timedelta(minutes=minutes[0]), *offset(from_km),
-                                         NOW + timedelta(minutes=minutes[1]))
-    busy = state(s, busy=True, at=offset(to_km), free_at=NOW + timedelta(minutes=minutes[1] + 25))
-    return busy.__class__(**{**busy.__dict__, "en_route": route}), vehicle(f"v-{sid}", at=offset(to_km), busy=True)
 
 
 def plan(claims, people, rules=RULES):
