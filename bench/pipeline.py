@@ -347,13 +347,17 @@ async def check_database(database_url: str, report_ids: set[str]) -> dict:
         rows = await conn.fetch(
             "SELECT c.report_id, (SELECT count(*) FROM survey_tasks t WHERE t.report_id = c.report_id) AS tasks,"
             " (SELECT count(*) FROM escalations e WHERE e.report_id = c.report_id) AS escalations,"
-            " (SELECT count(*) FROM survey_tasks t WHERE t.report_id = c.report_id AND t.live) AS live"
+            " (SELECT count(*) FROM survey_tasks t WHERE t.report_id = c.report_id AND t.live) AS live,"
+            " (SELECT count(*) FROM survey_tasks t WHERE t.report_id = c.report_id AND t.cancel_reason = 'diverted')"
+            " AS diverted"
             " FROM claims c WHERE c.report_id = ANY($1::text[])", list(report_ids))
         return {"stored": len(rows),
                 "decided": sum(1 for r in rows if r["tasks"] or r["escalations"]),
                 "escalated": sum(1 for r in rows if r["escalations"] and not r["tasks"]),
                 "assigned": sum(1 for r in rows if r["tasks"]),
-                "two_live_tasks": sum(1 for r in rows if r["live"] > 1)}
+                "two_live_tasks": sum(1 for r in rows if r["live"] > 1),
+                # surveyors turned round on the way to these claims for a serious injury (docs/dispatch.md)
+                "diverted": sum(r["diverted"] for r in rows)}
     finally:
         await conn.close()
 
@@ -576,7 +580,8 @@ def main() -> int:
     db = real["db"]
     print(f"database: {db['stored']} of {len(all_ids)} reports stored, {db['assigned']} assigned, "
           f"{db['escalated']} escalated, {db['stored'] - db['decided']} queued for a busy surveyor who will make "
-          f"it in time; {db['two_live_tasks']} with two live tasks")
+          f"it in time; {db['two_live_tasks']} with two live tasks; {db['diverted']} surveyors turned round on the "
+          "way to one of them")
     return 0 if db["stored"] == len(all_ids) and db["two_live_tasks"] == 0 else 1
 
 

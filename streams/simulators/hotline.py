@@ -47,8 +47,12 @@ def loss_report(rng: random.Random, region: Region, now: datetime, seq: int) -> 
     name = rng.choice(_SURNAMES) + rng.choice(_GIVEN) + rng.choice(["", rng.choice(_GIVEN)])
     phone = "1" + rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))
     injured = loss_type is LossType.INJURY
+    event_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+    # One injury report in five is of a serious injury (class 1: a surveyor may be turned round for it), about 1%
+    # of all reports. Read from the event id's bits, not drawn: every other draw stays as it was for a seed.
+    serious = injured and event_id.int % 5 == 0
     return LossReported(
-        event_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+        event_id=event_id,
         occurred_at=now,
         report_id=f"RPT-{now:%Y%m%d}-{seq:07d}-{rng.getrandbits(32):08x}",  # unique across runs of a day
         reporter=Reporter(name=name, phone=phone, relation="insured"),
@@ -60,7 +64,8 @@ def loss_report(rng: random.Random, region: Region, now: datetime, seq: int) -> 
         cause=rng.choice(["rear-end collision", "scrape", "flooding", "fire", "break-in", "fall"]),
         loss_type=loss_type,
         injuries=Injuries(count=rng.randint(1, 2) if injured else 0,
-                          severity=InjurySeverity.MINOR if injured else InjurySeverity.NONE),
+                          severity=InjurySeverity.SERIOUS if serious else InjurySeverity.MINOR if injured
+                          else InjurySeverity.NONE),
         police=Police(involved=injured, report_no=f"JJ{rng.randrange(10**8):08d}" if injured else None),
         vehicle_drivable=rng.random() > 0.3 if loss_type is LossType.VEHICLE else None,
         insured_vehicle=Vehicle(plate=_plate(rng)) if loss_type is LossType.VEHICLE else None,
