@@ -199,7 +199,7 @@ def _assign(command: AssignSurveyor | Reassign, state: DeskState, rules: Dispatc
                 check.refuse(Refusal.CLAIM_HAS_NO_LIVE_TASK)
             elif live.surveyor_id == command.surveyor_id:
                 check.refuse(Refusal.SAME_SURVEYOR)
-    turn = None  # turning round: the surveyor's task given up, its claim, and the surveyor and vehicle from now
+    turn = None
     if s is None:
         check.refuse(Refusal.SURVEYOR_UNKNOWN)
     else:
@@ -215,12 +215,12 @@ def _assign(command: AssignSurveyor | Reassign, state: DeskState, rules: Dispatc
     if s is not None and claim is not None:
         # The vehicle of a task withdrawn here is free for the new one (a turn: the one they drive, unless named).
         freed = {t.vehicle_id for t in (live if isinstance(command, Reassign) else None,
-                                        turn[0].live if turn else None) if t is not None}
+                                        turn.given.live if turn else None) if t is not None}
         fleet = state.vehicles
         if turn is not None:
-            s = turn[1]
-            fleet = tuple(turn[2] if v.vehicle.vehicle_id == turn[2].vehicle.vehicle_id else v for v in fleet)
-        named = command.vehicle_id or (turn[2].vehicle.vehicle_id if turn else None)
+            s = turn.surveyor
+            fleet = tuple(turn.vehicle if v.vehicle.vehicle_id == turn.vehicle.vehicle.vehicle_id else v for v in fleet)
+        named = command.vehicle_id or (turn.vehicle.vehicle.vehicle_id if turn else None)
         vehicle = _vehicle(named, s, claim.claim, fleet, freed, rules, travel, now, check)
     outcome = _outcome(command, check)
     if outcome is Outcome.REFUSED or vehicle is None or s is None or claim is None:
@@ -237,9 +237,8 @@ def _assign(command: AssignSurveyor | Reassign, state: DeskState, rules: Dispatc
     events: list[Event] = []
     withdraw: list[tuple[LiveTask, str]] = []
     if turn is not None:
-        given = turn[0]
-        withdraw.append((given.live, DIVERTED))
-        events.append(_withdrawn(command, given.live, given, DIVERTED, now))
+        withdraw.append((turn.given.live, DIVERTED))
+        events.append(_withdrawn(command, turn.given.live, turn.given, DIVERTED, now))
     if isinstance(command, Reassign) and live is not None:
         withdraw.append((live, "reassigned"))
         events.append(_withdrawn(command, live, claim, "reassigned", now))
@@ -249,20 +248,28 @@ def _assign(command: AssignSurveyor | Reassign, state: DeskState, rules: Dispatc
               f"{option.eta.astimezone(ZoneInfo(rules.timezone)):%H:%M} "
               f"({abs(late):.0f} min {'late' if late > 0 else 'early'})")
     if turn is not None:
-        detail += f"; turned round from {turn[0].claim.report_id}, back to dispatch"
+        detail += f"; turned round from {turn.given.claim.report_id}, back to dispatch"
     if outcome is Outcome.FORCED:
         detail += "; forced over " + ", ".join(r.value.replace("_", " ") for r in check.refusals)
-    replan = tuple(sorted({t.home_region_id for t, _ in withdraw} | ({turn[0].claim.region_id} if turn else set())))
+    replan = tuple(sorted({t.home_region_id for t, _ in withdraw} | ({turn.given.claim.region_id} if turn else set())))
     return Decision(_result(command, outcome, check, detail, now, task_id=assignment.task_id, **ids),
                     events=tuple(events), assignment=assignment, attempt=attempt,
                     home_region_id=s.surveyor.region_id, withdraw=tuple(withdraw), replan=replan,
-                    back_to_dispatch=turn[0] if turn else None,
+                    back_to_dispatch=turn.given if turn else None,
                     set_out_from=(s.lat, s.lon) if turn else None, resolves=claim.claim.report_id)
 
 
-def _turn(s: SurveyorState, state: DeskState, claim: ClaimView | None, now: datetime,
-          check: _Check) -> tuple[ClaimView, SurveyorState, VehicleState] | None:
-    """The surveyor's task to give up and its claim, and the surveyor and vehicle as they would set out now."""
+@dataclass(frozen=True)
+class _Turn:
+    """A surveyor turned round: the claim they give up (its ``live``: their task), and they and the vehicle they
+    drive as they would set out now, from about where they are."""
+
+    given: ClaimView
+    surveyor: SurveyorState
+    vehicle: VehicleState
+
+
+def _turn(s: SurveyorState, state: DeskState, claim: ClaimView | None, now: datetime, check: _Check) -> _Turn | None:
     given, route = state.surveyor_task_claim, s.en_route
     if (not s.busy or route is None or given is None or given.live is None
             or given.live.task_id != route.task_id or given.live.surveyor_id != s.surveyor_id):
@@ -274,7 +281,7 @@ def _turn(s: SurveyorState, state: DeskState, claim: ClaimView | None, now: date
     if v is None:
         check.refuse(Refusal.VEHICLE_UNKNOWN)
         return None
-    return given, now_s, v
+    return _Turn(given, now_s, v)
 
 
 def _vehicle(named: str | None, s: SurveyorState, claim: ClaimRegistered, vehicles: tuple[VehicleState, ...],

@@ -108,7 +108,8 @@ def _surveyor_option(kind: str, claim: ClaimRegistered, s: SurveyorState, v: Veh
     late = (eta - claim.deadline_at).total_seconds() / 60.0
     where = "" if kind == "home_surveyor" or s.surveyor.region_id == claim.region_id else f" of {s.surveyor.region_id}"
     called = "" if on_duty else ", called in off shift"
-    summary = (f"{'turn' if turning else 'send'} {s.surveyor_id}{where}{turning} with {v.vehicle.vehicle_id}{called}: arrives {eta.astimezone(zone):%H:%M}, "
+    summary = (f"{'turn' if turning else 'send'} {s.surveyor_id}{where}{turning} with {v.vehicle.vehicle_id}{called}: "
+               f"arrives {eta.astimezone(zone):%H:%M}, "
                f"{abs(late):.0f} min {'late' if late > 0 else 'early'}")
     command = {"type": "reassign" if reassign else "assign_surveyor", "report_id": claim.report_id, "surveyor_id": s.surveyor_id,
                "vehicle_id": v.vehicle.vehicle_id}

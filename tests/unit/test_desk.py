@@ -290,7 +290,8 @@ def test_a_dispatcher_turns_a_surveyor_round_from_a_routine_claim_to_a_serious_i
     given = desk_state.surveyor_task_claim
     assert d.withdraw == ((given.live, "diverted"),) and d.back_to_dispatch == given and d.replan == ("hz",)
     withdrawn, assigned = d.events
-    assert isinstance(withdrawn, TaskWithdrawn) and (withdrawn.report_id, withdrawn.reason) == ("going-hz-s9", "diverted")
+    assert isinstance(withdrawn, TaskWithdrawn)
+    assert (withdrawn.report_id, withdrawn.reason) == ("going-hz-s9", "diverted")
     assert (assigned.report_id, assigned.surveyor_id, assigned.vehicle_id) == ("R1", "hz-s9", "v-hz-s9")
     # from about where they are (3.6 km north): 6.6 km to the injury, well within its 30 minutes
     assert abs(d.set_out_from[0] - offset(3.6)[0]) < 1e-6 and assigned.meets_deadline
