@@ -232,8 +232,10 @@ def test_a_turn_round_leaves_every_surveyor_vehicle_and_claim_with_one_live_task
     extra = dict(forced_by="sup-1", force_reason="judgement") if force else {}
     d = decide(cmd(kind, report_id="R1", surveyor_id="hz-s9", vehicle_id=vehicle_id, turn_round=True, **extra),
                desk_state, RULES, TRAVEL, NOW)
+    # Applied exactly when the rules allow it (on the way, from a lower class or forced, the command fitting the
+    # claim's task): the properties below are never checked on refusals alone.
+    assert d.applied == (not arrived and (given_class > 1 or force) and (kind is Reassign) == (held is not None))
     if d.assignment is None:
-        assert not d.applied
         return
     their = desk_state.surveyor_task
     assert not arrived and d.withdraw[0] == (their, "diverted")     # on the way, and that task taken back
