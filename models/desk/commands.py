@@ -212,7 +212,8 @@ def _assign(command: AssignSurveyor | Reassign, state: DeskState, rules: Dispatc
         if claim is not None and claim.claim.loss_type not in s.surveyor.skills:
             check.refuse(Refusal.SURVEYOR_UNSKILLED)
     vehicle = None
-    if s is not None and claim is not None:
+    # (A turn asked of someone not on the way is refused for that alone, not also for the vehicles left.)
+    if s is not None and claim is not None and not (command.turn_round and turn is None):
         # The vehicle of a task withdrawn here is free for the new one (a turn: the one they drive, unless named).
         freed = {t.vehicle_id for t in (live if isinstance(command, Reassign) else None,
                                         turn.given.live if turn else None) if t is not None}

@@ -106,7 +106,7 @@ def _surveyor_option(kind: str, claim: ClaimRegistered, s: SurveyorState, v: Veh
                      on_duty: bool, zone: ZoneInfo, reassign: bool, turning: str = "") -> DeskOption:
     """``turning``: what a surveyor turned round gives up (their summary says turn, not send)."""
     late = (eta - claim.deadline_at).total_seconds() / 60.0
-    where = "" if kind == "home_surveyor" or s.surveyor.region_id == claim.region_id else f" of {s.surveyor.region_id}"
+    where = "" if s.surveyor.region_id == claim.region_id else f" of {s.surveyor.region_id}"
     called = "" if on_duty else ", called in off shift"
     summary = (f"{'turn' if turning else 'send'} {s.surveyor_id}{where}{turning} with {v.vehicle.vehicle_id}{called}: "
                f"arrives {eta.astimezone(zone):%H:%M}, "

@@ -306,7 +306,11 @@ def test_a_dispatcher_turns_a_surveyor_round_from_a_routine_claim_to_a_serious_i
 def test_a_turn_round_needs_someone_on_the_way_and_from_a_lower_class_unless_a_supervisor_forces_it():
     turn = dict(report_id="R1", surveyor_id="hz-s9", turn_round=True)
     at_scene = decide(cmd(AssignSurveyor, **turn), _turning(arrived=True), RULES, TRAVEL, NOW)
-    assert Refusal.SURVEYOR_NOT_ON_THE_WAY in at_scene.result.refusals and at_scene.assignment is None
+    assert at_scene.result.refusals == (Refusal.SURVEYOR_NOT_ON_THE_WAY,) and at_scene.assignment is None
+    # one reason only, even where no vehicle is left free: the dispatcher reads why in one line
+    no_car = DeskState(**{**_turning(arrived=True).__dict__, "vehicles": _turning(arrived=True).vehicles[:1]})
+    assert decide(cmd(AssignSurveyor, **turn), no_car, RULES, TRAVEL, NOW).result.detail == \
+        "refused: surveyor not on the way"
     free = decide(cmd(AssignSurveyor, report_id="R1", surveyor_id="hz-s1", turn_round=True),
                   DeskState(claim=view(), surveyor=FREE, vehicles=(CAR,)), RULES, TRAVEL, NOW)
     assert free.result.refusals == (Refusal.SURVEYOR_NOT_ON_THE_WAY,)
