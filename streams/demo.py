@@ -17,7 +17,8 @@ from pydantic import TypeAdapter
 from models.contract.callback_events import CallbackKind
 from models.contract.dead_letter import DeadLetter
 from models.contract.dispatch_events import (ArrivalDeadlineMissed, DispatchDecision, DispatchEscalated,
-                                             DuplicateReportLinked, SurveyorAssigned, SurveyorReassigned)
+                                             DuplicateReportLinked, SurveyorAssigned, SurveyorReassigned,
+                                             TaskWithdrawn)
 from models.dispatch.zones import Region
 from streams.topic_names import in_contract, on_broker
 from streams.store.states import CALLBACK_OPEN_SQL, WITHDRAWN_SQL
@@ -146,6 +147,8 @@ async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int,
                         if isinstance(d, (SurveyorAssigned, SurveyorReassigned)):
                             tally.first.setdefault(d.report_id, d)
                             tally.assigned[d.report_id] = d
+                            app.on_decision(m.value)
+                        elif isinstance(d, TaskWithdrawn):  # a surveyor turned round: stops, or the survey is void
                             app.on_decision(m.value)
                         elif isinstance(d, DispatchEscalated):
                             tally.first.setdefault(d.report_id, d)
@@ -287,6 +290,7 @@ def summarise(t: Tally, n: int, elapsed: float, app: SurveyorApp) -> dict:
         "unaccounted_report_ids": unaccounted[:20],
         "declined_and_redispatched": app.declined,
         "surveys_completed": app.completed,
+        "surveys_completed_after_withdrawal": app.completed_after_withdrawal,
         "time_to_first_decision_p50_s": _pct([(d.occurred_at - d.reported_at).total_seconds()
                                               for d in t.first.values() if hasattr(d, "reported_at")], 50),
         "time_to_assign_p50_s": _pct(first_assign, 50),
@@ -315,7 +319,10 @@ def render_summary(s: dict) -> str:
         f"first report's claim {s['duplicates_linked']} (no surveyor sent), flagged for the desk "
         f"{s['duplicates_flagged']}",
         f"  declined, re-dispatched {s['declined_and_redispatched']}",
-        f"  surveys completed       {s['surveys_completed']}",
+        f"  surveys completed       {s['surveys_completed']}" + (
+            f"  (and {s['surveys_completed_after_withdrawal']} on tasks already withdrawn, turned round while their "
+            "arrival was on its way: the claim's new task surveys it)" if s.get("surveys_completed_after_withdrawal")
+            else ""),
         f"  time to assign p50/p99  {f(s['time_to_assign_p50_s'], ' s')} / {f(s['time_to_assign_p99_s'], ' s')}",
         f"  predicted on time       {f(s['predicted_on_time_share'])} of assignments",
         *([f"  arrived on time         {s['arrivals']['on_time']} of {s['arrivals']['arrived']} arrivals"

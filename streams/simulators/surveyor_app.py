@@ -32,8 +32,13 @@ class SurveyorApp:
         self.scene_of = scene_of or (lambda report_id: (0.0, 0.0))
         self.tasks: set[asyncio.Task] = set()
         self._working: dict = {}  # task id → what the surveyor is doing about it
+        self._finished: set = set()  # task ids surveyed, so that a withdrawal arriving after the survey is seen
         self.declined = 0
         self.completed = 0
+        # Surveys finished on a task the dispatcher had already withdrawn (turned round while the app's arrival
+        # was still on its way to the dispatcher): the system records nothing for them, the claim's new task
+        # surveys it again. Not counted in ``completed``.
+        self.completed_after_withdrawal = 0
 
     async def _send(self, event) -> None:
         out = encode("surveyor.status", event)
@@ -47,8 +52,13 @@ class SurveyorApp:
             self._working[decision.task_id] = task
             task.add_done_callback(self.tasks.discard)
             task.add_done_callback(lambda _t, k=decision.task_id: self._working.pop(k, None))
-        elif isinstance(decision, TaskWithdrawn) and (task := self._working.get(decision.task_id)) is not None:
-            task.cancel()  # a dispatcher took the task back: the surveyor stops
+        elif isinstance(decision, TaskWithdrawn):
+            if (task := self._working.get(decision.task_id)) is not None:
+                task.cancel()  # a dispatcher took the task back: the surveyor stops
+            elif decision.task_id in self._finished:
+                self._finished.discard(decision.task_id)
+                self.completed -= 1
+                self.completed_after_withdrawal += 1
 
     async def _work(self, a: SurveyorAssigned | SurveyorReassigned) -> None:
         def now():
@@ -74,6 +84,7 @@ class SurveyorApp:
         estimate = Decimal(self.rng.randint(500, 30000))
         await self._send(SurveyCompleted(event_id=derived_event_id("sim-complete", a.task_id), occurred_at=now(),
                                          loss_estimate=estimate, assessed_on_the_spot=estimate <= 2000, **ids))
+        self._finished.add(a.task_id)
         self.completed += 1
 
     async def drain(self) -> None:
