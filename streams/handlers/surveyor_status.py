@@ -28,7 +28,8 @@ def make_handler(rt: Runtime):
         except UnknownTask as exc:
             raise Refused("unknown_task", str(exc)) from None
         await rt.publish_outbox(uow.outputs)
-        count_plan(progress.plan, now)
+        for plan in progress.plans:
+            count_plan(plan, now)
         if progress.callback is not None:
             count_decision(progress.callback)
         if progress.contact_after_s is not None:

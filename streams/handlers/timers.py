@@ -30,7 +30,8 @@ async def watch_once(rt: Runtime) -> None:
     day_start = rt.local_day_start(now)
     for result in await watchdog_service.fire_ack_timeouts(pool, now, day_start, rt.dispatcher):
         await rt.publish_outbox(result.outputs)
-        count_plan(result.plan, now)
+        for plan in result.plans:
+            count_plan(plan, now)
     for result in await watchdog_service.fire_contact_reminders(pool, now):
         await rt.publish_outbox(result.outputs)
         metrics.CONTACT_REMINDERS.inc()
@@ -44,7 +45,8 @@ async def watch_once(rt: Runtime) -> None:
         log.warning("arrival_promise_missed", zone=zone)
     for result in await watchdog_service.replan_waiting(pool, now, day_start, rt.dispatcher):
         await rt.publish_outbox(result.outputs)
-        count_plan(result.plan, now)
+        for plan in result.plans:
+            count_plan(plan, now)
     await rt.publish_outbox(await unpublished(pool, RELAY_AFTER_S))
     overdue, expired = await callbacks.mark_overdue_and_expire(pool, now)
     for kind in expired:

@@ -101,8 +101,7 @@ async def apply_command(uow: UnitOfWork, command: DispatchCommand, now: datetime
                                            replace(d, cache=None))
             for result in planned.values():
                 outputs += result.outputs
-                if result.plan is not None:
-                    done.plans.append(result.plan)
+                done.plans += result.plans
     after = await desk_store.snapshot(conn, report_id or decision.result.report_id, surveyor_id, escalation_id)
     await desk_store.record_command(conn, command, decision.result, before, after, now)
     uow.queue(command.command_id, outputs)

@@ -47,6 +47,18 @@ class Dispatched:
     #: The region's rows after this decision, at the version it committed (None: not known); for the
     #: worker's region cache, once the transaction has committed.
     rows_after: RegionRows | None = None
+    #: The plans made after ``plan`` in the same unit of work: the claims given up by surveyors it turned round.
+    then: list[RegionPlan] = field(default_factory=list)
+
+    @property
+    def plans(self) -> list[RegionPlan]:
+        return [p for p in (self.plan, *self.then) if p is not None]
+
+    def followed_by(self, later: "Dispatched") -> "Dispatched":
+        """This decision and a later one of the same unit of work, as one (the region's rows after both are the
+        later one's)."""
+        return Dispatched(self.outputs + later.outputs, self.plan or later.plan, later.rows_after,
+                          self.then + ([later.plan] if self.plan and later.plan else []) + later.then)
 
 
 _BASE_TRAVEL = StraightLineTravel()
@@ -174,8 +186,7 @@ async def _plan_new(uow: UnitOfWork, done: "Intake", by_region: dict[str, list[A
         source = {a.report.report_id: a.report.event_id for a in new}
         for o in result.outputs:
             uow.queue(source.get(o.key.decode(), new[0].report.event_id), [o])  # keyed by report id
-        if result.plan is not None:
-            done.plans.append(result.plan)
+        done.plans += result.plans
 
 
 async def _recognise_duplicates(conn, known: list[tuple[Fingerprint, str | None]], new: list[Accepted],
@@ -228,6 +239,37 @@ async def replan_region(uow: UnitOfWork, region_id: str, now: datetime, day_star
 
 async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], now: datetime, day_start: datetime,
                          d: Dispatcher, arrived: list[PendingClaim] = ()) -> dict[str, Dispatched]:
+    """Decide the pending claims of each region (``_plan_regions``); a claim given up by a surveyor turned round
+    is then planned again in the same unit of work, where its region is one of these (whose locks are held):
+    its customer hears of a new time at once, and no watchdog round has to take the region's lock for it. Each
+    turn is for a claim of a higher class than the one given up, so the rounds end."""
+    results = await _plan_regions(uow, regions, now, day_start, d, arrived)
+    given_up = _given_up(results.values(), regions)
+    while given_up:
+        # Not the worker's cache (this transaction has written to what region state reads), but one of the rows
+        # its own last plans left: at the version it reads under the regions' locks, its own writes included (a
+        # region without them, after a loan say, is read from the database).
+        own = RegionStateCache()
+        keep_committed(own, {rid: results[rid] for rid in given_up})
+        again = await _plan_regions(uow, given_up, now, day_start, replace(d, cache=own))
+        for rid, result in again.items():
+            results[rid] = results[rid].followed_by(result)
+        given_up = _given_up(again.values(), regions)
+    return results
+
+
+def _given_up(results, regions) -> dict[str, list[str]]:
+    """The claims the plans of ``results`` took surveyors from, by region, among ``regions``."""
+    given_up: dict[str, list[str]] = {}
+    for result in results:
+        for w in (result.plan.withdrawn if result.plan is not None else ()):
+            if w.region_id in regions:  # the task's region is its claim's
+                given_up.setdefault(w.region_id, []).append(w.report_id)
+    return given_up
+
+
+async def _plan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], now: datetime, day_start: datetime,
+                        d: Dispatcher, arrived: list[PendingClaim] = ()) -> dict[str, Dispatched]:
     """Decide the pending claims of each region together and store the decisions (the records are the
     caller's to queue), for several regions in a handful of statements.
 
@@ -281,8 +323,9 @@ async def replan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], 
     for pending, plan, _ in decided:
         results[pending[0].claim.region_id].outputs = [encode("dispatch.assignments", a) for a in plan.assigned]
     # A surveyor turned round to a claim of a higher class: the task given up first (one live task per surveyor),
-    # its claim back to dispatch and looked at again at once; the new task sets out from where they were estimated
-    # to be.
+    # its claim back to dispatch (planned again by ``replan_regions`` in this unit of work where its region's lock
+    # is held, else at the watchdog's next round: its review time is now); the new task sets out from where they
+    # were estimated to be.
     for pending, plan, _ in decided:
         results[pending[0].claim.region_id].outputs[:0] = [encode("dispatch.assignments", w) for w in plan.withdrawn]
         plan.reviews.update((w.report_id, now) for w in plan.withdrawn)
@@ -426,7 +469,7 @@ async def _apply(uow: UnitOfWork, event: SurveyorStatus, now: datetime, day_star
         if region is None:
             raise UnknownTask(f"surveyor {event.surveyor_id} is not on the roster")
         replanned = await replan_region(uow, region, now, day_start, d)
-        return Progress(replanned.outputs, replanned.plan)
+        return Progress(replanned.outputs, replanned.plan, then=replanned.then)
 
     task = await dispatch_store.task_for_update(conn, event.task_id, event.surveyor_id)
     if task is None:
@@ -455,7 +498,7 @@ async def _apply(uow: UnitOfWork, event: SurveyorStatus, now: datetime, day_star
                                                    now)
     if step.frees_surveyor:
         replanned = await replan_region(uow, task["region_id"], now, day_start, d)
-        progress.outputs, progress.plan = replanned.outputs, replanned.plan
+        progress.outputs, progress.plan, progress.then = replanned.outputs, replanned.plan, replanned.then
     if step.calls_back:
         report = await dispatch_store.loss_report(conn, task["report_id"])
         contact = CustomerContact(customer_id=report.policy.number, name=report.reporter.name,

@@ -142,10 +142,10 @@ async def test_claims_just_stored_are_planned_exactly_as_the_store_gives_them_ba
     accepted = register_report(json.dumps(raw).encode(), await roster_store.regions(db), RULES,
                                datetime.now(timezone.utc))
     assert accepted.claim.reported_at.utcoffset() == timedelta(hours=8)
-    planned = []
+    calls = []
 
     def planner(pending, surveyors, vehicles, now, rules, demand=()):
-        planned.extend(pending)
+        calls.append(list(pending))
         return plan_region(pending, surveyors, vehicles, rules, StraightLineTravel(), now)
 
     now = datetime.now(timezone.utc)
@@ -160,6 +160,8 @@ async def test_claims_just_stored_are_planned_exactly_as_the_store_gives_them_ba
                            accepted.report.report_id)
         stored = await pending_claims(conn, [accepted.report.report_id], [])
         await undo.rollback()
+    # (A later call plans a claim given up by a surveyor turned round to this one, if the plan turned one.)
+    planned = calls[0]
     assert len(planned) == 1 and len(stored) == 1
     assert planned[0] == stored[0]
     assert planned[0].claim.model_dump_json() == stored[0].claim.model_dump_json()
@@ -845,7 +847,8 @@ async def test_a_surveyor_on_the_way_to_a_routine_claim_is_turned_round_to_a_ser
     """The region's one surveyor is on the way to a scratched bumper 6.7 km north when a serious injury is reported
     3.3 km south of where they set out: no one else can be there in time, so they are turned round (rule: a higher
     class is never left waiting so that a lower one is met). The routine claim's task is withdrawn and the claim is
-    back with dispatch at once, the surveyor still allowed to take it; a redelivered report changes nothing."""
+    back with dispatch and planned again in the same unit of work, the surveyor still allowed to take it; a
+    redelivered report changes nothing."""
     from tests.conftest import own_database
 
     async with own_database(store_url, "turn") as (url, pool):
@@ -876,19 +879,26 @@ async def test_a_surveyor_on_the_way_to_a_routine_claim_is_turned_round_to_a_ser
         assert urgent.claim.priority == 1
         done = await register_and_dispatch(pool, [urgent], now, sent.replace(hour=0), RULES, _planner([]), cache)
         await kept_is_current(now)
-        [plan] = done.plans
+        [plan, replanned] = done.plans
         [turned] = plan.assigned
         assert (turned.report_id, turned.surveyor_id, turned.meets_deadline) == \
             (urgent.report.report_id, "turn-s0", True)
+        # The claim given up is planned again in the same unit of work: its customer hears at once that nobody is
+        # free (the one surveyor now on the way to the injury), with the time the plan can keep.
         published = [json.loads(o.value) for o in done.outputs if o.topic == "dispatch.assignments"]
         assert [(m["type"], m["report_id"]) for m in published] == \
-            [("task_withdrawn", routine.report.report_id), ("surveyor_assigned", urgent.report.report_id)]
+            [("task_withdrawn", routine.report.report_id), ("surveyor_assigned", urgent.report.report_id),
+             ("dispatch_escalated", routine.report.report_id)]
         assert published[0]["task_id"] == str(going.task_id) and published[0]["reason"] == "diverted"
+        [told] = replanned.escalated
+        assert told.reason.value == "all_surveyors_busy" and told.proposed_arrival_at > turned.estimated_arrival_at
         task = await pool.fetchrow("SELECT status, cancel_reason FROM survey_tasks WHERE task_id = $1", going.task_id)
         assert (task["status"], task["cancel_reason"]) == ("cancelled", "diverted")
-        claim = await pool.fetchrow("SELECT dispatch_state, review_at, reassign_reason FROM claims"
-                                    " WHERE report_id = $1", routine.report.report_id)
-        assert (claim["dispatch_state"], claim["review_at"], claim["reassign_reason"]) == ("pending", now, "diverted")
+        claim = await pool.fetchrow("SELECT dispatch_state, reassign_reason FROM claims WHERE report_id = $1",
+                                    routine.report.report_id)
+        assert (claim["dispatch_state"], claim["reassign_reason"]) == ("pending", "diverted")
+        assert await pool.fetchval("SELECT count(*) FROM escalations WHERE report_id = $1 AND reason = $2",
+                                   routine.report.report_id, "all_surveyors_busy") == 1
         # The new task sets out from about where they were turned round: a quarter of the way (3 of about 12
         # minutes) north.
         lat = await pool.fetchval("SELECT set_out_lat FROM survey_tasks WHERE task_id = $1", turned.task_id)
