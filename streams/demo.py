@@ -116,6 +116,7 @@ async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int,
     consumer = reader(bootstrap, "dispatch.assignments", "hotline.reports.dlq", "callbacks.tasks", "feedback.routed",
                       from_start=False)
     jobs: list[asyncio.Future] = []
+    settled = False  # every report decided and every callback settled before ``timeout_s``
     started = time.monotonic()
     try:  # from the first client on: a Ctrl-C at any point closes what was opened
         await prod.start()
@@ -174,6 +175,7 @@ async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int,
             if (sender.done() and business_sender.done() and tally.accounted() >= reports
                     and not app.tasks and not dialer.tasks):
                 if database_url is None or await _callbacks_settled(database_url, app.completed):
+                    settled = True
                     break
         await sender
         await business_sender
@@ -190,6 +192,8 @@ async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int,
         await prod.stop()
     print(_progress_line(tally, reports), file=progress, flush=True)
     summary = summarise(tally, reports, time.monotonic() - started, app)
+    summary["settled"] = settled
+    summary["timeout_s"] = timeout_s
     if database_url is not None:
         summary["arrivals"] = await _arrival_figures(database_url, list(tally.sent_valid))
         summary["callbacks"] = await _callback_figures(database_url)
@@ -309,6 +313,9 @@ def render_summary(s: dict) -> str:
 
     lines = [
         "claims-dispatch demo summary",
+        *([f"  NOT SETTLED: stopped waiting after {s['timeout_s']:.0f} s (--timeout); the figures below are what had "
+           "happened by then (the last progress line above says what was still awaited)"]
+          if not s.get("settled", True) else []),
         f"  reports received        {s['received']}  (valid {s['valid']})",
         f"  dispatched              {s['dispatched']}",
         f"  escalated, not yet sent {s['escalated']}",

@@ -183,7 +183,7 @@ def cmd_demo(args, settings: Settings) -> int:
             print(render_summary(summary), flush=True)
             if args.summary_json:
                 Path(args.summary_json).write_text(json.dumps(summary, indent=2, default=str) + "\n")
-            return 0 if summary["unaccounted"] == 0 else 1
+            return 0 if summary["unaccounted"] == 0 and summary["settled"] else 1
         except Interrupted:
             print("interrupted; stopping", file=sys.stderr)
             return 130

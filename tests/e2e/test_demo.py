@@ -55,6 +55,7 @@ def test_demo_accounts_for_every_report_and_leaves_nothing_running(tmp_path, cli
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "claims-dispatch demo summary" in out.stdout
     s = json.loads(summary_path.read_text())
+    assert s["settled"] and "NOT SETTLED" not in out.stdout
     assert s["received"] == 120 and s["unaccounted"] == 0
     assert s["dispatched"] + s["escalated"] + s["duplicates_linked"] == s["valid"]
     # The simulated hotline's duplicate calls (the other driver, the same customer again): each recognised.
@@ -82,4 +83,16 @@ def test_demo_accounts_for_every_report_and_leaves_nothing_running(tmp_path, cli
                             for line in progress[:-1])
     assert not [line for line in out.stdout.splitlines() + out.stderr.splitlines() if line.startswith("{")], \
         "raw JSON log lines among the demo's output"
+    assert processes_using(tmp_path / "state") == []
+
+
+def test_a_demo_that_runs_out_of_time_says_so_and_fails(tmp_path, cli_env):
+    """Stopped by its --timeout before every report is decided and every callback settled, the demo says its
+    figures are partial and exits 1: a person (or CI) is not shown half a run as a success."""
+    summary_path = tmp_path / "summary.json"
+    out = subprocess.run([*CLI, "demo", "--reports", "60", "--rate", "15", "--timeout", "1",
+                          "--summary-json", str(summary_path)], env=cli_env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 1, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "NOT SETTLED: stopped waiting after 1 s" in out.stdout
+    assert json.loads(summary_path.read_text())["settled"] is False
     assert processes_using(tmp_path / "state") == []
