@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from models.contract.dispatch_events import SurveyorAssigned, TaskWithdrawn
 from streams.simulators.surveyor_app import SurveyorApp
+from tests.waiting import wait_for
 
 
 class _Sent:
@@ -56,8 +57,7 @@ def test_a_withdrawal_on_the_way_stops_the_surveyor_before_the_survey():
         sent, task_id = _Sent(), uuid.uuid4()
         app = SurveyorApp(sent, decline_ratio=0.0, seconds_per_minute=1.0)  # a 5-minute drive: 5 s
         app.on_decision(_assigned(task_id))
-        while "customer_contacted" not in sent.types:
-            await asyncio.sleep(0.01)
+        await wait_for(lambda: "customer_contacted" in sent.types, 10, "the surveyor on the way")
         app.on_decision(_withdrawn(task_id))
         await app.drain()
         return app.completed, app.completed_after_withdrawal, sent.types
