@@ -34,16 +34,18 @@ def _withdrawn(task_id: uuid.UUID) -> bytes:
                          report_id="R1", region_id="hz", surveyor_id="s1", reason="diverted").model_dump_json().encode()
 
 
-def _app(sent: _Sent) -> SurveyorApp:
-    return SurveyorApp(sent, decline_ratio=0.0, seconds_per_minute=0.001)
+async def _one_survey() -> tuple[SurveyorApp, _Sent, uuid.UUID]:
+    """An app that has accepted a task, driven, arrived and finished its survey."""
+    sent, task_id = _Sent(), uuid.uuid4()
+    app = SurveyorApp(sent, decline_ratio=0.0, seconds_per_minute=0.001)
+    app.on_decision(_assigned(task_id))
+    await app.drain()
+    return app, sent, task_id
 
 
 def test_a_withdrawal_arriving_after_the_survey_takes_it_out_of_the_completed():
     async def run():
-        sent, task_id = _Sent(), uuid.uuid4()
-        app = _app(sent)
-        app.on_decision(_assigned(task_id))
-        await app.drain()
+        app, sent, task_id = await _one_survey()
         assert (app.completed, sent.types[-1]) == (1, "survey_completed")
         app.on_decision(_withdrawn(task_id))
         app.on_decision(_withdrawn(task_id))  # redelivered: counted once
@@ -68,10 +70,7 @@ def test_a_withdrawal_on_the_way_stops_the_surveyor_before_the_survey():
 
 def test_a_withdrawal_of_another_task_changes_nothing():
     async def run():
-        sent, task_id = _Sent(), uuid.uuid4()
-        app = _app(sent)
-        app.on_decision(_assigned(task_id))
-        await app.drain()
+        app, _, _ = await _one_survey()
         app.on_decision(_withdrawn(uuid.uuid4()))
         return app.completed, app.completed_after_withdrawal
 
