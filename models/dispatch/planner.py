@@ -298,30 +298,30 @@ class _Region:
         held = np.zeros(len(claims), bool)
         held[list(self.waits_late)] = True
         cost[held] = _IMPOSSIBLE
-        dummy = np.full((len(claims), len(claims)), _IMPOSSIBLE)
         # A late pair's cost counts the claim's lateness, which already holds its time overdue: leaving it
         # unassigned costs that time again, and the preference, so that among late claims the one overdue
         # longer ranks higher (with no preference, the nearest would go first whatever the wait).
         aged = (np.where(self.deferrable(), _LATE, _HOPELESS)
                 + (1.0 + self.rules.overdue_preference * self.scarcity) * self.overdue)
-        np.fill_diagonal(dummy, np.where(held, 0.0, w * np.where(can_wait, _WAIT, aged)))
+        leave = np.where(held, 0.0, w * np.where(can_wait, _WAIT, aged))  # what leaving each claim unassigned costs
         options: dict[int, Option] = {}
         best, best_cost = {}, np.inf
         index = {s.surveyor_id: j for j, s in enumerate(free)}
         for _ in range(len(fleet) + 1):
-            rows, cols = linear_sum_assignment(np.hstack([cost, dummy]))
-            chosen = {int(i): int(j) for i, j in zip(rows, cols) if j < len(free) and cost[i, j] < _IMPOSSIBLE}
+            chosen = _pairs(cost, leave)
             options, bumped = _settle_vehicles(chosen, claims, free, fleet, eta, vehicle_of, late, self.rules,
                                                self.travel, self.now)
             # What this round's plan (each pair with the vehicle it really gets) costs, claims left unassigned
             # included: a later round may be worse, since a bumped claim's arrivals only rise (found by the
             # property test: one camera for two surveyors, and each claim that once lost it never got it back).
-            total = float(np.diag(dummy)[[i for i in range(len(claims)) if i not in options]].sum())
-            for i, o in options.items():
-                j = index[o.surveyor_id]
-                minutes = np.array([(o.eta - self.now).total_seconds() / 60.0])
-                total += float(self.time_cost(minutes[None, :], _pair_cost(
-                    minutes, self.minutes_left[i], workload[j], w[i], self.cover[j])[None, :], [i])[0, 0])
+            total = float(leave[[i for i in range(len(claims)) if i not in options]].sum())
+            if options:
+                rows = np.fromiter(options, int, len(options))
+                cols = np.array([index[o.surveyor_id] for o in options.values()])
+                minutes = np.array([(o.eta - self.now).total_seconds() / 60.0 for o in options.values()])
+                total += float(self.time_cost(minutes[:, None], _pair_cost(
+                    minutes, self.minutes_left[rows], workload[cols], w[rows], self.cover[cols])[:, None],
+                    rows).sum())
             if total < best_cost:
                 best, best_cost = options, total
             if not bumped:
@@ -439,7 +439,8 @@ class _Region:
         on_duty: list[SurveyorState] | None = None                # worked out for the first claim needing it
         # Whether a free surveyor could reach each claim at all (kept for nearer ones in a storm), and the reasons'
         # values, looked up once: a storm's plan goes through hundreds of claims already escalated.
-        reachable = np.isfinite(self.eta).any(axis=1) if self.minute_value else np.zeros(len(self.claims), bool)
+        nearest = self.eta.min(axis=1, initial=np.inf)
+        reachable = np.isfinite(nearest) if self.minute_value else np.zeros(len(self.claims), bool)
         overdue, all_busy = EscalationReason.DISPATCH_OVERDUE.value, EscalationReason.ALL_SURVEYORS_BUSY.value
         for i, p in enumerate(self.claims):
             plan.reviews[p.claim.report_id] = None
@@ -479,7 +480,7 @@ class _Region:
                 if all_busy not in p.raised:
                     _raise(plan, p, EscalationReason.ALL_SURVEYORS_BUSY,
                            f"claims are coming faster than the region's surveyors can serve them: the free ones are "
-                           f"kept for claims they reach sooner (the nearest is {np.nanmin(self.eta[i]):.0f} min from "
+                           f"kept for claims they reach sooner (the nearest is {nearest[i]:.0f} min from "
                            "this one)", now, self.backlog_promise(i, can_wait, options))
             else:
                 plan.no_prospect.append(p.claim.report_id)
@@ -546,6 +547,25 @@ def _scarcity(claims: list[PendingClaim], crew: list[SurveyorState]) -> np.ndarr
             ratio[key] = len(crew) / max(1, able)
         out[n] = ratio[key]
     return out
+
+
+def _pairs(cost: np.ndarray, leave: np.ndarray) -> dict[int, int]:
+    """The claims (rows of ``cost``) paired with free surveyors (columns) at the least total cost, each claim
+    left unassigned costing ``leave`` instead; never a pair of ``_IMPOSSIBLE`` cost. Claim → surveyor.
+
+    Solved as one rectangular assignment either way round: with fewer claims than surveyors, each claim takes
+    a surveyor or a "left" column of its own; with more (a storm's backlog), each surveyor takes a claim, at
+    the pair's cost less that claim's ``leave``, or stays free at no cost. Both give the least total; the
+    second keeps the problem as small as the free surveyors, not as the backlog."""
+    n, m = cost.shape
+    if n <= m:
+        left = np.full((n, n), _IMPOSSIBLE)
+        np.fill_diagonal(left, leave)
+        rows, cols = linear_sum_assignment(np.hstack([cost, left]))
+    else:
+        instead = np.where(cost < _IMPOSSIBLE, cost - leave[:, None], _IMPOSSIBLE)
+        rows, cols = linear_sum_assignment(np.vstack([instead, np.zeros((m, m))]))
+    return {int(i): int(j) for i, j in zip(rows, cols) if i < n and j < m and cost[i, j] < _IMPOSSIBLE}
 
 
 def _pair_cost(eta, minutes_left, tasks_today, weight, cover):

@@ -9,7 +9,7 @@ from models.dispatch.arrivals import best_option
 from models.dispatch.fleet import VehicleState
 from models.contract.dispatch_events import EscalationReason, SurveyorAssigned, SurveyorReassigned
 from models.dispatch.rules import DispatchRules
-from models.dispatch.planner import plan_region
+from models.dispatch.planner import _IMPOSSIBLE, _pairs, plan_region
 from models.contract.loss_report import LossType
 from models.dispatch.roster import ShiftKind
 from models.dispatch.travel import StraightLineTravel
@@ -354,3 +354,29 @@ def test_an_assignment_carries_the_scene_and_whom_to_call():
     a = only(plan([c], [state(surveyor("s"))], [vehicle("v")]))
     assert (a.scene.address, a.scene.lat, a.scene.lon) == ("West Lake Road 1", c.lat, c.lon)
     assert a.contact == who
+
+
+def _reference_total(cost: np.ndarray, leave: np.ndarray) -> float:
+    """The least total of pairs and claims left, by the square form: every claim takes a surveyor or a column of
+    its own that leaves it."""
+    n = len(leave)
+    left = np.full((n, n), _IMPOSSIBLE)
+    np.fill_diagonal(left, leave)
+    full = np.hstack([cost, left])
+    rows, cols = linear_sum_assignment(full)
+    return float(full[rows, cols].sum())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 2**32 - 1))
+def test_property_pairs_cost_the_least_whichever_way_round_the_problem_is_solved(n, m, seed):
+    # A storm's backlog (more claims than free surveyors) is solved as the surveyors' problem, not the claims':
+    # it must cost as little as the claims' form, and never pair what cannot be paired.
+    rng = np.random.default_rng(seed)
+    cost = np.where(rng.random((n, m)) < 0.2, _IMPOSSIBLE, rng.choice([0.0, 1e4, 2e4], (n, m)) + rng.random((n, m)))
+    leave = rng.choice([0.0, 1e4 - 1.0, 1e6], n) + rng.random(n) * 10
+    chosen = _pairs(cost, leave)
+    assert len(set(chosen.values())) == len(chosen)
+    assert all(cost[i, j] < _IMPOSSIBLE for i, j in chosen.items())
+    total = sum(cost[i, j] for i, j in chosen.items()) + sum(leave[i] for i in range(n) if i not in chosen)
+    assert abs(total - _reference_total(cost, leave)) <= 1e-6 * max(1.0, abs(total))
