@@ -24,8 +24,8 @@ the product's default travel model, and time on scene is drawn per report.
     that a result short of proven optimal says how far it can be from it);
 (d) re-planned, for reference: every decision planned for what is known then:
     at every decision each surveyor's sequence among the reports waiting is
-    solved as in (c) (times on scene as expected, the surveys in hand's too) and the free surveyors set out
-    for their first; no one is sent to a claim they would reach late. Not a
+    solved as in (c) (times on scene as expected, the surveys in hand's too) and the free
+    surveyors set out for their first; no one is sent to a claim they would reach late. Not a
     dispatcher: claims nobody reaches in time get nobody.
 
 Prints per storm the deadlines met on the limit, met on promise, greedy's and the optimum's, p90 and
@@ -415,10 +415,10 @@ def run_replanned(reports: list[Report], people: list[Person], time_limit: float
     """(d) every decision planned for what is known then: on every report, every finished survey and every
     modelled minute, each surveyor's sequence of the reports waiting in the region that meets the most
     deadlines is solved (``_best_chains``; times on scene as expected, ``RULES.survey_minutes``, busy surveyors
-    free that long after arriving), and
-    the free surveyors set out for the first report of theirs. No foresight, and no one is sent late: a report
-    no one reaches in time is left unserved. A reference for what re-planning can do, not a dispatcher (a
-    column generation per decision, and claims that would be late get nobody)."""
+    free that long after arriving), and the free surveyors set out for the first report of theirs. No
+    foresight, and no one is sent late: a report no one reaches in time is left unserved. A reference for what
+    re-planning can do, not a dispatcher (a column generation per decision, and claims that would be late get
+    nobody)."""
     def decide(t: float, region: str, waiting: list[Report], staff: list[Person], out: Outcome, everyone=()):
         waiting[:] = [r for r in waiting if r.deadline >= t]
         if not waiting or not any(p.free_at <= t for p in staff):
