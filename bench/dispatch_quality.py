@@ -55,11 +55,12 @@ from scipy.sparse import lil_matrix
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.dispatch.coverage import RECENT_SCENES, DemandPoint  # noqa: E402
-from models.dispatch.fleet import EnRoute, SurveyorState, VehicleState  # noqa: E402
+from models.dispatch.fleet import EnRoute, Return, SurveyorState, VehicleState  # noqa: E402
 from models.contract.dispatch_events import ClaimRegistered  # noqa: E402
 from models.dispatch.rules import DispatchRules  # noqa: E402
 from models.dispatch.neighbours import lend  # noqa: E402
 from models.dispatch.planner import PendingClaim, plan_region  # noqa: E402
+from models.dispatch.return_to_base import trip_back  # noqa: E402
 from models.contract.loss_report import LossType  # noqa: E402
 from models.dispatch.roster import ShiftKind, Surveyor, SurveyVehicle  # noqa: E402
 from models.dispatch.scene_times import Survey, learn_scene_times  # noqa: E402
@@ -329,7 +330,22 @@ def run_planner(reports: list[Report], people: list[Person], regions: tuple[Regi
         return EnRoute(uuid.uuid5(uuid.NAMESPACE_OID, "task-" + rid), rid, region, priority_of[rid], f"v-{p.sid}", T0 + timedelta(minutes=t0), lat, lon,
                        T0 + timedelta(minutes=arrive))
 
+    # Back to base (models/dispatch/return_to_base.py): a person whose survey ended with nothing next for them
+    # drives back to base from then, as the worker sends them; where they have got to is worked out when asked.
+    back: dict[str, tuple[float, Return | None]] = {}
+
+    def drive_back(p: Person, t: float, rules: DispatchRules) -> None:
+        if p.on is None or p.free_at > t:
+            return
+        if p.sid not in back or back[p.sid][0] != p.free_at:
+            back[p.sid] = (p.free_at, trip_back(roster[p.sid], p.lat, p.lon, f"v-{p.sid}",
+                                                T0 + timedelta(minutes=p.free_at), rules, TRAVEL))
+        if back[p.sid][1] is not None:
+            p.lat, p.lon = back[p.sid][1].position(T0 + timedelta(minutes=t))
+
     def states_of(staff: list[Person], region: str, t: float, out: Outcome, rules: DispatchRules):
+        for p in staff:
+            drive_back(p, t, rules)
         return ([SurveyorState(roster[p.sid], p.lat, p.lon, p.free_at > t, 0,
                                T0 + timedelta(minutes=p.expected_free(t, rules.survey_minutes_for))
                                if p.free_at > t else None, None,

@@ -229,6 +229,7 @@ def initialise(zones, kinds, reasons, departments, finding_kinds, commands=()) -
     for reason in ("declined", "no_acknowledgement", "diverted"):
         REASSIGNMENTS.labels(reason)
     DISPATCH_DECISIONS.labels("withdrawn", "diverted")
+    DISPATCH_DECISIONS.labels("sent_to_base", "")
     for reason in reasons["dead_letter"]:
         REPORTS_DEAD_LETTERED.labels(reason)
         DEAD_LETTERS.labels("hotline.reports", reason)

@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     Nested values use ``__``: ``CLAIMS_DISPATCH__ARRIVAL__URBAN_MINUTES=25``.
     """
 
-    model_config = SettingsConfigDict(env_prefix="CLAIMS_", env_nested_delimiter="__", extra="ignore")
+    # "null" sets an optional number to None (CLAIMS_DISPATCH__RETURN_TO_BASE_KM=null: no drives back to base).
+    model_config = SettingsConfigDict(env_prefix="CLAIMS_", env_nested_delimiter="__", extra="ignore",
+                                      env_parse_none_str="null")
 
     kafka_bootstrap: str | None = Field(default=None, description="host:port[,host:port]; unset = a broker this "
                                                                    "process starts (CLAIMS_BROKER).")

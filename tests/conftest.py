@@ -48,7 +48,7 @@ def roster_for_tests(regions: list[str], overrides: dict[str, dict] | None = Non
 # deskapi and deskui-nb, and none of the surveyors the command tests (desk, desktime) count on.
 AREAS = ["probe", "kcat", "bad", "twice", "escalate", "decline", "store", "simulate", "survey", "desk", "desktime",
          "deskapi", "deskui", "deskui-nb", "dup", "dup2", "dup3", "promise", "trips", "scenes", "watch",
-         "deskturn"]
+         "deskturn", "home"]
 
 
 def area_centre(area: str, areas: list[str] = AREAS) -> tuple[float, float]:

@@ -225,9 +225,24 @@ class DuplicateReportLinked(Event):
     contact: SceneContact | None = Field(default=None, description="The second party: whom the surveyor also meets.")
 
 
+class SurveyorSentToBase(Event):
+    """A survey is done and nothing waits for its surveyor: they drive back to base with the vehicle (keyed by the
+    claim just surveyed). Dispatch reckons them on the way there, and a claim reported meanwhile may be given to
+    them from the road (a ``surveyor_assigned`` then supersedes this)."""
+
+    type: Literal["surveyor_sent_to_base"] = "surveyor_sent_to_base"
+    report_id: str = Field(description="The claim whose survey just ended.")
+    region_id: str
+    surveyor_id: str
+    vehicle_id: str | None = None
+    lat: float = Field(description="The base (the roster's), where they are to wait.")
+    lon: float
+    expected_at: AwareDatetime = Field(description="When dispatch expects them there.")
+
+
 DispatchDecision = Annotated[
     Union[SurveyorAssigned, SurveyorReassigned, DispatchEscalated, ArrivalDeadlineMissed, ArrivalPromiseMissed,
           CustomerContactOverdue, LateArrivalNoticeIssued, TaskWithdrawn, ArrivalTimeAgreed, ClaimCancelled,
-          DuplicateReportLinked],
+          DuplicateReportLinked, SurveyorSentToBase],
     Field(discriminator="type"),
 ]

@@ -38,8 +38,30 @@ class EnRoute:
 
 
 @dataclass(frozen=True)
+class Return:
+    """A free surveyor driving back to base after a survey (``models/dispatch/return_to_base.py``), in the vehicle
+    they took: from where and when, to where, expected there when."""
+
+    vehicle_id: str | None
+    set_off_at: datetime
+    from_lat: float
+    from_lon: float
+    to_lat: float
+    to_lon: float
+    there_at: datetime
+
+    def position(self, now: datetime) -> tuple[float, float]:
+        """About where they are at ``now``: the share of the drive's expected time gone, along the straight line
+        (as ``EnRoute.position``); at the base once the drive's time is up."""
+        gone, span = (now - self.set_off_at).total_seconds(), (self.there_at - self.set_off_at).total_seconds()
+        f = 0.0 if gone <= 0 else 1.0 if span <= 0 else min(1.0, gone / span)
+        return self.from_lat + f * (self.to_lat - self.from_lat), self.from_lon + f * (self.to_lon - self.from_lon)
+
+
+@dataclass(frozen=True)
 class SurveyorState:
-    """A surveyor now: position (base, or the scene of the last task), live task, workload, duty override.
+    """A surveyor now: position (base, the scene of the last task, or on the way back to base), live task,
+    workload, duty override.
 
     ``free_at`` is when a busy surveyor is expected to finish the current task
     (None when free or unknown); ``duty`` is an explicit shift start/end from
@@ -87,12 +109,19 @@ class SurveyorRecord:
     task: tuple | None = None                    # of the live task: (task id, report id, region id, the claim's
                                                  # priority, set out at, from lat, lon): at the assignment from
                                                  # the recorded position, or since from a position reported
+    returning: Return | None = None              # free: driving back to base since the last survey (else None)
 
     @property
     def sets_out_from(self) -> tuple[float, float]:
         """Where the surveyor sets out for a next claim: on a task, from its scene, where the survey ends
         (with the vehicle they took); else from where they are."""
         return self.scene if self.busy and self.scene is not None else (self.lat, self.lon)
+
+    def position_at(self, now: datetime) -> tuple[float, float]:
+        """Where a free surveyor is at ``now``: on the way back to base, about where the drive has got to."""
+        if not self.busy and self.returning is not None:
+            return self.returning.position(now)
+        return self.sets_out_from
 
     def state_at(self, now: datetime, survey_minutes: float) -> tuple[SurveyorState, datetime]:
         """The surveyor's state at ``now``, and until when it stays exactly that (``now`` itself when it
@@ -102,6 +131,8 @@ class SurveyorRecord:
         if self.duty_until is not None and self.duty_until > now:
             until, duty = self.duty_until, self.duty  # the override lapses then
         free_at = None
+        if not self.busy and self.returning is not None and now < self.returning.there_at:
+            until = now  # on the way back to base: where they are moves with the clock
         if self.busy:
             survey = timedelta(minutes=survey_minutes)
             if self.arrived_at is not None:
@@ -111,7 +142,7 @@ class SurveyorRecord:
             else:
                 free_at = max(self.estimated_arrival_at, now) + survey
                 until = min(until, self.estimated_arrival_at) if now < self.estimated_arrival_at else now
-        return SurveyorState(self.surveyor, *self.sets_out_from, self.busy, self.tasks_today, free_at, duty,
+        return SurveyorState(self.surveyor, *self.position_at(now), self.busy, self.tasks_today, free_at, duty,
                              self.en_route), until
 
     @property
@@ -129,7 +160,7 @@ class SurveyorRecord:
         ``SurveyorRecord.task``)."""
         return replace(self, busy=True, arrived_at=None, estimated_arrival_at=estimated_arrival_at,
                        vehicle_id=vehicle_id, tasks_today=self.tasks_today + 1, scene=scene, loss_type=loss_type,
-                       task=task)
+                       task=task, returning=None)
 
 
 @dataclass(frozen=True)
@@ -155,6 +186,18 @@ def fleet_states(vehicles: list[tuple[SurveyVehicle, float | None, float | None]
     out = {r.vehicle_id: r.sets_out_from for r in surveyors if r.busy}
     return [VehicleState(vehicle, vehicle.vehicle_id in out, *out.get(vehicle.vehicle_id, (lat, lon)))
             for vehicle, lat, lon in vehicles]
+
+
+def driven_back(fleet: list[VehicleState], surveyors: list[SurveyorRecord], now: datetime) -> list[VehicleState]:
+    """``fleet`` at ``now`` with each vehicle a free surveyor is driving back to base where that surveyor is
+    about then (``fleet`` itself when nobody is on the way back)."""
+    moving = {r.returning.vehicle_id: r.returning.position(now) for r in surveyors
+              if not r.busy and r.returning is not None and r.returning.vehicle_id is not None}
+    if not moving:
+        return fleet
+    return [v if v.busy or v.vehicle.vehicle_id not in moving else replace(v, lat=moving[v.vehicle.vehicle_id][0],
+                                                                           lon=moving[v.vehicle.vehicle_id][1])
+            for v in fleet]
 
 
 def local_time(now: datetime, rules: DispatchRules) -> time:

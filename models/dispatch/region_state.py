@@ -9,7 +9,7 @@ from datetime import datetime
 
 from models.contract.loss_report import LossType
 from models.dispatch.priority import Priority
-from models.dispatch.fleet import SurveyorRecord, SurveyorState, VehicleState, fleet_states
+from models.dispatch.fleet import SurveyorRecord, SurveyorState, VehicleState, driven_back, fleet_states
 from models.dispatch.rules import DispatchRules
 
 
@@ -43,7 +43,7 @@ class RegionRows:
             people.append(state)
         if self._fleet is None:
             self._fleet = fleet_states(self.vehicles, self.surveyors)
-        return people, list(self._fleet)
+        return people, list(driven_back(self._fleet, self.surveyors, now))
 
     def assigned(self, version: int, tasks: list, scenes: dict[str, tuple[float, float]],
                  kinds: dict[str, LossType] | None = None, priorities: dict[str, int] | None = None,
@@ -67,7 +67,7 @@ class RegionRows:
                     record = replace(record, tasks_today=record.tasks_today - 1)
                 priority = (priorities or {}).get(t.report_id, int(Priority.ROUTINE))
                 task = (t.task_id, t.report_id, t.region_id, priority, t.occurred_at,
-                        *(set_out[t.surveyor_id] if turned else (record.lat, record.lon)))
+                        *(set_out[t.surveyor_id] if turned else record.position_at(t.occurred_at)))
                 record = record.with_task(t.vehicle_id, t.estimated_arrival_at, scenes[t.report_id],
                                           (kinds or {}).get(t.report_id), task)
             records.append(record)

@@ -69,6 +69,11 @@ class DispatchRules(BaseModel):
                     "(straight line) and within its deadline; adjacency is each region's 'neighbours'.")
     neighbour_keeps_free: int = Field(
         default=1, ge=0, description="Free surveyors a neighbouring region keeps for its own claims when it lends.")
+    return_to_base_km: float | None = Field(
+        default=2, ge=0,
+        description="A surveyor whose survey ends with no next claim for them is sent back to base when it is further "
+                    "than this (km, straight line): the town's next claim is then met from the centre, not from the "
+                    "last scene out of town (docs/dispatch.md, 'Back to base'). None: they stay where the survey ended.")
     duplicates: DuplicateRules = DuplicateRules()
     priority: PriorityRules = PriorityRules()
     storm: StormRules = StormRules()

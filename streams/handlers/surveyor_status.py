@@ -32,6 +32,8 @@ def make_handler(rt: Runtime):
             count_plan(plan, now)
         if progress.callback is not None:
             count_decision(progress.callback)
+        if progress.sent_to_base:
+            metrics.DISPATCH_DECISIONS.labels("sent_to_base", "").inc()
         if progress.contact_after_s is not None:
             metrics.TIME_TO_CONTACT.labels(progress.zone).observe(max(0.0, progress.contact_after_s))
         if progress.scene_after_s is not None:

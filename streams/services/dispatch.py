@@ -14,11 +14,13 @@ from datetime import datetime
 
 from models.callbacks.eligibility import survey_trigger
 from models.contract.business_events import CustomerContact
-from models.contract.dispatch_events import DuplicateReportLinked, EscalationReason, SceneContact
+from models.contract.dispatch_events import DuplicateReportLinked, EscalationReason, SceneContact, SurveyorSentToBase
 from models.contract.event import derived_event_id
 from models.dispatch.duplicates import DuplicateRules, Fingerprint, Match, fingerprint_of, look_ups, recognise
 from models.dispatch.coverage import RECENT_SCENES, DemandPoint, RecentScenes
-from models.dispatch.fleet import SurveyorState, VehicleState, free_on_duty
+from models.dispatch.fleet import SurveyorState, VehicleState, free_on_duty, local_time
+from models.dispatch.return_to_base import trip_back
+from models.dispatch.roster import Surveyor
 from models.dispatch.rules import DispatchRules, rules_for
 from models.dispatch.intake import Accepted
 from models.dispatch.neighbours import lend, wants_help
@@ -365,7 +367,10 @@ async def _plan_regions(uow: UnitOfWork, regions: dict[str, list[str] | None], n
         scenes = {p.claim.report_id: (p.claim.lat, p.claim.lon) for p in pending_of[rid]}
         kinds = {p.claim.report_id: p.claim.loss_type for p in pending_of[rid]}
         priorities = {p.claim.report_id: p.claim.priority for p in pending_of[rid]}
-        bumps = (1 if assigned else 0) + (1 if plan is not None and plan.withdrawn else 0)
+        sent = {a.surveyor_id for a in assigned}
+        back = any(r.returning is not None and r.surveyor.surveyor_id in sent for r in state_rows[rid].surveyors)
+        # (and ending drives back to base, one statement more where a surveyor sent was on one)
+        bumps = (1 if assigned else 0) + (1 if plan is not None and plan.withdrawn else 0) + (1 if back else 0)
         results[rid].rows_after = state_rows[rid].assigned(versions[rid] + bumps, assigned, scenes, kinds, priorities,
                                                            turned)
     escalated = [e for _, plan, _ in decided for e in plan.escalated]
@@ -427,6 +432,26 @@ async def _lend(conn, decided: list[tuple[list[PendingClaim], RegionPlan, Dispat
     return lent
 
 
+async def _back_to_base(conn, event: SurveyorStatus, report_id: str, now: datetime, d: Dispatcher) -> list[Outgoing]:
+    """A surveyor whose survey is done and whom the region's plan gave nothing next, on duty, drives back to
+    base with the vehicle (``models.dispatch.return_to_base``): stored, and the app told."""
+    free = await dispatch_store.free_surveyor(conn, event.surveyor_id)
+    if free is None:
+        return []  # the plan just gave them a next claim
+    surveyor = parsed(Surveyor, free["definition"])
+    on_duty = free["duty"] if free["duty"] is not None and free["duty_until"] is not None and free["duty_until"] > now \
+        else surveyor.on_duty_at(local_time(now, d.rules))
+    trip = trip_back(surveyor, free["lat"], free["lon"], free["vehicle_id"], now, d.rules,
+                     d.travel_in(free["region_id"])) if on_duty else None
+    if trip is None:
+        return []
+    await dispatch_store.set_return(conn, event.surveyor_id, trip)
+    return [encode("dispatch.assignments", SurveyorSentToBase(
+        event_id=derived_event_id(event.event_id, "sent-to-base"), occurred_at=now, report_id=report_id,
+        region_id=free["region_id"], surveyor_id=event.surveyor_id, vehicle_id=trip.vehicle_id, lat=trip.to_lat,
+        lon=trip.to_lon, expected_at=trip.there_at))]
+
+
 class UnknownTask(LookupError):
     """A task event names a task this surveyor does not hold."""
 
@@ -442,6 +467,7 @@ class Progress(Dispatched):
     on_time: bool | None = None
     on_promise: bool = False                # late on the limit, but by the arrival the plan promised
     estimate_error_s: float | None = None   # arrival − the arrival estimated at dispatch
+    sent_to_base: bool = False              # a survey done with nothing next: the surveyor drives back to base
 
 
 async def apply_surveyor_status(uow: UnitOfWork, event: SurveyorStatus, now: datetime, day_start: datetime,
@@ -499,6 +525,9 @@ async def _apply(uow: UnitOfWork, event: SurveyorStatus, now: datetime, day_star
     if step.frees_surveyor:
         replanned = await replan_region(uow, task["region_id"], now, day_start, d)
         progress.outputs, progress.plan, progress.then = replanned.outputs, replanned.plan, replanned.then
+    if step.at_scene:
+        back = await _back_to_base(conn, event, task["report_id"], now, d)
+        progress.outputs, progress.sent_to_base = progress.outputs + back, bool(back)
     if step.calls_back:
         report = await dispatch_store.loss_report(conn, task["report_id"])
         contact = CustomerContact(customer_id=report.policy.number, name=report.reporter.name,

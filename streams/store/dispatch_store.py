@@ -16,6 +16,7 @@ from models.contract.dispatch_events import ClaimRegistered, SceneContact, Surve
 from models.contract.event import derived_event_id
 from models.dispatch.coverage import DemandPoint
 from models.dispatch.duplicates import Fingerprint, cell_key, cell_of
+from models.dispatch.fleet import Return
 from models.dispatch.intake import Accepted
 from models.dispatch.planner import PendingClaim
 from models.contract.loss_report import LossReported, LossType
@@ -23,7 +24,7 @@ from models.dispatch.tasks import DIVERTED, DispatchState, TaskDue, TaskStatus
 from models.dispatch.scene_times import Survey
 from models.dispatch.trip_learning import Trip
 from models.dispatch.zones import Zone
-from streams.store.roster_store import parsed
+from streams.store.roster_store import parsed, stored_return
 from streams.store.states import WITHDRAWN_SQL
 
 #: The most waiting claims of one region planned together (the earliest deadlines first).
@@ -285,7 +286,14 @@ async def insert_tasks(conn: asyncpg.Connection,
     ``set_out``: where a surveyor sets out from when not from their recorded position (surveyor id → lat, lon)."""
     if not tasks:
         return
-    home, out = home_regions or {}, set_out or {}
+    home, out = home_regions or {}, dict(set_out or {})
+    # A surveyor sent while driving back to base sets out from about where they have got to; the drive ends.
+    for r in await conn.fetch(
+            "WITH back AS (SELECT surveyor_id, return_trip FROM surveyors WHERE surveyor_id = ANY($1::text[])"
+            "              AND return_trip IS NOT NULL FOR UPDATE)"
+            " UPDATE surveyors s SET return_trip = NULL FROM back WHERE s.surveyor_id = back.surveyor_id"
+            " RETURNING s.surveyor_id, back.return_trip::text AS trip", [a.surveyor_id for a, _, _ in tasks]):
+        out.setdefault(r["surveyor_id"], stored_return(r["trip"]).position(now))
     await conn.execute(
         """
         WITH tasks AS (
@@ -336,9 +344,20 @@ async def send_back_to_dispatch(conn: asyncpg.Connection, tasks: list[tuple[uuid
 
 async def set_position(conn: asyncpg.Connection, surveyor_id: str, lat: float, lon: float, at: datetime) -> None:
     """Where the app says the surveyor is, at ``at``; on the way to a scene, the trip goes on from there then
-    (what a turn round for a claim of a higher class reckons from)."""
-    await conn.execute("UPDATE surveyors SET lat = $2, lon = $3, updated_at = now() WHERE surveyor_id = $1",
-                       surveyor_id, lat, lon)
+    (what a turn round for a claim of a higher class reckons from); on the way back to base, the drive goes on
+    from there, with the vehicle (past the time it should have taken: they are where they say, and stay)."""
+    await conn.execute(
+        "UPDATE vehicles v SET lat = $2, lon = $3, updated_at = now() FROM surveyors s"
+        " WHERE s.surveyor_id = $1 AND v.vehicle_id = s.return_trip->>'vehicle_id'"
+        " AND (s.return_trip->>'set_off_at')::timestamptz <= $4", surveyor_id, lat, lon, at)
+    await conn.execute(
+        "UPDATE surveyors SET lat = $2, lon = $3, updated_at = now(), return_trip = CASE"
+        "   WHEN return_trip IS NULL OR (return_trip->>'there_at')::timestamptz <= $4 THEN NULL"
+        "   WHEN (return_trip->>'set_off_at')::timestamptz > $4 THEN return_trip"  # from before the drive began
+        "   ELSE return_trip || jsonb_build_object('from_lat', $2::float8, 'from_lon', $3::float8,"
+        "                                          'set_off_at', $4::timestamptz) END"
+        " WHERE surveyor_id = $1",
+        surveyor_id, lat, lon, at)
     await conn.execute(
         "UPDATE survey_tasks SET set_out_lat = $2, set_out_lon = $3, set_out_at = $4"
         " WHERE surveyor_id = $1 AND live AND arrived_at IS NULL", surveyor_id, lat, lon, at)
@@ -350,6 +369,7 @@ async def set_duty(conn: asyncpg.Connection, surveyor_id: str, on_duty: bool, un
     surveyor is not on the roster."""
     return await conn.fetchval(
         "UPDATE surveyors SET duty = $2, duty_until = $3, lat = COALESCE($4, lat), lon = COALESCE($5, lon),"
+        " return_trip = CASE WHEN $4::float8 IS NULL THEN return_trip END,"  # a position given: they are there
         " updated_at = now() WHERE surveyor_id = $1 RETURNING region_id",
         surveyor_id, on_duty, until, lat, lon,
     )
@@ -413,6 +433,28 @@ async def move_to_scene(conn: asyncpg.Connection, task_id: uuid.UUID) -> None:
         """,
         task_id,
     )
+
+
+async def free_surveyor(conn: asyncpg.Connection, surveyor_id: str) -> asyncpg.Record | None:
+    """A surveyor with no live task: region, definition, position, duty override and the vehicle of their last
+    task (None: busy, or not on the roster)."""
+    return await conn.fetchrow(
+        "SELECT s.region_id, s.definition::text AS definition, s.lat, s.lon, s.duty, s.duty_until,"
+        " (SELECT t.vehicle_id FROM survey_tasks t WHERE t.surveyor_id = s.surveyor_id"
+        "   ORDER BY t.assigned_at DESC LIMIT 1) AS vehicle_id"
+        " FROM surveyors s WHERE s.surveyor_id = $1 AND s.active"
+        " AND NOT EXISTS (SELECT 1 FROM survey_tasks t WHERE t.surveyor_id = s.surveyor_id AND t.live)",
+        surveyor_id)
+
+
+async def set_return(conn: asyncpg.Connection, surveyor_id: str, trip: Return) -> None:
+    """The surveyor is driving back to base (``models.dispatch.return_to_base``); the vehicle goes with them."""
+    await conn.execute(
+        "UPDATE surveyors SET return_trip = jsonb_build_object('vehicle_id', $2::text, 'set_off_at', $3::timestamptz,"
+        " 'from_lat', $4::float8, 'from_lon', $5::float8, 'to_lat', $6::float8, 'to_lon', $7::float8,"
+        " 'there_at', $8::timestamptz), updated_at = now() WHERE surveyor_id = $1",
+        surveyor_id, trip.vehicle_id, trip.set_off_at, trip.from_lat, trip.from_lon, trip.to_lat, trip.to_lon,
+        trip.there_at)
 
 
 async def loss_report(conn: asyncpg.Connection, report_id: str) -> LossReported:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from functools import lru_cache
 
@@ -9,7 +10,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from models.contract.loss_report import LossType
-from models.dispatch.fleet import SurveyorRecord
+from models.dispatch.fleet import Return, SurveyorRecord
 from models.dispatch.region_state import RegionRows, RegionStateCache
 from models.dispatch.roster import Roster, StoredEntry, Surveyor, SurveyVehicle
 from models.dispatch.zones import Region
@@ -145,7 +146,7 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
                l.surveyor_id IS NOT NULL AS busy, l.arrived_at, l.estimated_arrival_at, l.vehicle_id, l.loss_type,
                l.task_id, l.report_id, l.task_region, l.priority, l.set_out_at,
                COALESCE(l.set_out_lat, s.lat) AS set_out_lat, COALESCE(l.set_out_lon, s.lon) AS set_out_lon,
-               COALESCE(t.n, 0) AS today
+               COALESCE(t.n, 0) AS today, s.return_trip::text AS return_trip
           FROM surveyors s
           LEFT JOIN live l USING (surveyor_id)
           LEFT JOIN today t USING (surveyor_id)
@@ -168,7 +169,8 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
                 LossType(r["loss_type"]) if r["loss_type"] else None,
                 None if r["task_id"] is None else
                 (r["task_id"], r["report_id"], r["task_region"], r["priority"], r["set_out_at"],
-                 r["set_out_lat"], r["set_out_lon"])))
+                 r["set_out_lat"], r["set_out_lon"]),
+                None if r["return_trip"] is None else stored_return(r["return_trip"])))
     for r in vrows:
         if r["vehicle_id"] in fleet:
             read[r["region_id"]].vehicles.append((fleet[r["vehicle_id"]], r["lat"], r["lon"]))
@@ -177,6 +179,13 @@ async def region_rows(conn: asyncpg.Connection, region_ids: list[str], day_start
             cache.put(rid, rows)
         found[rid] = rows
     return found
+
+
+def stored_return(stored: str) -> Return:
+    """A drive back to base as ``surveyors.return_trip`` holds it (JSON text)."""
+    t = json.loads(stored)
+    return Return(t["vehicle_id"], datetime.fromisoformat(t["set_off_at"]), t["from_lat"], t["from_lon"], t["to_lat"],
+                  t["to_lon"], datetime.fromisoformat(t["there_at"]))
 
 
 async def has_regions(pool: asyncpg.Pool) -> bool:

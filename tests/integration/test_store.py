@@ -985,3 +985,71 @@ async def test_a_position_reported_on_the_way_is_where_the_trip_goes_on_from(db)
     assert await en_route() is None
     assert await db.fetchval("SELECT set_out_lat FROM survey_tasks WHERE task_id = $1", task.task_id) == \
         accepted.claim.lat - 0.01
+
+
+async def test_a_surveyor_done_with_nothing_next_is_sent_back_to_base_once_and_seen_on_the_way(db):
+    """A survey 11 km from base ends with nothing waiting: the app is told to drive back to base (the roster's),
+    dispatch stores the drive and reckons the surveyor, and the vehicle, part way along it; a redelivered
+    completion changes nothing; the next task ends the drive back."""
+    from models.callbacks.rules import CallbackRules
+    from models.contract.surveyor_events import ArrivedAtScene, SurveyCompleted
+    from models.working_days import WorkingDays
+    from streams.services.callbacks import CallbackContext
+    from streams.services.dispatch import apply_surveyor_status
+
+    from tests.conftest import area_centre
+    from tests.report_factory import report_dict
+
+    lat, lon = area_centre("home")
+    raw = report_dict(at=(lat + 0.1, lon), report_id=f"home-{uuid.uuid4().hex[:8]}", now=datetime.now(timezone.utc))
+    accepted = register_report(json.dumps(raw).encode(), await roster_store.regions(db), RULES,
+                               datetime.now(timezone.utc))
+    [a] = [a for p in (await _intake(db, [accepted])).plans for a in p.assigned]
+    base = await db.fetchrow("SELECT (definition->>'base_lat')::float8 AS lat, (definition->>'base_lon')::float8 AS lon"
+                             " FROM surveyors WHERE surveyor_id = $1", a.surveyor_id)
+    now = datetime.now(timezone.utc)
+    context = CallbackContext(CallbackRules(), WorkingDays())
+    arrived = ArrivedAtScene(event_id=uuid.uuid4(), occurred_at=now, surveyor_id=a.surveyor_id, task_id=a.task_id,
+                             report_id=a.report_id, lat=a.scene.lat, lon=a.scene.lon)
+    done = SurveyCompleted(event_id=uuid.uuid4(), occurred_at=now, surveyor_id=a.surveyor_id, task_id=a.task_id,
+                           report_id=a.report_id)
+    sent = []
+    for event in (arrived, done, done):
+        async with unit_of_work(db, "surveyor") as uow:
+            await apply_surveyor_status(uow, event, now, now.replace(hour=0), Dispatcher(RULES, _planner([])), context)
+        sent += [o for o in uow.outputs if b'"surveyor_sent_to_base"' in o.value]
+    # one decision, though the completion came twice (the redelivery republishes it until it is published)
+    assert len({o.event_id for o in sent}) == 1
+    told = json.loads(sent[0].value)
+    assert (told["surveyor_id"], told["report_id"], told["vehicle_id"]) == (a.surveyor_id, a.report_id, a.vehicle_id)
+    assert (told["lat"], told["lon"]) == (base["lat"], base["lon"])
+    there = datetime.fromisoformat(told["expected_at"])
+    assert there > now + timedelta(minutes=10)
+
+    half = now + (there - now) / 2
+    rows = await roster_store.region_rows(db, ["home"], now.replace(hour=0))
+    people, fleet = rows["home"].states(half, RULES)
+    [s] = [s for s in people if s.surveyor_id == a.surveyor_id]
+    [v] = [v for v in fleet if v.vehicle.vehicle_id == a.vehicle_id]
+    assert not s.busy
+    assert s.lat == pytest.approx((a.scene.lat + base["lat"]) / 2) and v.position == (s.lat, s.lon)
+    [s] = [s for s in rows["home"].states(there + timedelta(minutes=1), RULES)[0] if s.surveyor_id == a.surveyor_id]
+    assert (s.lat, s.lon) == (base["lat"], base["lon"])
+
+    # the app reports them half way at a quarter of the time: the drive goes on from there, with the vehicle
+    quarter, where = now + (there - now) / 4, ((a.scene.lat + base["lat"]) / 2, base["lon"])
+    await dispatch_store.set_position(db, a.surveyor_id, *where, quarter)
+    rows = await roster_store.region_rows(db, ["home"], now.replace(hour=0))
+    people, fleet = rows["home"].states(quarter + (there - quarter) / 2, RULES)
+    [s] = [s for s in people if s.surveyor_id == a.surveyor_id]
+    [v] = [v for v in fleet if v.vehicle.vehicle_id == a.vehicle_id]
+    assert s.lat == pytest.approx((where[0] + base["lat"]) / 2) and v.position == (s.lat, s.lon)
+
+    raw = report_dict(at=(lat + 0.05, lon), report_id=f"home-{uuid.uuid4().hex[:8]}", now=datetime.now(timezone.utc))
+    await db.execute("UPDATE surveyors SET duty = false, duty_until = now() + interval '1 hour'"
+                     " WHERE region_id = 'home' AND surveyor_id <> $1", a.surveyor_id)
+    accepted = register_report(json.dumps(raw).encode(), await roster_store.regions(db), RULES,
+                               datetime.now(timezone.utc))
+    [b] = [b for p in (await _intake(db, [accepted])).plans for b in p.assigned]
+    assert b.surveyor_id == a.surveyor_id
+    assert await db.fetchval("SELECT return_trip FROM surveyors WHERE surveyor_id = $1", a.surveyor_id) is None

@@ -31,6 +31,12 @@ def test_nested_rules_come_from_the_environment(monkeypatch):
     assert Settings().dispatch.arrival.urban_minutes == 25
 
 
+def test_null_in_the_environment_turns_an_optional_rule_off(monkeypatch):
+    assert Settings().dispatch.return_to_base_km == 2
+    monkeypatch.setenv("CLAIMS_DISPATCH__RETURN_TO_BASE_KM", "null")
+    assert Settings().dispatch.return_to_base_km is None
+
+
 async def test_the_worker_consumer_uses_the_configured_fetch_wait():
     from streams.app import create_app
 
