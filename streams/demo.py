@@ -18,7 +18,7 @@ from models.contract.callback_events import CallbackKind
 from models.contract.dead_letter import DeadLetter
 from models.contract.dispatch_events import (ArrivalDeadlineMissed, DispatchDecision, DispatchEscalated,
                                              DuplicateReportLinked, SurveyorAssigned, SurveyorReassigned,
-                                             TaskWithdrawn)
+                                             SurveyorSentToBase, TaskWithdrawn)
 from models.dispatch.zones import Region
 from streams.topic_names import in_contract, on_broker
 from streams.store.states import CALLBACK_OPEN_SQL, WITHDRAWN_SQL
@@ -43,6 +43,7 @@ class Tally:
     dead: dict[str, str] = field(default_factory=dict)  # report id → reason
     duplicates_sent: dict[str, int] = field(default_factory=dict)  # kind → how many
     linked: set[str] = field(default_factory=set)  # reports served with another report's claim
+    sent_to_base: int = 0  # surveys after which nothing was next: the surveyor sent back to base
     unexpected_dead: int = 0
 
     def accounted(self) -> int:
@@ -159,6 +160,8 @@ async def run_demo(bootstrap: str, regions: tuple[Region, ...], *, reports: int,
                         elif isinstance(d, DuplicateReportLinked):
                             tally.first.setdefault(d.report_id, d)
                             tally.linked.add(d.report_id)
+                        elif isinstance(d, SurveyorSentToBase):
+                            tally.sent_to_base += 1
                     else:
                         letter = DeadLetter.model_validate_json(m.value)
                         rid = tally.sent_invalid.get(letter.original_value())
@@ -295,6 +298,7 @@ def summarise(t: Tally, n: int, elapsed: float, app: SurveyorApp) -> dict:
         "declined_and_redispatched": app.declined,
         "surveys_completed": app.completed,
         "surveys_completed_after_withdrawal": app.completed_after_withdrawal,
+        "sent_back_to_base": t.sent_to_base,
         "time_to_first_decision_p50_s": _pct([(d.occurred_at - d.reported_at).total_seconds()
                                               for d in t.first.values() if hasattr(d, "reported_at")], 50),
         "time_to_assign_p50_s": _pct(first_assign, 50),
@@ -330,6 +334,8 @@ def render_summary(s: dict) -> str:
             f"  (and {s['surveys_completed_after_withdrawal']} on tasks already withdrawn, turned round while their "
             "arrival was on its way: the claim's new task surveys it)" if s.get("surveys_completed_after_withdrawal")
             else ""),
+        f"  sent back to base       {s.get('sent_back_to_base', 0)}  (a survey done with nothing next; the drive is "
+        "reckoned in real time, the simulated app's in compressed time)",
         f"  time to assign p50/p99  {f(s['time_to_assign_p50_s'], ' s')} / {f(s['time_to_assign_p99_s'], ' s')}",
         f"  predicted on time       {f(s['predicted_on_time_share'])} of assignments",
         *([f"  arrived on time         {s['arrivals']['on_time']} of {s['arrivals']['arrived']} arrivals"

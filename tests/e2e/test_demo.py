@@ -62,6 +62,8 @@ def test_demo_accounts_for_every_report_and_leaves_nothing_running(tmp_path, cli
     assert s["duplicates_linked"] + s["duplicates_flagged"] == sum(s["duplicates_sent"].values())
     assert s["dead_lettered"] == s["received"] - s["valid"] > 0  # the demo feeds some broken reports
     assert s["dispatched"] > 0 and s["surveys_completed"] > 0
+    # surveys done with nothing next: the surveyor told to drive back to base, read back off the broker
+    assert 0 < s["sent_back_to_base"] <= s["surveys_completed"]
     assert 0 <= s["predicted_on_time_share"] <= 1 and s["time_to_assign_p50_s"] is not None
     callbacks = s["callbacks"]
     assert {"underwriting", "closure", "survey"} <= set(callbacks)
