@@ -55,7 +55,7 @@ from scipy.sparse import lil_matrix
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.dispatch.coverage import RECENT_SCENES, DemandPoint  # noqa: E402
-from models.dispatch.fleet import EnRoute, Return, SurveyorState, VehicleState  # noqa: E402
+from models.dispatch.fleet import EnRoute, Return, SurveyorRecord, SurveyorState, VehicleState  # noqa: E402
 from models.contract.dispatch_events import ClaimRegistered  # noqa: E402
 from models.dispatch.rules import DispatchRules  # noqa: E402
 from models.dispatch.neighbours import lend  # noqa: E402
@@ -338,8 +338,8 @@ def run_planner(reports: list[Report], people: list[Person], regions: tuple[Regi
         if p.on is None or p.free_at > t:
             return
         if p.sid not in back or back[p.sid][0] != p.free_at:
-            back[p.sid] = (p.free_at, trip_back(roster[p.sid], p.lat, p.lon, f"v-{p.sid}",
-                                                T0 + timedelta(minutes=p.free_at), rules, TRAVEL))
+            done = SurveyorRecord(roster[p.sid], p.lat, p.lon, busy=False)
+            back[p.sid] = (p.free_at, trip_back(done, f"v-{p.sid}", T0 + timedelta(minutes=p.free_at), rules, TRAVEL))
         if back[p.sid][1] is not None:
             p.lat, p.lon = back[p.sid][1].position(T0 + timedelta(minutes=t))
 

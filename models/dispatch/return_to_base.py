@@ -7,23 +7,25 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from models.dispatch.fleet import Return
+from models.dispatch.fleet import Return, SurveyorRecord, local_time
 from models.dispatch.geo import distance_km
-from models.dispatch.roster import Surveyor
 from models.dispatch.rules import DispatchRules
 from models.dispatch.travel import TravelTimeModel
 from models.dispatch.zones import Zone
 
 
-def trip_back(surveyor: Surveyor, lat: float, lon: float, vehicle_id: str | None, now: datetime,
-              rules: DispatchRules, travel: TravelTimeModel) -> Return | None:
-    """The drive back to base of ``surveyor``, free at (``lat``, ``lon``) at ``now`` with ``vehicle_id``; None
-    when the rule is off or they are within ``rules.return_to_base_km`` of it. Driven at the speed a trip to a
-    vehicle is reckoned at (the planner's pick-up leg), with no set-up time: they are already in the car."""
-    if rules.return_to_base_km is None:
+def trip_back(record: SurveyorRecord, vehicle_id: str | None, now: datetime, rules: DispatchRules,
+              travel: TravelTimeModel) -> Return | None:
+    """The drive back to base of the surveyor of ``record``, free where it says at ``now``, with ``vehicle_id``;
+    None when the rule is off, they hold a task, are off duty (the app's override, else the roster's window) or
+    are within ``rules.return_to_base_km`` of base. Driven at the speed a trip to a vehicle is reckoned at (the
+    planner's pick-up leg), with no set-up time: they are already in the car."""
+    if rules.return_to_base_km is None or record.busy:
         return None
-    if distance_km(lat, lon, surveyor.base_lat, surveyor.base_lon) <= rules.return_to_base_km:
+    if not record.state_at(now, rules.survey_minutes)[0].on_duty(local_time(now, rules)):
         return None
-    minutes = travel.minutes(lat, lon, surveyor.base_lat, surveyor.base_lon, Zone.URBAN, now) - travel.setup_minutes
-    return Return(vehicle_id, now, lat, lon, surveyor.base_lat, surveyor.base_lon,
-                  now + timedelta(minutes=max(0.0, minutes)))
+    base = record.surveyor.base_lat, record.surveyor.base_lon
+    if distance_km(record.lat, record.lon, *base) <= rules.return_to_base_km:
+        return None
+    minutes = travel.minutes(record.lat, record.lon, *base, Zone.URBAN, now) - travel.setup_minutes
+    return Return(vehicle_id, now, record.lat, record.lon, *base, now + timedelta(minutes=max(0.0, minutes)))

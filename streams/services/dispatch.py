@@ -18,7 +18,7 @@ from models.contract.dispatch_events import DuplicateReportLinked, EscalationRea
 from models.contract.event import derived_event_id
 from models.dispatch.duplicates import DuplicateRules, Fingerprint, Match, fingerprint_of, look_ups, recognise
 from models.dispatch.coverage import RECENT_SCENES, DemandPoint, RecentScenes
-from models.dispatch.fleet import SurveyorState, VehicleState, free_on_duty, local_time
+from models.dispatch.fleet import SurveyorRecord, SurveyorState, VehicleState, free_on_duty
 from models.dispatch.return_to_base import trip_back
 from models.dispatch.roster import Surveyor
 from models.dispatch.rules import DispatchRules, rules_for
@@ -438,11 +438,9 @@ async def _back_to_base(conn, event: SurveyorStatus, report_id: str, now: dateti
     free = await dispatch_store.free_surveyor(conn, event.surveyor_id)
     if free is None:
         return []  # the plan just gave them a next claim
-    surveyor = parsed(Surveyor, free["definition"])
-    on_duty = free["duty"] if free["duty"] is not None and free["duty_until"] is not None and free["duty_until"] > now \
-        else surveyor.on_duty_at(local_time(now, d.rules))
-    trip = trip_back(surveyor, free["lat"], free["lon"], free["vehicle_id"], now, d.rules,
-                     d.travel_in(free["region_id"])) if on_duty else None
+    record = SurveyorRecord(parsed(Surveyor, free["definition"]), free["lat"], free["lon"], busy=False,
+                            duty=free["duty"], duty_until=free["duty_until"])
+    trip = trip_back(record, free["vehicle_id"], now, d.rules, d.travel_in(free["region_id"]))
     if trip is None:
         return []
     await dispatch_store.set_return(conn, event.surveyor_id, trip)

@@ -17,8 +17,13 @@ RULES = DispatchRules()
 SCENE = offset(30)  # a suburban scene 30 km north of the base at the centre
 
 
+def free(s, at) -> SurveyorRecord:
+    """``s`` free at ``at``, the survey just done."""
+    return SurveyorRecord(s, *at, busy=False)
+
+
 def test_a_surveyor_far_from_base_drives_back_at_the_pick_up_speed_without_set_up_time():
-    trip = trip_back(surveyor("a"), *SCENE, "v1", NOW, RULES, TRAVEL)
+    trip = trip_back(free(surveyor("a"), SCENE), "v1", NOW, RULES, TRAVEL)
     assert (trip.vehicle_id, trip.set_off_at, (trip.from_lat, trip.from_lon), (trip.to_lat, trip.to_lon)) == \
         ("v1", NOW, SCENE, CENTRE)
     expected = TRAVEL.minutes(*SCENE, *CENTRE, "urban", NOW) - TRAVEL.setup_minutes
@@ -26,15 +31,25 @@ def test_a_surveyor_far_from_base_drives_back_at_the_pick_up_speed_without_set_u
 
 
 def test_no_drive_back_near_base_or_with_the_rule_off():
-    assert trip_back(surveyor("a"), *offset(1.5), "v1", NOW, RULES, TRAVEL) is None
-    assert trip_back(surveyor("a"), *offset(2.5), "v1", NOW, RULES, TRAVEL) is not None
-    assert trip_back(surveyor("a"), *SCENE, "v1", NOW, RULES.model_copy(update={"return_to_base_km": None}),
+    assert trip_back(free(surveyor("a"), offset(1.5)), "v1", NOW, RULES, TRAVEL) is None
+    assert trip_back(free(surveyor("a"), offset(2.5)), "v1", NOW, RULES, TRAVEL) is not None
+    assert trip_back(free(surveyor("a"), SCENE), "v1", NOW, RULES.model_copy(update={"return_to_base_km": None}),
                      TRAVEL) is None
+
+
+def test_no_drive_back_off_duty_or_on_a_task():
+    s = surveyor("a")  # the roster's day shift, 08:00-20:00 local
+    assert trip_back(free(s, SCENE), "v1", NOW, RULES, TRAVEL) is not None  # 10:00 local
+    assert trip_back(free(s, SCENE), "v1", NOW + 11 * 60 * M, RULES, TRAVEL) is None  # 21:00: the shift is over
+    off = SurveyorRecord(s, *SCENE, busy=False, duty=False, duty_until=NOW + 60 * M)  # ended in the app
+    assert trip_back(off, "v1", NOW, RULES, TRAVEL) is None
+    assert trip_back(off, "v1", NOW + 61 * M, RULES, TRAVEL) is not None  # the override lapsed
+    assert trip_back(SurveyorRecord(s, *SCENE, busy=True), "v1", NOW, RULES, TRAVEL) is None
 
 
 def test_on_the_way_back_dispatch_sees_them_part_way_and_at_base_once_the_drive_is_done():
     s = surveyor("a")
-    trip = trip_back(s, *SCENE, "v1", NOW, RULES, TRAVEL)
+    trip = trip_back(free(s, SCENE), "v1", NOW, RULES, TRAVEL)
     record = SurveyorRecord(s, *SCENE, busy=False, returning=trip)
     half = NOW + (trip.there_at - NOW) / 2
     state, until = record.state_at(half, 25)
@@ -55,7 +70,7 @@ def test_a_claim_reported_while_they_drive_back_is_met_from_the_road():
     """30 km out, a town claim has 30 minutes: from the last scene no one makes it; reckoned on the way back
     (35 minutes into a drive of about 52), the same surveyor is there in about 25."""
     s = surveyor("a", all_day=True)
-    trip = trip_back(s, *SCENE, "v1", NOW - 35 * M, RULES, TRAVEL)
+    trip = trip_back(free(s, SCENE), "v1", NOW - 35 * M, RULES, TRAVEL)
     c = pending(claim(at=offset(1), minutes=30))
     for returning, met in ((None, False), (trip, True)):
         rows = RegionRows(1, NOW, [SurveyorRecord(s, *SCENE, busy=False, returning=returning)],
