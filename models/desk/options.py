@@ -107,7 +107,7 @@ def _surveyor_option(kind: str, claim: ClaimRegistered, s: SurveyorState, v: Veh
     """``turning``: what a surveyor turned round gives up (their summary says turn, not send)."""
     late = (eta - claim.deadline_at).total_seconds() / 60.0
     where = "" if s.surveyor.region_id == claim.region_id else f" of {s.surveyor.region_id}"
-    called = "" if on_duty else ", called in off shift"
+    called = ("" if on_duty else ", called in off shift") + (", on the way back to base" if s.on_way_back else "")
     summary = (f"{'turn' if turning else 'send'} {s.surveyor_id}{where}{turning} with {v.vehicle.vehicle_id}{called}: "
                f"arrives {eta.astimezone(zone):%H:%M}, "
                f"{abs(late):.0f} min {'late' if late > 0 else 'early'}")

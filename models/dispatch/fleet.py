@@ -76,6 +76,7 @@ class SurveyorState:
     free_at: datetime | None = None
     duty: bool | None = None
     en_route: EnRoute | None = None      # the live task, while they are on the way (None: at the scene, or free)
+    on_way_back: bool = False            # free, driving back to base (where they are: part way along it)
 
     @property
     def surveyor_id(self) -> str:
@@ -142,8 +143,9 @@ class SurveyorRecord:
             else:
                 free_at = max(self.estimated_arrival_at, now) + survey
                 until = min(until, self.estimated_arrival_at) if now < self.estimated_arrival_at else now
+        on_way_back = not self.busy and self.returning is not None and now < self.returning.there_at
         return SurveyorState(self.surveyor, *self.position_at(now), self.busy, self.tasks_today, free_at, duty,
-                             self.en_route), until
+                             self.en_route, on_way_back), until
 
     @property
     def en_route(self) -> EnRoute | None:

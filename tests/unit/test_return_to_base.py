@@ -3,6 +3,7 @@ their vehicle on the way (models/dispatch/return_to_base.py, models/dispatch/fle
 
 from datetime import timedelta
 
+from models.desk.options import desk_options
 from models.dispatch.fleet import FOREVER, SurveyorRecord, driven_back, fleet_states
 from models.dispatch.planner import plan_region
 from models.dispatch.region_state import RegionRows
@@ -55,6 +56,7 @@ def test_on_the_way_back_dispatch_sees_them_part_way_and_at_base_once_the_drive_
     state, until = record.state_at(half, 25)
     assert abs(state.lat - (SCENE[0] + CENTRE[0]) / 2) < 1e-9 and abs(state.lon - CENTRE[1]) < 1e-9
     assert until == half  # moving with the clock: not kept
+    assert state.on_way_back and not record.state_at(trip.there_at + M, 25)[0].on_way_back
     assert record.state_at(trip.there_at + M, 25) == (record.state_at(trip.there_at + M, 25)[0], FOREVER)
     assert (record.state_at(trip.there_at + M, 25)[0].lat, record.state_at(trip.there_at + M, 25)[0].lon) == CENTRE
     # the vehicle they drive goes with them; another stays where it is
@@ -78,3 +80,7 @@ def test_a_claim_reported_while_they_drive_back_is_met_from_the_road():
         people, fleet = rows.states(NOW, RULES)
         plan = plan_region([c], people, fleet, RULES, TRAVEL, NOW)
         assert [a.meets_deadline for a in plan.assigned] == [met]
+    # the desk's option names them from the road, and says so
+    [option, _] = desk_options(c.claim, frozenset(), {"hz": (people, fleet)}, RULES, TRAVEL, NOW)
+    assert option.surveyor_id == "a" and "on the way back to base" in option.summary
+    assert option.minutes_late < 0
