@@ -30,11 +30,19 @@ class EnRoute:
     def position(self, to_lat: float, to_lon: float, now: datetime) -> tuple[float, float]:
         """About where they are at ``now`` on their way to the scene at (``to_lat``, ``to_lon``): the share
         of the trip's expected time gone, along the straight line (the app's positions are not a track)."""
-        gone, span = (now - self.set_out_at).total_seconds(), (self.arrive_at - self.set_out_at).total_seconds()
         # Where they set out (or last reported) is where they are then, even when that is past the time expected
         # at the scene (a slow trip, the app reporting on the way); after that, overdue: about at the scene.
-        f = 0.0 if gone <= 0 else 1.0 if span <= 0 else min(1.0, gone / span)
-        return self.from_lat + f * (to_lat - self.from_lat), self.from_lon + f * (to_lon - self.from_lon)
+        return part_way(self.from_lat, self.from_lon, to_lat, to_lon, self.set_out_at, self.arrive_at, now)
+
+
+def part_way(from_lat: float, from_lon: float, to_lat: float, to_lon: float, set_off: datetime, there: datetime,
+             now: datetime) -> tuple[float, float]:
+    """About where a drive from (``from_lat``, ``from_lon``) at ``set_off``, expected at (``to_lat``, ``to_lon``) at
+    ``there``, has got to at ``now``: the share of its expected time gone, along the straight line (the app's
+    positions are not a track); the start until it starts, the end once its time is up."""
+    gone, span = (now - set_off).total_seconds(), (there - set_off).total_seconds()
+    f = 0.0 if gone <= 0 else 1.0 if span <= 0 else min(1.0, gone / span)
+    return from_lat + f * (to_lat - from_lat), from_lon + f * (to_lon - from_lon)
 
 
 @dataclass(frozen=True)
@@ -51,11 +59,22 @@ class Return:
     there_at: datetime
 
     def position(self, now: datetime) -> tuple[float, float]:
-        """About where they are at ``now``: the share of the drive's expected time gone, along the straight line
-        (as ``EnRoute.position``); at the base once the drive's time is up."""
-        gone, span = (now - self.set_off_at).total_seconds(), (self.there_at - self.set_off_at).total_seconds()
-        f = 0.0 if gone <= 0 else 1.0 if span <= 0 else min(1.0, gone / span)
-        return self.from_lat + f * (self.to_lat - self.from_lat), self.from_lon + f * (self.to_lon - self.from_lon)
+        """About where they are at ``now`` (``part_way``); at the base once the drive's time is up."""
+        return part_way(self.from_lat, self.from_lon, self.to_lat, self.to_lon, self.set_off_at, self.there_at, now)
+
+    def on_way(self, now: datetime) -> bool:
+        """Still driving at ``now``."""
+        return now < self.there_at
+
+    def after_position(self, lat: float, lon: float, at: datetime) -> "Return | None":
+        """The drive once the app reports them at (``lat``, ``lon``) at ``at``: on from there, expected at base at
+        the same time; None once its time is up (they are where they say, and stay); a report from before the
+        drive began changes nothing (``self``). Unless it is ``self``, the vehicle is where they are."""
+        if at < self.set_off_at:
+            return self
+        if not self.on_way(at):
+            return None
+        return replace(self, set_off_at=at, from_lat=lat, from_lon=lon)
 
 
 @dataclass(frozen=True)
@@ -132,8 +151,9 @@ class SurveyorRecord:
         if self.duty_until is not None and self.duty_until > now:
             until, duty = self.duty_until, self.duty  # the override lapses then
         free_at = None
-        if not self.busy and self.returning is not None and now < self.returning.there_at:
-            until = now  # on the way back to base: where they are moves with the clock
+        on_way_back = not self.busy and self.returning is not None and self.returning.on_way(now)
+        if on_way_back:
+            until = now  # where they are moves with the clock
         if self.busy:
             survey = timedelta(minutes=survey_minutes)
             if self.arrived_at is not None:
@@ -143,7 +163,6 @@ class SurveyorRecord:
             else:
                 free_at = max(self.estimated_arrival_at, now) + survey
                 until = min(until, self.estimated_arrival_at) if now < self.estimated_arrival_at else now
-        on_way_back = not self.busy and self.returning is not None and now < self.returning.there_at
         return SurveyorState(self.surveyor, *self.position_at(now), self.busy, self.tasks_today, free_at, duty,
                              self.en_route, on_way_back), until
 

@@ -484,7 +484,11 @@ async def _apply(uow: UnitOfWork, event: SurveyorStatus, now: datetime, day_star
                  callback_context: "callbacks.CallbackContext") -> Progress:
     conn = uow.conn
     if isinstance(event, PositionReported):
-        await dispatch_store.set_position(conn, event.surveyor_id, event.lat, event.lon, event.occurred_at)
+        trip = await dispatch_store.set_position(conn, event.surveyor_id, event.lat, event.lon, event.occurred_at)
+        if trip is not None and (after := trip.after_position(event.lat, event.lon, event.occurred_at)) is not trip:
+            await dispatch_store.set_return(conn, event.surveyor_id, after)  # on the way back to base: from here on
+            if trip.vehicle_id is not None:
+                await dispatch_store.move_vehicle(conn, trip.vehicle_id, event.lat, event.lon)
         return Progress()
     if isinstance(event, (ShiftStarted, ShiftEnded)):
         region = await dispatch_store.set_duty(conn, event.surveyor_id, isinstance(event, ShiftStarted),

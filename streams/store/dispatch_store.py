@@ -342,25 +342,22 @@ async def send_back_to_dispatch(conn: asyncpg.Connection, tasks: list[tuple[uuid
     )
 
 
-async def set_position(conn: asyncpg.Connection, surveyor_id: str, lat: float, lon: float, at: datetime) -> None:
+async def set_position(conn: asyncpg.Connection, surveyor_id: str, lat: float, lon: float,
+                       at: datetime) -> Return | None:
     """Where the app says the surveyor is, at ``at``; on the way to a scene, the trip goes on from there then
-    (what a turn round for a claim of a higher class reckons from); on the way back to base, the drive goes on
-    from there, with the vehicle (past the time it should have taken: they are where they say, and stay)."""
-    await conn.execute(
-        "UPDATE vehicles v SET lat = $2, lon = $3, updated_at = now() FROM surveyors s"
-        " WHERE s.surveyor_id = $1 AND v.vehicle_id = s.return_trip->>'vehicle_id'"
-        " AND (s.return_trip->>'set_off_at')::timestamptz <= $4", surveyor_id, lat, lon, at)
-    await conn.execute(
-        "UPDATE surveyors SET lat = $2, lon = $3, updated_at = now(), return_trip = CASE"
-        "   WHEN return_trip IS NULL OR (return_trip->>'there_at')::timestamptz <= $4 THEN NULL"
-        "   WHEN (return_trip->>'set_off_at')::timestamptz > $4 THEN return_trip"  # from before the drive began
-        "   ELSE return_trip || jsonb_build_object('from_lat', $2::float8, 'from_lon', $3::float8,"
-        "                                          'set_off_at', $4::timestamptz) END"
-        " WHERE surveyor_id = $1",
-        surveyor_id, lat, lon, at)
+    (what a turn round for a claim of a higher class reckons from). Returns their drive back to base, if any, as
+    stored (``set_return`` then stores it as the report leaves it)."""
+    trip = await conn.fetchval("UPDATE surveyors SET lat = $2, lon = $3, updated_at = now() WHERE surveyor_id = $1"
+                               " RETURNING return_trip::text", surveyor_id, lat, lon)
     await conn.execute(
         "UPDATE survey_tasks SET set_out_lat = $2, set_out_lon = $3, set_out_at = $4"
         " WHERE surveyor_id = $1 AND live AND arrived_at IS NULL", surveyor_id, lat, lon, at)
+    return None if trip is None else stored_return(trip)
+
+
+async def move_vehicle(conn: asyncpg.Connection, vehicle_id: str, lat: float, lon: float) -> None:
+    await conn.execute("UPDATE vehicles SET lat = $2, lon = $3, updated_at = now() WHERE vehicle_id = $1",
+                       vehicle_id, lat, lon)
 
 
 async def set_duty(conn: asyncpg.Connection, surveyor_id: str, on_duty: bool, until: datetime,
@@ -447,8 +444,13 @@ async def free_surveyor(conn: asyncpg.Connection, surveyor_id: str) -> asyncpg.R
         surveyor_id)
 
 
-async def set_return(conn: asyncpg.Connection, surveyor_id: str, trip: Return) -> None:
-    """The surveyor is driving back to base (``models.dispatch.return_to_base``); the vehicle goes with them."""
+async def set_return(conn: asyncpg.Connection, surveyor_id: str, trip: Return | None) -> None:
+    """The surveyor's drive back to base (``models.dispatch.return_to_base``; the vehicle goes with them), or
+    none (None)."""
+    if trip is None:
+        await conn.execute("UPDATE surveyors SET return_trip = NULL, updated_at = now() WHERE surveyor_id = $1",
+                           surveyor_id)
+        return
     await conn.execute(
         "UPDATE surveyors SET return_trip = jsonb_build_object('vehicle_id', $2::text, 'set_off_at', $3::timestamptz,"
         " 'from_lat', $4::float8, 'from_lon', $5::float8, 'to_lat', $6::float8, 'to_lon', $7::float8,"

@@ -992,7 +992,7 @@ async def test_a_surveyor_done_with_nothing_next_is_sent_back_to_base_once_and_s
     dispatch stores the drive and reckons the surveyor, and the vehicle, part way along it; a redelivered
     completion changes nothing; the next task ends the drive back."""
     from models.callbacks.rules import CallbackRules
-    from models.contract.surveyor_events import ArrivedAtScene, SurveyCompleted
+    from models.contract.surveyor_events import ArrivedAtScene, PositionReported, SurveyCompleted
     from models.working_days import WorkingDays
     from streams.services.callbacks import CallbackContext
     from streams.services.dispatch import apply_surveyor_status
@@ -1038,7 +1038,10 @@ async def test_a_surveyor_done_with_nothing_next_is_sent_back_to_base_once_and_s
 
     # the app reports them half way at a quarter of the time: the drive goes on from there, with the vehicle
     quarter, where = now + (there - now) / 4, ((a.scene.lat + base["lat"]) / 2, base["lon"])
-    await dispatch_store.set_position(db, a.surveyor_id, *where, quarter)
+    moved = PositionReported(event_id=uuid.uuid4(), occurred_at=quarter, surveyor_id=a.surveyor_id, lat=where[0],
+                             lon=where[1])
+    async with unit_of_work(db, "surveyor") as uow:
+        await apply_surveyor_status(uow, moved, quarter, now.replace(hour=0), Dispatcher(RULES, _planner([])), context)
     rows = await roster_store.region_rows(db, ["home"], now.replace(hour=0))
     people, fleet = rows["home"].states(quarter + (there - quarter) / 2, RULES)
     [s] = [s for s in people if s.surveyor_id == a.surveyor_id]

@@ -68,6 +68,17 @@ def test_on_the_way_back_dispatch_sees_them_part_way_and_at_base_once_the_drive_
     assert sent.returning is None and sent.state_at(NOW, 25)[0].lat == offset(5)[0]
 
 
+def test_a_position_reported_on_the_way_back_restarts_the_drive_from_there_and_ends_it_once_its_time_is_up():
+    trip = trip_back(free(surveyor("a"), SCENE), "v1", NOW, RULES, TRAVEL)
+    quarter, where = NOW + (trip.there_at - NOW) / 4, offset(15)
+    on = trip.after_position(*where, quarter)
+    assert (on.from_lat, on.from_lon, on.set_off_at, on.there_at) == (*where, quarter, trip.there_at)
+    assert on.position(quarter + (trip.there_at - quarter) / 2) == \
+        ((where[0] + CENTRE[0]) / 2, (where[1] + CENTRE[1]) / 2)
+    assert trip.after_position(*where, trip.there_at) is None  # the drive's time is up: they are where they say
+    assert trip.after_position(*where, NOW - M) is trip  # a report from before the drive began
+
+
 def test_a_claim_reported_while_they_drive_back_is_met_from_the_road():
     """30 km out, a town claim has 30 minutes: from the last scene no one makes it; reckoned on the way back
     (35 minutes into a drive of about 52), the same surveyor is there in about 25."""
