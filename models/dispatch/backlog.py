@@ -54,8 +54,14 @@ def work_through(queue: list[ClaimRegistered], excludes: list[frozenset[str]], n
     # Who can take a claim, by what decides it: a backlog has few kinds, and hundreds of claims (plain lists and
     # floats below: a storm's plan works its backlog through in every batch).
     key = [(c.loss_type, ex) for c, ex in zip(queue, excludes)]
-    kinds = {k: on_duty & np.array([k[0] in s.surveyor.skills and s.surveyor_id not in k[1] for s in surveyors])
-             for k in dict.fromkeys(key)}
+    skilled = {t: on_duty & np.array([t in s.surveyor.skills for s in surveyors]) for t in {t for t, _ in key}}
+    index = {s.surveyor_id: j for j, s in enumerate(surveyors)}
+    kinds = {}
+    for t, ex in dict.fromkeys(key):
+        kinds[t, ex] = skilled[t]
+        if ex:  # those who declined it (or never acknowledged) are not asked again
+            kinds[t, ex] = skilled[t].copy()
+            kinds[t, ex][[index[sid] for sid in ex if sid in index]] = False
     minutes = {t: rules.survey_minutes_for(t) for t, _ in kinds}
     survey = [minutes[t] for t, _ in key]
     not_before = np.asarray(not_before, float).tolist()

@@ -539,11 +539,17 @@ class _Region:
 def _scarcity(claims: list[PendingClaim], crew: list[SurveyorState]) -> np.ndarray:
     """For each claim, how many of ``crew`` there are for each one who has its skill and has not declined it."""
     ratio: dict[tuple, float] = {}  # by what decides it: a storm's hundreds of claims are of few kinds
+    kits: dict[frozenset, list[str]] = {}  # the crew by skills (a region has few kinds of surveyor)
+    for s in crew:
+        kits.setdefault(s.surveyor.skills, []).append(s.surveyor.surveyor_id)
+    skilled: dict[object, set[str]] = {}  # who has each loss type's skill, found once per loss type
     out = np.empty(len(claims))
     for n, p in enumerate(claims):
         key = (p.claim.loss_type, p.exclude)
         if key not in ratio:
-            able = sum(1 for s in crew if key[0] in s.surveyor.skills and s.surveyor_id not in key[1])
+            if key[0] not in skilled:
+                skilled[key[0]] = {i for skills, ids in kits.items() if key[0] in skills for i in ids}
+            able = len(skilled[key[0]] - key[1]) if key[1] else len(skilled[key[0]])
             ratio[key] = len(crew) / max(1, able)
         out[n] = ratio[key]
     return out
@@ -611,8 +617,9 @@ def _index_of(fleet: list[VehicleState], vehicle_id: str) -> int:
 def _why_not(p: PendingClaim, on_duty_anywhere: list[SurveyorState], vehicles,
              rules) -> tuple[EscalationReason, str]:
     c = p.claim
-    on_duty = [s for s in on_duty_anywhere
-               if s.surveyor.region_id == c.region_id and s.surveyor_id not in p.exclude]
+    on_duty = [s for s in on_duty_anywhere if s.surveyor.region_id == c.region_id]
+    if p.exclude:
+        on_duty = [s for s in on_duty if s.surveyor.surveyor_id not in p.exclude]
     skilled = [s for s in on_duty if c.loss_type in s.surveyor.skills]
     if not on_duty:
         return EscalationReason.NO_SURVEYOR_ON_DUTY, "no surveyor of the region is on shift"

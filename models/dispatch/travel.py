@@ -73,14 +73,22 @@ class StraightLineTravel(BaseModel):
                                 (np.inf, speeds[Zone.FAR])),
                 Zone.FAR: ((np.inf, speeds[Zone.FAR]),) * 3,
                 Zone.REMOTE: ((np.inf, speeds[Zone.REMOTE]),) * 3}
-        per = [legs[z] for z in zones]
+        kinds = set(zones)
+        if len(kinds) == 1:  # every destination one zone (a surveyor to the vehicles: urban): the legs are scalars
+            per_leg = [(length, float(kmh)) for length, kmh in legs[kinds.pop()]]
+        else:  # the legs per destination, looked up by zone (a plan's matrices are hundreds wide)
+            order = list(legs)
+            table = np.array([legs[z] for z in order], dtype=float)          # zone × leg × (length, speed)
+            at_zone = table[np.fromiter(map({z: n for n, z in enumerate(order)}.__getitem__, zones), int,
+                                        len(zones))]                           # destination × leg × 2
+            per_leg = [(at_zone[None, :, n, 0], at_zone[None, :, n, 1]) for n in range(3)]
         minutes = np.zeros_like(km, dtype=float)
-        covered = np.zeros(len(per))
-        for n in range(3):
-            length = np.array([p[n][0] for p in per])
-            kmh = np.array([p[n][1] for p in per], dtype=float)
-            part = np.clip(km - covered[None, :], 0.0, length[None, :])
-            minutes += 60.0 * part / kmh[None, :]
+        covered = 0.0
+        for length, kmh in per_leg:
+            part = km - covered
+            np.maximum(part, 0.0, out=part)
+            np.minimum(part, length, out=part)
+            minutes += 60.0 * part / kmh
             covered = covered + length
         return minutes
 

@@ -114,5 +114,7 @@ class CorrectedTravel:
         return self.base.setup_minutes + drive * self._f(zone, at)
 
     def drive_matrix(self, from_lat, from_lon, to_lat, to_lon, zones, at) -> np.ndarray:
-        scale = np.array([self._f(z, at) for z in zones])
+        when = time_of_day(at, self.timezone)  # once, not per destination: a plan's matrices are hundreds wide
+        factor = {z: self.factors.factor(self.region_id, z, when) for z in set(zones)}
+        scale = np.array([factor[z] for z in zones])
         return self.base.drive_matrix(from_lat, from_lon, to_lat, to_lon, zones, at) * scale[None, :]

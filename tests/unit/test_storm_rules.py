@@ -299,6 +299,18 @@ def test_a_claim_left_with_everyone_busy_is_promised_when_the_backlog_reaches_it
     assert e.reason is EscalationReason.NO_SKILLED_SURVEYOR and e.proposed_arrival_at is None
 
 
+def test_a_claim_declined_by_the_busy_surveyor_nearest_is_promised_when_the_other_one_reaches_it():
+    # Both out for 60 min more; "near" (4.5 km off) would come at 74.25 min, "far" (20 km, 25 road km: 12 at 30 km/h,
+    # 13 at 55) at 60 + 3 + 24 + 14.2 = 101.2. The claim "near" declined, first in the queue, is told far's time
+    # (+10, rounded up to 5); the other one near's.
+    declined = pending(claim(at=offset(0), report_id="declined", reported=NOW - timedelta(minutes=1)),
+                       exclude=frozenset({"near"}))
+    other = claim(at=offset(0), report_id="other")
+    people = [("near", 4.5, 60), ("far", 20, 60)]
+    told = {e.report_id: e.proposed_arrival_at for e in plan([declined, other], people).escalated}
+    assert told == {"other": NOW + timedelta(minutes=85), "declined": NOW + timedelta(minutes=115)}
+
+
 def test_in_a_storm_a_deferred_claim_is_promised_no_sooner_than_its_turn():
     # The far scene kept waiting in a storm (test above) is reached once it is late_defer_minutes past its
     # deadline at the soonest (90 + 60 min, then 63 min of driving), later still for the town claims still to

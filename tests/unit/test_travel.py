@@ -56,3 +56,19 @@ def test_distance_matrices_agree_with_the_formula_for_two_points_in_either_form(
         want = np.array([[distance_km(a, b, c, d) for c, d in zip(lat2, lon2)] for a, b in zip(lat1, lon1)])
         assert got[0, 0] == 0.0
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-9)
+
+
+def test_a_matrix_into_scenes_of_every_zone_agrees_with_each_single_trip_by_day_and_night():
+    # each destination's legs looked up by its zone (the plan's matrices mix zones): every cell as its own trip
+    import numpy as np
+
+    zones = [Zone.FAR, Zone.URBAN, Zone.REMOTE, Zone.SUBURBAN, Zone.URBAN, Zone.FAR]
+    origins = [offset(km) for km in (0, 5, 30, 70, 120)]
+    scenes = [offset(km) for km in (3, 10, 45, 60, 90, 150)]
+    for at in (datetime(2026, 7, 15, 2, 0, tzinfo=timezone.utc), datetime(2026, 7, 15, 15, 0, tzinfo=timezone.utc)):
+        matrix = TRAVEL.drive_matrix(np.array([o[0] for o in origins]), np.array([o[1] for o in origins]),
+                                     np.array([s[0] for s in scenes]), np.array([s[1] for s in scenes]), zones, at)
+        for i, o in enumerate(origins):
+            for j, (s, zone) in enumerate(zip(scenes, zones)):
+                single = TRAVEL.minutes(*o, *s, zone, at) - TRAVEL.setup_minutes
+                assert abs(matrix[i, j] - single) < 1e-9, (i, j, zone)

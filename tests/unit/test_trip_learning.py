@@ -93,3 +93,20 @@ def test_a_worker_expects_busy_surveyors_free_after_the_time_learned_for_their_c
     for rules in (rt.rules, rt.dispatcher.rules, rt.desk.dispatcher.rules):
         assert rules.survey_minutes_for(LossType.CARGO) == 120.0
         assert rules.survey_minutes_for(LossType.VEHICLE) == rules.survey_minutes_for(None) == 45.0
+
+
+def test_corrected_matrices_scale_each_destination_by_its_own_zones_factor():
+    import numpy as np
+
+    base = StraightLineTravel()
+    f = learn(trips(40, 1.5), TZ, base.setup_minutes, LearningRules(prior_trips=0))
+    travel = CorrectedTravel(base, f, "hz", TZ)
+    zones = [Zone.SUBURBAN, Zone.URBAN, Zone.FAR, Zone.URBAN]
+    scenes = [offset(km) for km in (4, 8, 40, 2)]
+    lat, lon = np.array([s[0] for s in scenes]), np.array([s[1] for s in scenes])
+    matrix = travel.drive_matrix(np.array([CENTRE[0]]), np.array([CENTRE[1]]), lat, lon, zones, DAY)
+    for j, (s, zone) in enumerate(zip(scenes, zones)):
+        assert abs(matrix[0, j] - (travel.minutes(*CENTRE, *s, zone, DAY) - base.setup_minutes)) < 1e-9
+    # the learned trips were urban: only the urban scenes take longer than the base model's
+    plain = base.drive_matrix(np.array([CENTRE[0]]), np.array([CENTRE[1]]), lat, lon, zones, DAY)
+    assert [bool(matrix[0, j] > plain[0, j] + 1e-9) for j in range(4)] == [False, True, False, True]
