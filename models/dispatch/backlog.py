@@ -58,10 +58,11 @@ def work_through(queue: list[ClaimRegistered], excludes: list[frozenset[str]], n
     index = {s.surveyor_id: j for j, s in enumerate(surveyors)}
     kinds = {}
     for t, ex in dict.fromkeys(key):
-        kinds[t, ex] = skilled[t]
+        able = skilled[t]
         if ex:  # those who declined it (or never acknowledged) are not asked again
-            kinds[t, ex] = skilled[t].copy()
-            kinds[t, ex][[index[sid] for sid in ex if sid in index]] = False
+            able = able.copy()
+            able[[index[sid] for sid in ex if sid in index]] = False
+        kinds[t, ex] = able
     minutes = {t: rules.survey_minutes_for(t) for t, _ in kinds}
     survey = [minutes[t] for t, _ in key]
     not_before = np.asarray(not_before, float).tolist()
