@@ -717,7 +717,7 @@ def main() -> None:
     ap.add_argument("--decision-times", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--earlier-scenes", action="store_true",
                     help="give this dispatcher each region's 200 scenes before the storm, as a worker's store holds "
-                         "them (default: only the storm's own, as every figure in the docs was run)")
+                         "them (default: only the storm's own, as the docs' figures were run unless they say otherwise)")
     args = ap.parse_args()
     wanted = [w.strip() for w in args.families.split(",") if w.strip()]
     families = [f for f in FAMILIES if not wanted or any(w in f.label() for w in wanted)]
